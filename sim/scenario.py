@@ -1,0 +1,754 @@
+"""Scenarios: exam calendar, sites, roster with duty calendars and call chains, incidents, timing.
+
+A :class:`Scenario` is immutable. Times are minutes from 00:00 of the exam calendar's first day
+(day 0); a time may be written ``"D1 09:40"`` (day 1, 09:40) or as a number of minutes.
+Durations are distributions: a number (fixed) or ``{dist: triangular, low, mode, high}``,
+``{dist: uniform, low, high}``, ``{dist: exponential, mean}``, ``{dist: lognormal, mean, sd}``.
+Variants are copies made with :func:`dataclasses.replace` or by :func:`sim.variants.apply`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sim.grading import check_incident
+from sim.plan import BODY_IDS, FAMILIES, PHASES, ROLE_IDS, SCOPES, Plan, load_plan
+from sim.yamlio import InputError, LineDict, Problem, Reader, line_of, load_file
+
+DAY = 24 * 60
+STATES = ("on_duty", "on_call", "off_duty")
+DISTS = {
+    "fixed": ("value",),
+    "uniform": ("low", "high"),
+    "triangular": ("low", "mode", "high"),
+    "exponential": ("mean",),
+    "lognormal": ("mean", "sd"),
+}
+_TIME = re.compile(r"^D(-?\d+)\s+(\d{1,2}):(\d{2})$")
+_CLOCK = re.compile(r"^(\d{1,2}):(\d{2})$")
+
+
+@dataclass(frozen=True)
+class Dist:
+    """A duration distribution in minutes (parameters as in the scenario file)."""
+
+    kind: str
+    params: tuple[float, ...]
+
+    def sample(self, rng) -> float:
+        p = self.params
+        if self.kind == "fixed":
+            return p[0]
+        if self.kind == "uniform":
+            return p[0] + (p[1] - p[0]) * rng.random()
+        if self.kind == "triangular":
+            return rng.triangular(p[0], p[1], p[2]) if p[0] < p[2] else p[0]
+        if self.kind == "exponential":
+            return rng.exponential(p[0]) if p[0] > 0 else 0.0
+        # lognormal with the given mean and sd of the duration itself
+        mean, sd = p
+        if sd <= 0:
+            return mean
+        sigma2 = math.log(1 + (sd / mean) ** 2)
+        return float(rng.lognormal(math.log(mean) - sigma2 / 2, math.sqrt(sigma2)))
+
+    @property
+    def mean(self) -> float:
+        p = self.params
+        return {
+            "fixed": lambda: p[0],
+            "uniform": lambda: (p[0] + p[1]) / 2,
+            "triangular": lambda: sum(p) / 3,
+        }.get(self.kind, lambda: p[0])()
+
+    @staticmethod
+    def fixed(value: float) -> Dist:
+        return Dist("fixed", (float(value),))
+
+
+@dataclass(frozen=True)
+class Reach:
+    """Whether and how fast a person answers the phone in one duty state."""
+
+    answer_prob: float
+    answer_minutes: Dist
+
+
+@dataclass(frozen=True)
+class Shift:
+    days: tuple[int, ...] | None  # None: every day
+    start_min: int  # minutes after midnight
+    end_min: int  # may exceed 1440 for a shift past midnight
+    state: str
+
+
+@dataclass(frozen=True)
+class Person:
+    id: str
+    role: str
+    name_zh: str
+    name_en: str
+    phone: str = ""
+    site: str | None = None
+    default_state: str = "off_duty"
+    shifts: tuple[Shift, ...] = ()
+    reach: tuple[tuple[str, Reach], ...] = ()  # per-state overrides
+    contact_notified_day: float | None = None
+    contact_effective_day: float | None = None
+
+    def state_at(self, minute: float) -> str:
+        """Duty state at a simulated minute (shifts may run past midnight)."""
+        day, clock = divmod(minute, DAY)
+        for s in self.shifts:
+            for d, c in ((day, clock), (day - 1, clock + DAY)):
+                if (s.days is None or int(d) in s.days) and s.start_min <= c < s.end_min:
+                    return s.state
+        return self.default_state
+
+
+@dataclass(frozen=True)
+class Roster:
+    people: tuple[Person, ...]
+    reachability: tuple[tuple[str, Reach], ...]  # default per state
+    call_chains: tuple[tuple[str, tuple[str, ...]], ...]  # role -> entries (person id or "role:x")
+
+    def person(self, pid: str) -> Person:
+        for p in self.people:
+            if p.id == pid:
+                return p
+        raise KeyError(pid)
+
+    def reach_of(self, person: Person, state: str) -> Reach:
+        return dict(person.reach).get(state) or dict(self.reachability)[state]
+
+    def chain(self, role: str, site: str | None = None) -> tuple[str, ...]:
+        """People to try for a role, in order, backups included ("role:x" entries expanded).
+
+        A site's own people of the role (e.g. its chief examiner) come first.
+        """
+        chains = dict(self.call_chains)
+        out: list[str] = []
+        if site is not None:
+            out += [p.id for p in self.people if p.role == role and p.site == site]
+        seen_roles: set[str] = set()
+
+        def expand(r: str) -> None:
+            if r in seen_roles:
+                return
+            seen_roles.add(r)
+            entries = chains.get(r) or tuple(p.id for p in self.people if p.role == r)
+            for e in entries:
+                if e.startswith("role:"):
+                    expand(e[5:])
+                elif e not in out:
+                    out.append(e)
+
+        expand(role)
+        return tuple(out)
+
+
+@dataclass(frozen=True)
+class Site:
+    id: str
+    name_zh: str
+    name_en: str
+    rooms: int
+    candidates: int
+    travel_minutes: Dist
+
+
+@dataclass(frozen=True)
+class Session:
+    day: int
+    start_min: int
+    end_min: int
+    subject_zh: str = ""
+    subject_en: str = ""
+
+    @property
+    def start(self) -> float:
+        return self.day * DAY + self.start_min
+
+    @property
+    def end(self) -> float:
+        return self.day * DAY + self.end_min
+
+
+@dataclass(frozen=True)
+class Incident:
+    """One incident's facts. ``discovered_after`` fixes the discovery delay (a drill's script)."""
+
+    id: str
+    at: float
+    site: str
+    family: str
+    people: int | None = None
+    scope: str | None = None
+    phase: str | None = None
+    spares_enough: bool | None = None
+    time_recoverable: bool | None = None
+    discovered_after: float | None = None
+    text_zh: str = ""
+    text_en: str = ""
+
+    def facts(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"family": self.family}
+        for key in ("people", "scope", "phase", "spares_enough", "time_recoverable"):
+            value = getattr(self, key)
+            if value is not None:
+                out[key] = value
+        return out
+
+
+@dataclass(frozen=True)
+class FamilyRate:
+    """Stochastic incidents of one family: expected count per exam session and site."""
+
+    family: str
+    rate: float
+    people: Dist
+    scopes: tuple[tuple[str, float], ...]
+    phase: str
+    spares_enough_prob: float = 0.5
+    time_recoverable_prob: float = 0.5
+
+
+TIMING_KEYS = {
+    "discovery_minutes": 15,
+    "on_site_control_minutes": 10,
+    "grading_minutes": 20,
+    "grading_late_minutes": 60,
+    "verbal_report_minutes": 5,
+    "written_report_minutes": 45,
+    "body_receive_minutes": 5,
+    "department_relay_minutes": 15,
+    "inform_minutes": 3,
+    "emergency_state_minutes": 10,
+    "dispatch_minutes": 10,
+    "response_minutes": 120,
+    "follow_up_minutes": 20,
+    "final_report_minutes": 240,
+    "ring_minutes": 1.5,
+    "retry_minutes": 10,
+}
+PROB_KEYS = {"grading_wrong_prob": 0.0, "grading_late_prob": 0.0}
+
+
+@dataclass(frozen=True)
+class Timing:
+    durations: tuple[tuple[str, Dist], ...]
+    grading_wrong_prob: float = 0.0
+    grading_late_prob: float = 0.0
+    max_call_rounds: int = 3
+
+    def __getitem__(self, key: str) -> Dist:
+        return dict(self.durations)[key]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    name_zh: str
+    name_en: str
+    kind: str  # "drill" or "season"
+    plan: Plan
+    sites: tuple[Site, ...]
+    sessions: tuple[Session, ...]
+    days: int
+    first_day: str
+    roster: Roster
+    incidents: tuple[Incident, ...]
+    rates: tuple[FamilyRate, ...]
+    timing: Timing
+    horizon_days: int
+    source: str = ""
+    text: str = field(default="", repr=False)
+
+    def site(self, sid: str) -> Site:
+        for s in self.sites:
+            if s.id == sid:
+                return s
+        raise KeyError(sid)
+
+    def in_exam_period(self, minute: float) -> bool:
+        return 0 <= minute < self.days * DAY
+
+
+def parse_time(value: Any) -> float | None:
+    """Minutes from day 0 00:00 for ``"D1 09:40"`` or a number; None if not a time."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        m = _TIME.match(value.strip())
+        if m:
+            d, h, mi = map(int, m.groups())
+            if h < 24 and mi < 60:
+                return float(d * DAY + h * 60 + mi)
+    return None
+
+
+def format_time(minute: float) -> str:
+    """``D0 09:40`` for a simulated minute."""
+    day, rest = divmod(int(round(minute)), DAY)
+    return f"D{day} {rest // 60:02d}:{rest % 60:02d}"
+
+
+def _clock(value: Any) -> int | None:
+    if isinstance(value, str):
+        m = _CLOCK.match(value.strip())
+        if m:
+            h, mi = map(int, m.groups())
+            if h <= 24 and mi < 60 and h * 60 + mi <= DAY:
+                return h * 60 + mi
+    return None
+
+
+def _dist(r: Reader, node: Any, key: str, prefix: str, default: float | None = None) -> Dist | None:
+    fld = f"{prefix}.{key}" if prefix else key
+    if key not in node:
+        return Dist.fixed(default) if default is not None else None
+    value = node[key]
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if value < 0:
+            r.add(node, key, fld, f"{value} is below the minimum 0")
+            return None
+        return Dist.fixed(value)
+    if not isinstance(value, dict):
+        r.add(node, key, fld, "expected minutes (a number) or {dist: ..., ...}")
+        return None
+    kind = value.get("dist")
+    if kind not in DISTS:
+        r.add(value, "dist" if "dist" in value else None, f"{fld}.dist", f"expected one of {', '.join(DISTS)}")
+        return None
+    names = DISTS[kind]
+    r.unknown(value, {"dist", *names}, fld)
+    params = []
+    for name in names:
+        v = r.take(value, name, fld, float, min_value=0)
+        if v is None:
+            return None
+        params.append(v)
+    if kind == "triangular" and not params[0] <= params[1] <= params[2]:
+        r.add(value, None, fld, "triangular needs low ≤ mode ≤ high")
+        return None
+    if kind == "uniform" and params[0] > params[1]:
+        r.add(value, None, fld, "uniform needs low ≤ high")
+        return None
+    if kind == "lognormal" and params[0] <= 0:
+        r.add(value, "mean", f"{fld}.mean", "lognormal needs a mean above 0")
+        return None
+    return Dist(kind, tuple(params))
+
+
+def _reach(r: Reader, node: Any, prefix: str, required: bool) -> dict[str, Reach]:
+    out = {}
+    node = r.mapping(node, prefix)
+    r.unknown(node, set(STATES), prefix)
+    for state in STATES:
+        if state not in node:
+            if required:
+                r.add(node, None, f"{prefix}.{state}", "required field is missing")
+            continue
+        item = r.mapping(node[state], f"{prefix}.{state}", node, state)
+        r.unknown(item, {"answer_prob", "answer_minutes"}, f"{prefix}.{state}")
+        prob = r.take(item, "answer_prob", f"{prefix}.{state}", float, min_value=0, max_value=1)
+        delay = _dist(r, item, "answer_minutes", f"{prefix}.{state}", 0.5)
+        if prob is not None and delay is not None:
+            out[state] = Reach(prob, delay)
+    return out
+
+
+def _roster(r: Reader, node: Any, prefix: str, site_ids: set[str]) -> Roster:
+    node = r.mapping(node, prefix)
+    r.unknown(node, {"reachability", "people", "call_chains"}, prefix)
+    default_reach = _reach(r, node.get("reachability", LineDict()), f"{prefix}.reachability", True)
+    people: list[Person] = []
+    seen: set[str] = set()
+    plist = r.sequence(node.get("people"), f"{prefix}.people", node, "people")
+    for i, item in enumerate(plist):
+        pre = f"{prefix}.people[{i}]"
+        item = r.mapping(item, pre, plist, i)
+        r.unknown(
+            item,
+            {"id", "role", "name_zh", "name_en", "phone", "site", "default_state", "duty", "reach", "contact_change"},
+            pre,
+        )
+        pid = r.take(item, "id", pre, str)
+        role = r.take(item, "role", pre, str, choices=ROLE_IDS)
+        if pid in seen:
+            r.add(item, "id", f"{pre}.id", f"duplicate person id {pid!r}")
+        seen.add(pid)
+        site = r.take(item, "site", pre, str, None)
+        if site is not None and site not in site_ids:
+            r.add(item, "site", f"{pre}.site", f"unknown site {site!r}")
+        shifts = []
+        for j, sh in enumerate(r.sequence(item.get("duty", []), f"{pre}.duty", item, "duty")):
+            spre = f"{pre}.duty[{j}]"
+            sh = r.mapping(sh, spre, item.get("duty"), j)
+            r.unknown(sh, {"days", "from", "to", "state"}, spre)
+            days = sh.get("days", "all")
+            if days == "all":
+                days_t = None
+            elif isinstance(days, list) and all(isinstance(d, int) and not isinstance(d, bool) for d in days):
+                days_t = tuple(days)
+            else:
+                r.add(sh, "days", f"{spre}.days", "expected all or a list of day numbers")
+                days_t = None
+            start, end = _clock(sh.get("from")), _clock(sh.get("to"))
+            if start is None:
+                r.add(sh, "from", f"{spre}.from", "expected a time of day HH:MM")
+            if end is None:
+                r.add(sh, "to", f"{spre}.to", "expected a time of day HH:MM")
+            state = r.take(sh, "state", spre, str, choices=STATES)
+            if start is not None and end is not None and state:
+                if end <= start:
+                    end += DAY  # a night shift runs past midnight
+                shifts.append(Shift(days_t, start, end, state))
+        change = item.get("contact_change")
+        notified = effective = None
+        if change is not None:
+            change = r.mapping(change, f"{pre}.contact_change", item, "contact_change")
+            r.unknown(change, {"notified", "effective"}, f"{pre}.contact_change")
+            notified = parse_time(change.get("notified"))
+            effective = parse_time(change.get("effective"))
+            for k, v in (("notified", notified), ("effective", effective)):
+                if v is None:
+                    r.add(change, k, f"{pre}.contact_change.{k}", "expected a time like 'D-10 09:00'")
+        people.append(
+            Person(
+                id=pid or f"#{i}",
+                role=role or "expert",
+                name_zh=r.take(item, "name_zh", pre, str, ""),
+                name_en=r.take(item, "name_en", pre, str, ""),
+                phone=str(item.get("phone", "")),
+                site=site,
+                default_state=r.take(item, "default_state", pre, str, "off_duty", choices=STATES),
+                shifts=tuple(shifts),
+                reach=tuple(sorted(_reach(r, item.get("reach", LineDict()), f"{pre}.reach", False).items())),
+                contact_notified_day=notified,
+                contact_effective_day=effective,
+            )
+        )
+    chains: dict[str, tuple[str, ...]] = {}
+    cnode = r.mapping(node.get("call_chains", LineDict()), f"{prefix}.call_chains", node, "call_chains")
+    for role, entries in cnode.items():
+        cpre = f"{prefix}.call_chains.{role}"
+        if role not in ROLE_IDS:
+            r.add(cnode, role, cpre, f"unknown role (known: {', '.join(ROLE_IDS)})")
+            continue
+        entries = r.sequence(entries, cpre, cnode, role)
+        for j, e in enumerate(entries):
+            if not isinstance(e, str):
+                r.add(entries, j, f"{cpre}[{j}]", "expected a person id or role:<role>")
+            elif e.startswith("role:"):
+                if e[5:] not in ROLE_IDS:
+                    r.add(entries, j, f"{cpre}[{j}]", f"unknown role {e[5:]!r}")
+            elif e not in seen:
+                r.add(entries, j, f"{cpre}[{j}]", f"unknown person {e!r}")
+        chains[role] = tuple(e for e in entries if isinstance(e, str))
+    # a chain that only points to roles, round in a circle, never reaches anyone
+    for role in chains:
+        path = _role_loop(role, chains)
+        if path:
+            r.add(cnode, role, f"{prefix}.call_chains.{role}", "call chain loops: " + " → ".join(path))
+    return Roster(tuple(people), tuple(sorted(default_reach.items())), tuple(sorted(chains.items())))
+
+
+def _role_loop(start: str, chains: dict[str, tuple[str, ...]]) -> list[str] | None:
+    """A loop of role: references starting from ``start``, or None."""
+
+    def walk(role: str, path: list[str]) -> list[str] | None:
+        for e in chains.get(role, ()):
+            if e.startswith("role:"):
+                nxt = e[5:]
+                if nxt == start:
+                    return path + [nxt]
+                if nxt not in path:
+                    found = walk(nxt, path + [nxt])
+                    if found:
+                        return found
+        return None
+
+    return walk(start, [start])
+
+
+def parse_scenario(data: Any, file: str, *, plan: Plan | None = None, text: str = "") -> Scenario:
+    """Check a scenario read from YAML and build a :class:`Scenario` (InputError lists problems)."""
+    base = Path(file).parent
+    r = Reader(file)
+    top = r.mapping(data, "(scenario)")
+    r.unknown(
+        top,
+        {"name", "name_zh", "name_en", "kind", "plan", "roster", "calendar", "incidents", "stochastic", "timing"},
+        "",
+    )
+    name = r.take(top, "name", "", str, Path(file).stem)
+    kind = r.take(top, "kind", "", str, "drill", choices=("drill", "season"))
+
+    if plan is None:
+        plan_ref = r.take(top, "plan", "", str, None)
+        try:
+            plan = load_plan(base / plan_ref if plan_ref else None)
+        except InputError as exc:
+            r.problems.extend(exc.problems)
+            plan = load_plan()
+
+    cal = r.mapping(top.get("calendar"), "calendar", top, "calendar")
+    r.unknown(cal, {"first_day", "days", "sites", "sessions"}, "calendar")
+    days = r.take(cal, "days", "calendar", int, 1, min_value=1, max_value=366) or 1
+    first_day = str(cal.get("first_day", ""))
+    sites = []
+    site_ids: set[str] = set()
+    slist = r.sequence(cal.get("sites"), "calendar.sites", cal, "sites")
+    if not slist and "sites" in cal:
+        r.add(cal, "sites", "calendar.sites", "at least one exam site is needed")
+    for i, item in enumerate(slist):
+        pre = f"calendar.sites[{i}]"
+        item = r.mapping(item, pre, slist, i)
+        r.unknown(item, {"id", "name_zh", "name_en", "rooms", "candidates", "travel_minutes"}, pre)
+        sid = r.take(item, "id", pre, str)
+        if sid in site_ids:
+            r.add(item, "id", f"{pre}.id", f"duplicate site id {sid!r}")
+        site_ids.add(sid)
+        sites.append(
+            Site(
+                id=sid or f"#{i}",
+                name_zh=r.take(item, "name_zh", pre, str, sid or ""),
+                name_en=r.take(item, "name_en", pre, str, sid or ""),
+                rooms=r.take(item, "rooms", pre, int, 1, min_value=1) or 1,
+                candidates=r.take(item, "candidates", pre, int, 30, min_value=0) or 0,
+                travel_minutes=_dist(r, item, "travel_minutes", pre, 60) or Dist.fixed(60),
+            )
+        )
+    sessions = []
+    for i, item in enumerate(r.sequence(cal.get("sessions", []), "calendar.sessions", cal, "sessions")):
+        pre = f"calendar.sessions[{i}]"
+        item = r.mapping(item, pre, cal.get("sessions"), i)
+        r.unknown(item, {"day", "start", "end", "subject_zh", "subject_en"}, pre)
+        day = r.take(item, "day", pre, int, min_value=0, max_value=days - 1)
+        start, end = _clock(item.get("start")), _clock(item.get("end"))
+        if start is None:
+            r.add(item, "start", f"{pre}.start", "expected a time of day HH:MM")
+        if end is None:
+            r.add(item, "end", f"{pre}.end", "expected a time of day HH:MM")
+        if start is not None and end is not None and end <= start:
+            r.add(item, "end", f"{pre}.end", "a session must end after it starts")
+        elif day is not None and start is not None and end is not None:
+            sessions.append(
+                Session(day, start, end, r.take(item, "subject_zh", pre, str, ""), r.take(item, "subject_en", pre, str, ""))
+            )
+
+    roster_node = top.get("roster")
+    roster_file = file
+    if isinstance(roster_node, str):
+        rpath = base / roster_node
+        try:
+            roster_node = load_file(rpath)
+            roster_file = str(rpath)
+        except InputError as exc:
+            r.problems.extend(exc.problems)
+            roster_node = LineDict()
+            roster_node.line = 1
+            roster_node.key_lines = {}
+    elif roster_node is None:
+        r.add(top, None, "roster", "required field is missing")
+        roster_node = LineDict()
+    rr = Reader(roster_file) if roster_file != file else r
+    if isinstance(roster_node, dict) and "roster" in roster_node and roster_file != file:
+        roster_node = roster_node["roster"]
+    roster = _roster(rr, roster_node, "roster", site_ids)
+    if rr is not r:
+        r.problems.extend(rr.problems)
+    present = {p.role for p in roster.people}
+    for role in ROLE_IDS:
+        if role not in present and role != "chief_examiner":
+            r.add(top, "roster", f"roster.{role}", "a role with no one in it")
+    for s in site_ids:
+        if not any(p.role == "chief_examiner" and p.site == s for p in roster.people) and "chief_examiner" not in present:
+            r.add(top, "roster", "roster.chief_examiner", f"no chief examiner for site {s!r}")
+
+    incidents = []
+    ids: set[str] = set()
+    ilist = r.sequence(top.get("incidents", []), "incidents", top, "incidents")
+    for i, item in enumerate(ilist):
+        pre = f"incidents[{i}]"
+        item = r.mapping(item, pre, ilist, i)
+        r.unknown(
+            item,
+            {"id", "at", "site", "family", "people", "scope", "phase", "spares_enough", "time_recoverable",
+             "discovered_after_minutes", "text_zh", "text_en"},
+            pre,
+        )
+        iid = r.take(item, "id", pre, str, f"inc{i + 1}")
+        if iid in ids:
+            r.add(item, "id", f"{pre}.id", f"duplicate incident id {iid!r}")
+        ids.add(iid)
+        at = parse_time(item.get("at"))
+        if at is None:
+            r.add(item, "at" if "at" in item else None, f"{pre}.at", "expected a time like 'D0 09:40' or minutes")
+        site = r.take(item, "site", pre, str)
+        if site is not None and site not in site_ids:
+            r.add(item, "site", f"{pre}.site", f"unknown site {site!r}")
+        family = r.take(item, "family", pre, str, choices=FAMILIES)
+        inc = Incident(
+            id=iid,
+            at=at or 0.0,
+            site=site or "",
+            family=family or "leak",
+            people=r.take(item, "people", pre, int, None, min_value=0),
+            scope=r.take(item, "scope", pre, str, None, choices=SCOPES),
+            phase=r.take(item, "phase", pre, str, None, choices=PHASES),
+            spares_enough=r.take(item, "spares_enough", pre, bool, None),
+            time_recoverable=r.take(item, "time_recoverable", pre, bool, None),
+            discovered_after=r.take(item, "discovered_after_minutes", pre, float, None, min_value=0),
+            text_zh=r.take(item, "text_zh", pre, str, ""),
+            text_en=r.take(item, "text_en", pre, str, ""),
+        )
+        if family:
+            for msg in check_incident(inc.facts(), plan):
+                fld, _, rest = msg.partition(": ")
+                r.add(item, None, f"{pre}.{fld}", rest)
+        incidents.append(inc)
+
+    rates = []
+    stoch = r.mapping(top.get("stochastic", LineDict()), "stochastic", top, "stochastic")
+    r.unknown(stoch, set(FAMILIES), "stochastic")
+    for fam, item in stoch.items():
+        if fam not in FAMILIES:
+            continue
+        pre = f"stochastic.{fam}"
+        item = r.mapping(item, pre, stoch, fam)
+        r.unknown(item, {"rate", "people", "scopes", "phase", "spares_enough_prob", "time_recoverable_prob"}, pre)
+        scopes_node = r.mapping(item.get("scopes", {"room": 1.0}), f"{pre}.scopes", item, "scopes")
+        scopes = []
+        for sc, w in scopes_node.items():
+            if sc not in SCOPES:
+                r.add(scopes_node, sc, f"{pre}.scopes.{sc}", f"not one of {', '.join(SCOPES)}")
+            elif isinstance(w, bool) or not isinstance(w, int | float) or w < 0:
+                r.add(scopes_node, sc, f"{pre}.scopes.{sc}", "expected a weight ≥ 0")
+            else:
+                scopes.append((sc, float(w)))
+        if scopes and sum(w for _, w in scopes) <= 0:
+            r.add(item, "scopes", f"{pre}.scopes", "weights must not all be 0")
+        rates.append(
+            FamilyRate(
+                family=fam,
+                rate=r.take(item, "rate", pre, float, min_value=0, max_value=50) or 0.0,
+                people=_dist(r, item, "people", pre, 30) or Dist.fixed(30),
+                scopes=tuple(scopes) or (("room", 1.0),),
+                phase=r.take(item, "phase", pre, str, "during_exam", choices=PHASES),
+                spares_enough_prob=r.take(item, "spares_enough_prob", pre, float, 0.5, min_value=0, max_value=1),
+                time_recoverable_prob=r.take(item, "time_recoverable_prob", pre, float, 0.5, min_value=0, max_value=1),
+            )
+        )
+    if not incidents and not any(fr.rate > 0 for fr in rates):
+        r.add(top, None, "incidents", "a scenario needs scripted incidents or stochastic rates above 0")
+    if rates and not sessions:
+        r.add(cal, None, "calendar.sessions", "stochastic incidents need exam sessions")
+
+    tnode = r.mapping(top.get("timing", LineDict()), "timing", top, "timing")
+    r.unknown(tnode, {*TIMING_KEYS, *PROB_KEYS, "max_call_rounds"}, "timing")
+    durations = []
+    for key, default in TIMING_KEYS.items():
+        durations.append((key, _dist(r, tnode, key, "timing", default) or Dist.fixed(default)))
+    timing = Timing(
+        durations=tuple(durations),
+        grading_wrong_prob=r.take(tnode, "grading_wrong_prob", "timing", float, 0.0, min_value=0, max_value=1),
+        grading_late_prob=r.take(tnode, "grading_late_prob", "timing", float, 0.0, min_value=0, max_value=1),
+        max_call_rounds=r.take(tnode, "max_call_rounds", "timing", int, 3, min_value=1, max_value=20),
+    )
+    horizon = days + 3
+    r.raise_if_any()
+    return Scenario(
+        name=name,
+        name_zh=r.take(top, "name_zh", "", str, name),
+        name_en=r.take(top, "name_en", "", str, name),
+        kind=kind,
+        plan=plan,
+        sites=tuple(sites),
+        sessions=tuple(sessions),
+        days=days,
+        first_day=first_day,
+        roster=roster,
+        incidents=tuple(sorted(incidents, key=lambda x: (x.at, x.id))),
+        rates=tuple(rates),
+        timing=timing,
+        horizon_days=horizon,
+        source=file,
+        text=text,
+    )
+
+
+def load_scenario(path: str | Path, plan: str | Path | Plan | None = None) -> Scenario:
+    """Read a scenario file; ``plan`` (a path or Plan) replaces the plan the file names."""
+    path = Path(path)
+    data = load_file(path)
+    plan_obj = load_plan(plan) if isinstance(plan, str | Path) else plan
+    text = path.read_text(encoding="utf-8")
+    return parse_scenario(data, str(path), plan=plan_obj, text=text)
+
+
+def roster_warnings(s: Scenario) -> list[Problem]:
+    """Duty problems the plan forbids but a run can still show: checked by ``validate``.
+
+    - a role whose duty calendar leaves a gap during an exam period (24-hour duty for the desk;
+      contacts reachable at all times),
+    - a contact change that takes effect less than a week after it was notified.
+    """
+    out = []
+    notice = s.plan.setting("contact_change_notice_days") * DAY
+    for role in ("duty_desk", "general_contact", "emergency_contact"):
+        people = [p for p in s.roster.people if p.role == role]
+        wanted = ("on_duty",) if role == "duty_desk" else ("on_duty", "on_call")
+        gaps = _gaps(people, wanted, s.days)
+        if gaps:
+            first = format_time(gaps[0][0])
+            total = sum(b - a for a, b in gaps)
+            out.append(
+                Problem(s.source, 1, f"roster.{role}", f"warning: no one {' or '.join(wanted)} for {total:.0f} min of the exam period (first gap at {first})")
+            )
+    for p in s.roster.people:
+        if p.contact_notified_day is not None and p.contact_effective_day is not None:
+            if p.contact_effective_day - p.contact_notified_day < notice:
+                out.append(
+                    Problem(s.source, 1, f"roster.people.{p.id}.contact_change", "warning: contact change notified less than one week before it takes effect (提前一周上报)")
+                )
+    return out
+
+
+def _gaps(people: list[Person], wanted: tuple[str, ...], days: int) -> list[tuple[float, float]]:
+    """Intervals of the exam period in which none of ``people`` is in a wanted state."""
+    edges = {0.0, float(days * DAY)}
+    for p in people:
+        for sh in p.shifts:
+            for d in range(-1, days + 1):
+                if sh.days is None or d in sh.days:
+                    edges.update({d * DAY + sh.start_min, d * DAY + sh.end_min})
+    pts = sorted(e for e in edges if 0 <= e <= days * DAY)
+    gaps: list[tuple[float, float]] = []
+    for a, b in zip(pts, pts[1:], strict=False):
+        mid = (a + b) / 2
+        if not any(p.state_at(mid) in wanted for p in people):
+            if gaps and gaps[-1][1] == a:
+                gaps[-1] = (gaps[-1][0], b)
+            else:
+                gaps.append((a, b))
+    return gaps
+
+
+def uncovered_minutes(s: Scenario, role: str, start: float, end: float) -> float:
+    """Minutes within [start, end) of the exam period when no one of ``role`` is on duty."""
+    people = [p for p in s.roster.people if p.role == role]
+    lo, hi = max(0.0, start), min(end, s.days * DAY)
+    if hi <= lo:
+        return 0.0
+    return sum(max(0.0, min(b, hi) - max(a, lo)) for a, b in _gaps(people, ("on_duty",), s.days))
+
+
+__all__ = ["Scenario", "load_scenario", "parse_scenario", "parse_time", "format_time", "line_of"]

@@ -127,8 +127,19 @@ def generate_incidents(scenario: Scenario, streams: Streams) -> tuple[Incident, 
 class Response:
     """The people, bodies and clocks of one run; the steps every policy is built from."""
 
-    def __init__(self, scenario: Scenario, seed: int, replication: int = 0, env: simpy.Environment | None = None):
+    def __init__(
+        self,
+        scenario: Scenario,
+        seed: int,
+        replication: int = 0,
+        env: simpy.Environment | None = None,
+        *,
+        office_acts: bool = True,
+    ):
+        """``office_acts``: the office informs the leaders by itself (False in a drill, where a
+        player holds the office role and must make those calls)."""
         self.scenario = scenario
+        self.office_acts = office_acts
         self.plan = scenario.plan
         self.env = env or simpy.Environment()
         self.streams = Streams(seed, replication)
@@ -156,44 +167,57 @@ class Response:
         self.busy_minutes[pid] += minutes
         yield self.env.timeout(minutes)
 
+    def ring_minutes(self) -> float:
+        ring = self.scenario.timing["ring_minutes"]
+        return ring.params[0] if ring.kind == "fixed" else ring.mean
+
+    def call_person(self, incident: str, caller: str, pid: str, role: str) -> Generator[Any, Any, Any]:
+        """One phone call to one person: returns their resource request if they answer, else None.
+
+        Whether they answer depends on their duty state now and their own random stream; a
+        person busy with another incident does not pick up before the ring time ends.
+        """
+        env = self.env
+        ring = self.ring_minutes()
+        person = self.people[pid]
+        state = person.state_at(env.now)
+        reach = self.scenario.roster.reach_of(person, state)
+        rng = self.streams[f"answer:{pid}"]
+        answers = rng.random() < reach.answer_prob
+        delay = reach.answer_minutes.sample(rng)
+        self.calls[pid][0] += 1
+        if not answers or delay > ring:
+            yield env.timeout(ring)
+            self.calls[pid][1] += 1
+            self.log(incident, caller, "call", "phone", pid, "unanswered", f"{role}:{state}")
+            return None
+        req = self.resources[pid].request()
+        got = yield req | env.timeout(ring)
+        if req not in got:
+            req.cancel()
+            self.calls[pid][1] += 1
+            self.log(incident, caller, "call", "phone", pid, "busy", f"{role}:{state}")
+            return None
+        yield env.timeout(delay)
+        self.log(incident, caller, "call", "phone", pid, "answered", f"{role}:{state}")
+        return req
+
     def call_role(self, incident: str, caller: str, role: str, site: str | None = None) -> Generator[Any, Any, tuple[str, Any] | None]:
         """Phone a role's call chain until someone answers (the plan: contacts reachable at all times).
 
-        Each person is tried in turn; whether they answer depends on their duty state now and
-        their own random stream; a person busy with another incident does not pick up before the
-        ring time ends. Unanswered → the next person (a backup); the whole chain is retried
-        after ``retry_minutes``, at most ``max_call_rounds`` times. Returns ``(person, request)``
-        — the caller releases the request when the conversation's task is done — or None.
+        Unanswered → the next person (a backup); the whole chain is retried after
+        ``retry_minutes``, at most ``max_call_rounds`` times. Returns ``(person, request)`` — the
+        caller releases the request when the conversation's task is done — or None.
         """
-        env, t = self.env, self.scenario.timing
+        t = self.scenario.timing
         chain = self.scenario.roster.chain(role, site)
-        ring = t["ring_minutes"].params[0] if t["ring_minutes"].kind == "fixed" else t["ring_minutes"].mean
         for rnd in range(t.max_call_rounds):
             for pid in chain:
-                person = self.people[pid]
-                state = person.state_at(env.now)
-                reach = self.scenario.roster.reach_of(person, state)
-                rng = self.streams[f"answer:{pid}"]
-                answers = rng.random() < reach.answer_prob
-                delay = reach.answer_minutes.sample(rng)
-                self.calls[pid][0] += 1
-                if not answers or delay > ring:
-                    yield env.timeout(ring)
-                    self.calls[pid][1] += 1
-                    self.log(incident, caller, "call", "phone", pid, "unanswered", f"{role}:{state}")
-                    continue
-                req = self.resources[pid].request()
-                got = yield req | env.timeout(ring)
-                if req not in got:
-                    req.cancel()
-                    self.calls[pid][1] += 1
-                    self.log(incident, caller, "call", "phone", pid, "busy", f"{role}:{state}")
-                    continue
-                yield env.timeout(delay)
-                self.log(incident, caller, "call", "phone", pid, "answered", f"{role}:{state}")
-                return pid, req
+                req = yield from self.call_person(incident, caller, pid, role)
+                if req is not None:
+                    return pid, req
             if rnd + 1 < t.max_call_rounds:
-                yield env.timeout(t["retry_minutes"].sample(self.streams["retry"]))
+                yield self.env.timeout(t["retry_minutes"].sample(self.streams["retry"]))
         return None
 
     def site_actor(self, inc: Incident) -> str:
@@ -221,7 +245,8 @@ class Response:
             if inc.id not in self.office_received:
                 self.office_received[inc.id] = self.env.now
                 self.log(inc.id, pid, "office_received", channel, body, "received")
-                self.env.process(self.office_informs(inc, pid))
+                if self.office_acts:
+                    self.env.process(self.office_informs(inc, pid))
             return True
         yield self.env.timeout(minutes)
         self.log(inc.id, actor, kind, channel, body, "received", detail)

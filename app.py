@@ -1,0 +1,22 @@
+"""drillsim — the Streamlit app: trainers run the yearly drill, planners test staffing, experts review.
+
+Start it with ``uv run streamlit run app.py`` (binds 127.0.0.1). Pages are thin over ``sim``.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui.common import language_switch, tr
+
+st.set_page_config(page_title="drillsim", page_icon="🛡️", layout="wide")
+language_switch()
+
+pages = [
+    st.Page("ui/drill.py", title=tr("nav_drill"), icon="🚨", url_path="drill", default=True),
+    st.Page("ui/projector.py", title=tr("nav_projector"), icon="📽️", url_path="projector"),
+    st.Page("ui/planner.py", title=tr("nav_planner"), icon="📊", url_path="planner"),
+    st.Page("ui/programme.py", title=tr("nav_programme"), icon="🗓️", url_path="programme"),
+    st.Page("ui/review.py", title=tr("nav_review"), icon="📝", url_path="review"),
+]
+st.navigation(pages).run()

@@ -1,0 +1,58 @@
+"""One catalogue of UI and report strings in Chinese and English.
+
+Strings live in ``sim/strings/*.yaml`` (one file per area of the app, merged here), each key
+with ``zh`` and ``en``. The plan's own labels (grades, rules, roles, bodies) come from the plan
+file, so the plan's terms appear as the plan writes them. A test checks that every key has both.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+LANGS = ("zh", "en")
+STRINGS_DIR = Path(__file__).resolve().parent / "strings"
+
+
+@lru_cache(maxsize=1)
+def catalogue() -> dict[str, dict[str, str]]:
+    """All strings: key -> {"zh": ..., "en": ...}; a key defined twice is an error."""
+    merged: dict[str, dict[str, str]] = {}
+    for path in sorted(STRINGS_DIR.glob("*.yaml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for key, value in data.items():
+            if key in merged:
+                raise ValueError(f"{path.name}: string key {key!r} is defined twice")
+            merged[key] = value
+    return merged
+
+
+def t(key: str, lang: str = "zh", **kwargs: Any) -> str:
+    """The string for ``key`` in ``lang``, formatted with ``kwargs``; the key itself if unknown."""
+    entry = catalogue().get(key)
+    if entry is None:
+        return key
+    text = entry.get(lang) or entry.get("en") or key
+    return text.format(**kwargs) if kwargs else text
+
+
+def lang_from_locale(locale: str | None) -> str:
+    """``zh`` for a Chinese browser locale (zh, zh-CN, zh-Hans-CN…), else ``en``."""
+    return "zh" if (locale or "").lower().startswith("zh") else "en"
+
+
+def label(plan, kind: str, key: str, lang: str) -> str:
+    """A plan term's label: kind is grades, rules, roles or bodies."""
+    table = {"grades": plan.grades, "roles": plan.roles, "bodies": plan.bodies}.get(kind)
+    if kind == "rules":
+        rule = plan.rules.get(key)
+        return (rule.label_zh if lang == "zh" else rule.label_en) if rule else key
+    if table is None or key not in table:
+        return key
+    if kind == "grades":
+        entry = table[key]
+        return f"{entry['roman']} {entry['label_zh']}" if lang == "zh" else f"Grade {key} ({entry['label_en']})"
+    return table[key]["label_zh" if lang == "zh" else "label_en"]

@@ -104,7 +104,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from sim.plan import load_plan
-    from sim.scenario import load_scenario, roster_warnings
+    from sim.scenario import load_roster, load_scenario, roster_warnings
     from sim.yamlio import load_file
 
     failed = False
@@ -114,6 +114,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
             if isinstance(data, dict) and "grading" in data:
                 load_plan(path)
                 print(f"{path}: ok (plan)")
+                continue
+            if isinstance(data, dict) and "roster" in data and "calendar" not in data:
+                roster = load_roster(path)
+                print(f"{path}: ok (roster, {len(roster.people)} people)")
                 continue
             scenario = load_scenario(path)
         except InputError as exc:

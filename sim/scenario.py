@@ -364,7 +364,7 @@ def _reach(r: Reader, node: Any, prefix: str, required: bool) -> dict[str, Reach
     return out
 
 
-def _roster(r: Reader, node: Any, prefix: str, site_ids: set[str]) -> Roster:
+def _roster(r: Reader, node: Any, prefix: str, site_ids: set[str] | None) -> Roster:
     node = r.mapping(node, prefix)
     r.unknown(node, {"reachability", "people", "call_chains"}, prefix)
     default_reach = _reach(r, node.get("reachability", LineDict()), f"{prefix}.reachability", True)
@@ -385,7 +385,7 @@ def _roster(r: Reader, node: Any, prefix: str, site_ids: set[str]) -> Roster:
             r.add(item, "id", f"{pre}.id", f"duplicate person id {pid!r}")
         seen.add(pid)
         site = r.take(item, "site", pre, str, None)
-        if site is not None and site not in site_ids:
+        if site is not None and site_ids is not None and site not in site_ids:
             r.add(item, "site", f"{pre}.site", f"unknown site {site!r}")
         shifts = []
         for j, sh in enumerate(r.sequence(item.get("duty", []), f"{pre}.duty", item, "duty")):
@@ -611,9 +611,11 @@ def parse_scenario(data: Any, file: str, *, plan: Plan | None = None, text: str 
             text_en=r.take(item, "text_en", pre, str, ""),
         )
         if family:
+            reported = {p.field for p in r.problems}
             for msg in check_incident(inc.facts(), plan):
                 fld, _, rest = msg.partition(": ")
-                r.add(item, None, f"{pre}.{fld}", rest)
+                if f"{pre}.{fld}" not in reported:  # a bad value is reported once, not also as missing
+                    r.add(item, None, f"{pre}.{fld}", rest)
         incidents.append(inc)
 
     rates = []
@@ -683,6 +685,16 @@ def parse_scenario(data: Any, file: str, *, plan: Plan | None = None, text: str 
         source=file,
         text=text,
     )
+
+
+def load_roster(path: str | Path) -> Roster:
+    """Read a roster file on its own (``validate`` of a roster; sites are checked with a scenario)."""
+    data = load_file(path)
+    r = Reader(str(path))
+    node = data.get("roster", data) if isinstance(data, dict) else data
+    roster = _roster(r, node, "roster", None)
+    r.raise_if_any()
+    return roster
 
 
 def load_scenario(path: str | Path, plan: str | Path | Plan | None = None) -> Scenario:

@@ -48,7 +48,12 @@ def timeline_figure(records: Sequence[Action], plan, lang: str = "zh", *, now: f
     rows = [(i, lane) for i in incidents for lane in LANES]
     index = {row: n for n, row in enumerate(rows)}
     fig, ax = plt.subplots(figsize=(10, max(2.5, 0.45 * len(rows) + 1.2)), dpi=100)
-    colours = {"calls": "#1f77b4", "reports": "#2ca02c", "response": "#9467bd", "incident": "#d62728"}
+    colours = {
+        "calls": "#1f77b4",
+        "reports": "#2ca02c",
+        "response": "#9467bd",
+        "incident": "#d62728",
+    }
     for r in records:
         lane = _LANE_OF.get(r.action)
         if lane is None or (r.incident, lane) not in index:
@@ -71,7 +76,12 @@ def timeline_figure(records: Sequence[Action], plan, lang: str = "zh", *, now: f
     if now is not None:
         ax.axvline(now, color="black", lw=1, ls="--")
     ax.set_yticks(range(len(rows)))
-    ax.set_yticklabels([f"{i} · {t('chart_lane_' + ('incident' if lane == 'incident' else lane), lang)}" for i, lane in rows])
+    ax.set_yticklabels(
+        [
+            f"{i} · {t('chart_lane_' + ('incident' if lane == 'incident' else lane), lang)}"
+            for i, lane in rows
+        ]
+    )
     ax.invert_yaxis()
     xt = ax.get_xticks()
     ax.set_xticks(xt)

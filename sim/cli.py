@@ -48,7 +48,9 @@ def add_run_options(p: argparse.ArgumentParser, reps: int = 200) -> None:
     p.add_argument("--plan", help="plan file replacing the one the scenario names")
     p.add_argument("--reps", type=int, default=reps, help="replications (default %(default)s)")
     p.add_argument("--seed", type=int, default=1, help="random seed (default %(default)s)")
-    p.add_argument("--workers", type=int, default=None, help="local worker processes (default: all cores)")
+    p.add_argument(
+        "--workers", type=int, default=None, help="local worker processes (default: all cores)"
+    )
     p.add_argument("--scheduler", default=None, help="Dask scheduler address, e.g. tcp://host:8786")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
@@ -77,13 +79,20 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise UsageError("--reps: must be at least 1")
     scenario = load_scenario(args.scenario, args.plan)
     summary = run_replications(
-        scenario, args.reps, args.seed, workers=args.workers, scheduler=args.scheduler, progress=progress_printer(not args.json)
+        scenario,
+        args.reps,
+        args.seed,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        progress=progress_printer(not args.json),
     )
     if args.json:
         _print_json(summary.as_json())
         return 0
     print(f"{scenario.name_en} · {scenario.name_zh}")
-    print(f"replications: {summary.reps}   seed: {summary.seed}   all rules met: {summary.all_met_share():.1%}")
+    print(
+        f"replications: {summary.reps}   seed: {summary.seed}   all rules met: {summary.all_met_share():.1%}"
+    )
     print()
     print(f"{'rule':<30}{'met':>8}{'95% interval':>18}{'p50 min':>10}{'p90 min':>10}{'n':>8}")
     for row in summary.rule_table():
@@ -93,7 +102,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         lo, hi = row["ci95"]
         p50 = "" if row["p50_min"] is None else f"{row['p50_min']:.1f}"
         p90 = "" if row["p90_min"] is None else f"{row['p90_min']:.1f}"
-        print(f"{row['id']:<30}{row['met_share']:>8.1%}{f'{lo:.1%}–{hi:.1%}':>18}{p50:>10}{p90:>10}{row['applicable']:>8}")
+        print(
+            f"{row['id']:<30}{row['met_share']:>8.1%}{f'{lo:.1%}–{hi:.1%}':>18}{p50:>10}{p90:>10}{row['applicable']:>8}"
+        )
     print()
     print(f"{'role':<22}{'people':>7}{'busy':>9}{'calls':>8}{'unanswered':>12}")
     for role, row in summary.roles.items():
@@ -128,7 +139,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
         warnings = roster_warnings(scenario)
         for w in warnings:
             print(w)
-        print(f"{path}: ok ({scenario.kind}, {len(scenario.incidents)} scripted incidents, {len(warnings)} warnings)")
+        print(
+            f"{path}: ok ({scenario.kind}, {len(scenario.incidents)} scripted incidents, {len(warnings)} warnings)"
+        )
     return 2 if failed else 0
 
 
@@ -145,7 +158,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="drillsim", description="Drill simulator for the exam-security emergency plan.")
+    parser = argparse.ArgumentParser(
+        prog="drillsim", description="Drill simulator for the exam-security emergency plan."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("grade", help="grade an incident given as JSON")

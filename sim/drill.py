@@ -90,7 +90,12 @@ def snapshot_text(path: str | Path, incidents: Iterable[Incident] | None = None)
 
 
 def incident_to_dict(inc: Incident) -> dict[str, Any]:
-    out: dict[str, Any] = {"id": inc.id, "at": format_time(inc.at), "site": inc.site, "family": inc.family}
+    out: dict[str, Any] = {
+        "id": inc.id,
+        "at": format_time(inc.at),
+        "site": inc.site,
+        "family": inc.family,
+    }
     for key in ("people", "scope", "phase", "spares_enough", "time_recoverable"):
         value = getattr(inc, key)
         if value is not None:
@@ -124,12 +129,27 @@ def _plain(value: Any) -> Any:
 
 _FAMILY_FACTS = {
     "leak": {"scope": ["sites", "local_area", "wider"], "phase": ["before_exam"]},
-    "answer_sheet_loss": {"people": (20, 1500), "scope": ["room", "rooms"], "phase": ["during_exam"]},
-    "distribution_error": {"people": (30, 300), "scope": ["room", "rooms", "site", "sites"], "phase": ["during_exam"]},
+    "answer_sheet_loss": {
+        "people": (20, 1500),
+        "scope": ["room", "rooms"],
+        "phase": ["during_exam"],
+    },
+    "distribution_error": {
+        "people": (30, 300),
+        "scope": ["room", "rooms", "site", "sites"],
+        "phase": ["during_exam"],
+    },
     "disaster": {"scope": ["room", "site", "local_area"], "phase": ["before_exam", "during_exam"]},
-    "group_cheating": {"people": (10, 120), "scope": ["room", "rooms", "site"], "phase": ["during_exam"]},
+    "group_cheating": {
+        "people": (10, 120),
+        "scope": ["room", "rooms", "site"],
+        "phase": ["during_exam"],
+    },
     "score_error": {"people": (5, 3000), "scope": ["site"], "phase": ["after_publication"]},
-    "online_info": {"scope": ["site", "local_area", "wider"], "phase": ["before_exam", "during_exam"]},
+    "online_info": {
+        "scope": ["site", "local_area", "wider"],
+        "phase": ["before_exam", "during_exam"],
+    },
 }
 
 
@@ -243,7 +263,11 @@ class Drill:
 
     def next_inject_at(self) -> float | None:
         """When the next incident not yet discovered will be (its inject time), if any."""
-        times = [i.at + self.r.fates[i.id].discovery for i in self.r.incidents if i.id not in self.discovered]
+        times = [
+            i.at + self.r.fates[i.id].discovery
+            for i in self.r.incidents
+            if i.id not in self.discovered
+        ]
         return min(times) if times else None
 
     def injects(self) -> list[dict[str, Any]]:
@@ -347,7 +371,14 @@ class Drill:
 
         def act():
             yield self.r.env.timeout(fate.grading)
-            self.r.log(inc.id, "working_group", "graded", target=inc.id, outcome=level, detail=self.r.true_grade[inc.id])
+            self.r.log(
+                inc.id,
+                "working_group",
+                "graded",
+                target=inc.id,
+                outcome=level,
+                detail=self.r.true_grade[inc.id],
+            )
 
         self._run_action(act())
         self.team_grade[inc.id] = level
@@ -374,21 +405,43 @@ class Drill:
             pid = d.get("person") or self.r.scenario.roster.chain(self.r.office_role())[0]
             role = self.r.people[pid].role if pid in self.r.people else None
             if role not in ("duty_desk", "office_director"):
-                raise DrillError("a verbal report to the working group goes to the duty desk or the office director")
+                raise DrillError(
+                    "a verbal report to the working group goes to the duty desk or the office director"
+                )
             return self._call(inc, pid, purpose="report")
-        minutes = fate.verbal if channel == "verbal" else (fate.written if rtype == "report" else fate.follow_up)
+        minutes = (
+            fate.verbal
+            if channel == "verbal"
+            else (fate.written if rtype == "report" else fate.follow_up)
+        )
         if rtype == "final":
             minutes = fate.final
-        kind = {"report": "verbal_report" if channel == "verbal" else "written_report", "follow_up": "follow_up", "final": "final_report"}[rtype]
+        kind = {
+            "report": "verbal_report" if channel == "verbal" else "written_report",
+            "follow_up": "follow_up",
+            "final": "final_report",
+        }[rtype]
         detail = ",".join(content)
 
         def act():
-            yield from self.r.report(inc, "team", body, "phone" if channel == "verbal" else "written", minutes, kind, detail)
+            yield from self.r.report(
+                inc,
+                "team",
+                body,
+                "phone" if channel == "verbal" else "written",
+                minutes,
+                kind,
+                detail,
+            )
 
         self._run_action(act())
         if kind == "written_report" and inc.id not in self.first_report_content:
             self.first_report_content[inc.id] = content
-        missing = [c for c in self.plan.reporting.first_report_content if c not in content] if kind == "written_report" else []
+        missing = (
+            [c for c in self.plan.reporting.first_report_content if c not in content]
+            if kind == "written_report"
+            else []
+        )
         return "received", {"body": body, "missing_content": missing}
 
     def _do_call(self, d):
@@ -417,7 +470,9 @@ class Drill:
                     self.r.office_received[inc.id] = env.now
                     self.r.log(inc.id, pid, "office_received", "phone", "working_group", "received")
                 self.r.resources[pid].release(req)
-            elif role in TEAMS_BY_FAMILY.get(inc.family, ()) or (role.startswith("team_") and purpose == "dispatch"):
+            elif role in TEAMS_BY_FAMILY.get(inc.family, ()) or (
+                role.startswith("team_") and purpose == "dispatch"
+            ):
                 self.r.log(inc.id, "team", "team_dispatched", "phone", role, "dispatched", pid)
                 env.process(self._team_works(inc, pid, req))
             elif role == "deputy_leader" and purpose == "dispatch":
@@ -431,7 +486,10 @@ class Drill:
                 self.r.resources[pid].release(req)
 
         self._run_action(act())
-        return ("answered" if result.get("answered") else "unanswered"), {"person": pid, "role": role}
+        return ("answered" if result.get("answered") else "unanswered"), {
+            "person": pid,
+            "role": role,
+        }
 
     def _simple(self, d, action: str, minutes_key: str | None = None):
         inc = self.incidents[d["incident"]]
@@ -458,7 +516,9 @@ class Drill:
     def _do_close(self, d):
         inc = self.incidents[d["incident"]]
         if inc.id not in self.resolved:
-            raise DrillError("not resolved yet: the emergency team must be dispatched and finish its work first")
+            raise DrillError(
+                "not resolved yet: the emergency team must be dispatched and finish its work first"
+            )
         self.r.log(inc.id, "working_group", "closed", target=inc.site)
         self.closed[inc.id] = self.now
         return "closed", {}
@@ -483,7 +543,9 @@ class Drill:
             recs = [a for a in self.r.records if a.incident == iid]
             graded = next((a.time for a in recs if a.action == "graded"), None)
             occ, disc = info["occurred_at"], info["discovered_at"]
-            start_first = disc if self.plan.setting("first_report_clock_starts") == "discovery" else occ
+            start_first = (
+                disc if self.plan.setting("first_report_clock_starts") == "discovery" else occ
+            )
             anchors = {
                 "first_report_3h": start_first,
                 "direct_report_I_II": graded,
@@ -497,7 +559,11 @@ class Drill:
                 if v.note == "grade":
                     continue
                 anchor = anchors.get(rule_id)
-                deadline = anchor + rule.allowed_minutes if anchor is not None and rule.allowed_minutes is not None else None
+                deadline = (
+                    anchor + rule.allowed_minutes
+                    if anchor is not None and rule.allowed_minutes is not None
+                    else None
+                )
                 rows.append(
                     {
                         "incident": iid,
@@ -530,7 +596,11 @@ class Drill:
         content = {
             iid: {
                 "given": list(self.first_report_content.get(iid, ())),
-                "missing": [c for c in self.plan.reporting.first_report_content if c not in self.first_report_content.get(iid, ())],
+                "missing": [
+                    c
+                    for c in self.plan.reporting.first_report_content
+                    if c not in self.first_report_content.get(iid, ())
+                ],
             }
             for iid in self.incidents
         }
@@ -544,7 +614,14 @@ class Drill:
         }
 
     @classmethod
-    def replay(cls, scenario: Scenario, seed: int, decisions: Iterable[dict[str, Any]], *, start: float | None = None) -> Drill:
+    def replay(
+        cls,
+        scenario: Scenario,
+        seed: int,
+        decisions: Iterable[dict[str, Any]],
+        *,
+        start: float | None = None,
+    ) -> Drill:
         """Rebuild a drill from its stored decisions (same seed → the identical state)."""
         drill = cls(scenario, seed, start=start)
         for d in decisions:
@@ -559,7 +636,9 @@ def auto_reference(scenario: Scenario, seed: int):
     return run_once(scenario, seed, 0)
 
 
-def standing(scenario: Scenario, seed: int, measured: dict[str, float], reps: int = 300) -> dict[str, dict[str, float]]:
+def standing(
+    scenario: Scenario, seed: int, measured: dict[str, float], reps: int = 300
+) -> dict[str, dict[str, float]]:
     """Where the team stands among simulated runs with the same roster, per rule.
 
     For each rule with a measured time, the share of simulated runs (automatic policy, same
@@ -572,7 +651,11 @@ def standing(scenario: Scenario, seed: int, measured: dict[str, float], reps: in
     for rule, value in measured.items():
         times = np.array([t for rs in summary.per_rep for t in rs.rules[rule][2]], dtype=float)
         if times.size:
-            out[rule] = {"measured_min": value, "share_better": float(np.mean(times < value)), "runs": int(times.size)}
+            out[rule] = {
+                "measured_min": value,
+                "share_better": float(np.mean(times < value)),
+                "runs": int(times.size),
+            }
     return out
 
 

@@ -87,7 +87,9 @@ def summarise_run(run: Run) -> RepSummary:
     return RepSummary(
         replication=run.replication,
         n_incidents=len(run.incidents),
-        incidents_key=tuple((i.id, round(i.at, 6), i.family, i.site, i.people, i.scope) for i in run.incidents),
+        incidents_key=tuple(
+            (i.id, round(i.at, 6), i.family, i.site, i.people, i.scope) for i in run.incidents
+        ),
         rules={k: (a, m, tuple(t)) for k, (a, m, t) in rules.items()},
         busy_minutes=run.busy_minutes,
         calls=run.calls,
@@ -154,7 +156,13 @@ class Summary:
         return sum(rs.all_met for rs in self.per_rep) / max(1, len(self.per_rep))
 
     def as_json(self) -> dict:
-        return {"scenario": self.scenario, "reps": self.reps, "seed": self.seed, "rules": self.rule_table(), "roles": self.roles}
+        return {
+            "scenario": self.scenario,
+            "reps": self.reps,
+            "seed": self.seed,
+            "rules": self.rule_table(),
+            "roles": self.roles,
+        }
 
 
 def _role_table(scenario: Scenario, per_rep: list[RepSummary], horizon: float) -> dict[str, dict]:
@@ -206,5 +214,13 @@ def run_replications(
     ``scheduler`` address; the result is identical whatever the choice."""
     from sim.parallel import map_chunks
 
-    per_rep = map_chunks(scenario, seed, reps, workers=workers, scheduler=scheduler, chunk_size=chunk_size, progress=progress)
+    per_rep = map_chunks(
+        scenario,
+        seed,
+        reps,
+        workers=workers,
+        scheduler=scheduler,
+        chunk_size=chunk_size,
+        progress=progress,
+    )
     return summarise(scenario, seed, per_rep)

@@ -51,7 +51,9 @@ def check_incident(facts: dict[str, Any], plan: Plan) -> list[str]:
         problems.append(f"family: {family!r} is not one of {', '.join(FAMILIES)}")
         return problems
     people = facts.get("people")
-    if "people" in facts and (isinstance(people, bool) or not isinstance(people, int) or people < 0):
+    if "people" in facts and (
+        isinstance(people, bool) or not isinstance(people, int) or people < 0
+    ):
         problems.append(f"people: expected an integer ≥ 0, got {people!r}")
     if "scope" in facts and facts["scope"] not in SCOPES:
         problems.append(f"scope: {facts['scope']!r} is not one of {', '.join(SCOPES)}")

@@ -54,5 +54,9 @@ def label(plan, kind: str, key: str, lang: str) -> str:
         return key
     if kind == "grades":
         entry = table[key]
-        return f"{entry['roman']} {entry['label_zh']}" if lang == "zh" else f"Grade {key} ({entry['label_en']})"
+        return (
+            f"{entry['roman']} {entry['label_zh']}"
+            if lang == "zh"
+            else f"Grade {key} ({entry['label_en']})"
+        )
     return table[key]["label_zh" if lang == "zh" else "label_en"]

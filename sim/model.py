@@ -17,7 +17,7 @@ import simpy
 
 from sim.grading import grade
 from sim.records import Action
-from sim.scenario import DAY, Incident, Scenario
+from sim.scenario import DAY, Incident, Scenario, derived
 from sim.streams import Streams
 
 GRADES = ("I", "II", "III", "IV")
@@ -124,6 +124,18 @@ def generate_incidents(scenario: Scenario, streams: Streams) -> tuple[Incident, 
     return tuple(sorted(out, key=lambda x: (x.at, x.id)))
 
 
+class _Resources(dict):
+    """One SimPy resource per person, made when first needed (most people are never called)."""
+
+    def __init__(self, env: simpy.Environment):
+        super().__init__()
+        self.env = env
+
+    def __missing__(self, pid: str) -> simpy.Resource:
+        res = self[pid] = simpy.Resource(self.env, capacity=1)
+        return res
+
+
 class Response:
     """The people, bodies and clocks of one run; the steps every policy is built from."""
 
@@ -145,7 +157,7 @@ class Response:
         self.streams = Streams(seed, replication)
         self.records: list[Action] = []
         self.people = {p.id: p for p in scenario.roster.people}
-        self.resources = {pid: simpy.Resource(self.env, capacity=1) for pid in self.people}
+        self.resources = _Resources(self.env)
         self.busy_minutes = dict.fromkeys(self.people, 0.0)
         self.calls = {pid: [0, 0] for pid in self.people}  # [calls, unanswered]
         self.incidents = generate_incidents(scenario, self.streams)
@@ -158,8 +170,19 @@ class Response:
         self.closed: dict[str, float] = {}
 
     # -- records --------------------------------------------------------------------------
-    def log(self, incident: str, actor: str, action: str, channel: str = "", target: str = "", outcome: str = "", detail: str = "") -> None:
-        self.records.append(Action(self.env.now, incident, actor, action, channel, target, outcome, detail))
+    def log(
+        self,
+        incident: str,
+        actor: str,
+        action: str,
+        channel: str = "",
+        target: str = "",
+        outcome: str = "",
+        detail: str = "",
+    ) -> None:
+        self.records.append(
+            Action(self.env.now, incident, actor, action, channel, target, outcome, detail)
+        )
 
     # -- people -----------------------------------------------------------------------------
     def hold(self, pid: str, minutes: float) -> Generator:
@@ -171,7 +194,9 @@ class Response:
         ring = self.scenario.timing["ring_minutes"]
         return ring.params[0] if ring.kind == "fixed" else ring.mean
 
-    def call_person(self, incident: str, caller: str, pid: str, role: str) -> Generator[Any, Any, Any]:
+    def call_person(
+        self, incident: str, caller: str, pid: str, role: str
+    ) -> Generator[Any, Any, Any]:
         """One phone call to one person: returns their resource request if they answer, else None.
 
         Whether they answer depends on their duty state now and their own random stream; a
@@ -202,7 +227,9 @@ class Response:
         self.log(incident, caller, "call", "phone", pid, "answered", f"{role}:{state}")
         return req
 
-    def call_role(self, incident: str, caller: str, role: str, site: str | None = None) -> Generator[Any, Any, tuple[str, Any] | None]:
+    def call_role(
+        self, incident: str, caller: str, role: str, site: str | None = None
+    ) -> Generator[Any, Any, tuple[str, Any] | None]:
         """Phone a role's call chain until someone answers (the plan: contacts reachable at all times).
 
         Unanswered → the next person (a backup); the whole chain is retried after
@@ -210,7 +237,7 @@ class Response:
         caller releases the request when the conversation's task is done — or None.
         """
         t = self.scenario.timing
-        chain = self.scenario.roster.chain(role, site)
+        chain = self.chain(role, site)
         for rnd in range(t.max_call_rounds):
             for pid in chain:
                 req = yield from self.call_person(incident, caller, pid, role)
@@ -220,9 +247,17 @@ class Response:
                 yield self.env.timeout(t["retry_minutes"].sample(self.streams["retry"]))
         return None
 
+    def chain(self, role: str, site: str | None = None) -> tuple[str, ...]:
+        """A role's call chain (cached per run: the roster does not change during one)."""
+        cache = derived(self.scenario.roster)
+        key = ("chain", role, site)
+        found = cache.get(key)
+        if found is None:
+            found = cache[key] = self.scenario.roster.chain(role, site)
+        return found
+
     def site_actor(self, inc: Incident) -> str:
-        chain = self.scenario.roster.chain("chief_examiner", inc.site)
-        return chain[0]
+        return self.chain("chief_examiner", inc.site)[0]
 
     def office_role(self) -> str:
         """During exams the exam centre's duty desk acts as the office (24小时专人值班)."""
@@ -230,7 +265,16 @@ class Response:
         return "duty_desk" if 0 <= day < self.scenario.days else "office_director"
 
     # -- reporting steps ---------------------------------------------------------------------
-    def report(self, inc: Incident, actor: str, body: str, channel: str, minutes: float, kind: str, detail: str = "") -> Generator:
+    def report(
+        self,
+        inc: Incident,
+        actor: str,
+        body: str,
+        channel: str,
+        minutes: float,
+        kind: str,
+        detail: str = "",
+    ) -> Generator:
         """One report to a body. Reports to the working group reach its office by phone."""
         if body == "working_group":
             got = yield from self.call_role(inc.id, actor, self.office_role())
@@ -250,13 +294,13 @@ class Response:
             return True
         yield self.env.timeout(minutes)
         self.log(inc.id, actor, kind, channel, body, "received", detail)
-        if body == "regional_department" and kind in ("direct_report", "verbal_report", "written_report"):
-            if inc.id not in self.dept_received:
-                self.dept_received.add(inc.id)
-                self.log(inc.id, body, "dept_received", channel, body, "received")
-                direct = self.plan.reporting.direct_grades
-                if kind == "direct_report" or self.assigned_grade.get(inc.id) in direct:
-                    self.env.process(self.department_reports_up(inc))
+        reports = ("direct_report", "verbal_report", "written_report")
+        if body == "regional_department" and kind in reports and inc.id not in self.dept_received:
+            self.dept_received.add(inc.id)
+            self.log(inc.id, body, "dept_received", channel, body, "received")
+            direct = self.plan.reporting.direct_grades
+            if kind == "direct_report" or self.assigned_grade.get(inc.id) in direct:
+                self.env.process(self.department_reports_up(inc))
         return True
 
     def department_reports_up(self, inc: Incident) -> Generator:
@@ -351,7 +395,9 @@ def incident_journey(r: Response, inc: Incident) -> Generator:
             yield from r.report(inc, ce, body, "phone", fate.verbal, "direct_report")
     for body in targets:
         if direct and body in plan.reporting.direct_to:
-            r.log(inc.id, ce, "verbal_report", "phone", body, "received", "covered by direct report")
+            r.log(
+                inc.id, ce, "verbal_report", "phone", body, "received", "covered by direct report"
+            )
             continue
         yield from r.report(inc, ce, body, "phone", fate.verbal, "verbal_report")
     if assigned in plan.reporting.emergency_contact_grades:
@@ -387,7 +433,9 @@ def incident_journey(r: Response, inc: Incident) -> Generator:
     r.log(inc.id, "working_group", "final_report", "written", "working_group", "received")
 
 
-def follow_ups(r: Response, inc: Incident, actor: str, since: float, until: simpy.Process) -> Generator:
+def follow_ups(
+    r: Response, inc: Incident, actor: str, since: float, until: simpy.Process
+) -> Generator:
     """Send 续报 often enough that no gap exceeds the plan's follow-up interval, until resolved."""
     env = r.env
     interval = r.plan.rules["follow_up_reports"].allowed_minutes or 120.0

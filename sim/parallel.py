@@ -45,10 +45,13 @@ def map_chunks(
             progress(done, reps)
 
     if scheduler:
-        from distributed import Client, as_completed as dask_completed
+        from distributed import Client
+        from distributed import as_completed as dask_completed
 
         with Client(scheduler) as client:
-            futures = [client.submit(replicate_chunk, scenario, seed, a, b, pure=False) for a, b in parts]
+            futures = [
+                client.submit(replicate_chunk, scenario, seed, a, b, pure=False) for a, b in parts
+            ]
             for fut in dask_completed(futures):
                 res = fut.result()
                 out.extend(res)

@@ -170,7 +170,9 @@ class Plan:
         return parse_plan(raw, self.source or "<plan>")
 
 
-def _tuple_of(r: Reader, node: Any, key: str, prefix: str, allowed: tuple[str, ...]) -> tuple[str, ...]:
+def _tuple_of(
+    r: Reader, node: Any, key: str, prefix: str, allowed: tuple[str, ...]
+) -> tuple[str, ...]:
     items = r.take(node, key, prefix, list)
     if items is None:
         return ()
@@ -183,7 +185,9 @@ def _tuple_of(r: Reader, node: Any, key: str, prefix: str, allowed: tuple[str, .
     return tuple(out)
 
 
-def _labels(r: Reader, node: Any, prefix: str, ids: tuple[str, ...], extra: set[str] = frozenset()) -> dict:
+def _labels(
+    r: Reader, node: Any, prefix: str, ids: tuple[str, ...], extra: set[str] = frozenset()
+) -> dict:
     out = {}
     node = r.mapping(node, prefix)
     for key in node:
@@ -208,7 +212,21 @@ def parse_plan(data: Any, file: str) -> Plan:
     """Check a plan read from YAML and build a :class:`Plan`; raises InputError listing problems."""
     r = Reader(file)
     top = r.mapping(data, "(plan)")
-    r.unknown(top, {"name_zh", "name_en", "grades", "settings", "roles", "bodies", "reporting", "rules", "grading"}, "")
+    r.unknown(
+        top,
+        {
+            "name_zh",
+            "name_en",
+            "grades",
+            "settings",
+            "roles",
+            "bodies",
+            "reporting",
+            "rules",
+            "grading",
+        },
+        "",
+    )
     name_zh = r.take(top, "name_zh", "", str, "")
     name_en = r.take(top, "name_en", "", str, "")
 
@@ -245,10 +263,17 @@ def parse_plan(data: Any, file: str) -> Plan:
             values = value if isinstance(value, list) else [value]
             for v in values:
                 if v not in choices:
-                    r.add(item, "value", f"settings.{name}.value", f"{v!r} is not one of {', '.join(map(str, choices))}")
+                    r.add(
+                        item,
+                        "value",
+                        f"settings.{name}.value",
+                        f"{v!r} is not one of {', '.join(map(str, choices))}",
+                    )
         if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
             r.add(item, "value", f"settings.{name}.value", f"{value} is below the minimum 0")
-        settings[name] = Setting(name, _freeze(value), reason or "", tuple(choices) if choices else None)
+        settings[name] = Setting(
+            name, _freeze(value), reason or "", tuple(choices) if choices else None
+        )
 
     def resolve(value: Any, node: Any, key: Any, fld: str) -> Any:
         if isinstance(value, str) and value.startswith("$"):
@@ -276,7 +301,9 @@ def parse_plan(data: Any, file: str) -> Plan:
         "first_report_content": REPORT_CONTENT,
     }
     r.unknown(rep, set(rep_fields), "reporting")
-    reporting = Reporting(**{k: _tuple_of(r, rep, k, "reporting", v) for k, v in rep_fields.items()})
+    reporting = Reporting(
+        **{k: _tuple_of(r, rep, k, "reporting", v) for k, v in rep_fields.items()}
+    )
 
     rules: dict[str, Rule] = {}
     rnode = r.mapping(top.get("rules"), "rules", top, "rules")
@@ -289,9 +316,18 @@ def parse_plan(data: Any, file: str) -> Plan:
             continue
         item = r.mapping(item, f"rules.{rid}", rnode, rid)
         r.unknown(item, {"label_zh", "label_en", "grades", "allowed_minutes"}, f"rules.{rid}")
-        allowed = resolve(item.get("allowed_minutes"), item, "allowed_minutes", f"rules.{rid}.allowed_minutes")
-        if allowed is not None and (isinstance(allowed, bool) or not isinstance(allowed, int | float) or allowed < 0):
-            r.add(item, "allowed_minutes", f"rules.{rid}.allowed_minutes", f"expected minutes ≥ 0, got {allowed!r}")
+        allowed = resolve(
+            item.get("allowed_minutes"), item, "allowed_minutes", f"rules.{rid}.allowed_minutes"
+        )
+        if allowed is not None and (
+            isinstance(allowed, bool) or not isinstance(allowed, int | float) or allowed < 0
+        ):
+            r.add(
+                item,
+                "allowed_minutes",
+                f"rules.{rid}.allowed_minutes",
+                f"expected minutes ≥ 0, got {allowed!r}",
+            )
             allowed = None
         rules[rid] = Rule(
             rid,
@@ -324,7 +360,9 @@ def parse_plan(data: Any, file: str) -> Plan:
             r.unknown(gr, {"grade", "when", "any_of", "basis_zh", "basis_en"}, gpre)
             grade = gr.get("grade")
             if resolve(grade, gr, "grade", f"{gpre}.grade") not in GRADES:
-                r.add(gr, "grade", f"{gpre}.grade", f"{grade!r} is not a grade ({', '.join(GRADES)})")
+                r.add(
+                    gr, "grade", f"{gpre}.grade", f"{grade!r} is not a grade ({', '.join(GRADES)})"
+                )
             conds = []
             if "any_of" in gr:
                 for j, c in enumerate(r.sequence(gr["any_of"], f"{gpre}.any_of", gr, "any_of")):

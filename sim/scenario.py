@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.grading import check_incident
-from sim.plan import BODY_IDS, FAMILIES, PHASES, ROLE_IDS, SCOPES, Plan, load_plan
+from sim.plan import FAMILIES, PHASES, ROLE_IDS, SCOPES, Frozen, Plan, load_plan
 from sim.yamlio import InputError, LineDict, Problem, Reader, line_of, load_file
 
 DAY = 24 * 60
@@ -46,7 +46,15 @@ class Dist:
         if self.kind == "uniform":
             return p[0] + (p[1] - p[0]) * rng.random()
         if self.kind == "triangular":
-            return rng.triangular(p[0], p[1], p[2]) if p[0] < p[2] else p[0]
+            # inverse CDF from one uniform: faster than Generator.triangular for scalars
+            lo, mode, hi = p
+            if hi <= lo:
+                return lo
+            u = rng.random()
+            cut = (mode - lo) / (hi - lo)
+            if u < cut:
+                return lo + math.sqrt(u * (hi - lo) * (mode - lo))
+            return hi - math.sqrt((1 - u) * (hi - lo) * (hi - mode))
         if self.kind == "exponential":
             return rng.exponential(p[0]) if p[0] > 0 else 0.0
         # lognormal with the given mean and sd of the duration itself
@@ -240,13 +248,13 @@ PROB_KEYS = {"grading_wrong_prob": 0.0, "grading_late_prob": 0.0}
 
 @dataclass(frozen=True)
 class Timing:
-    durations: tuple[tuple[str, Dist], ...]
+    durations: Frozen  # timing key -> Dist (read-only)
     grading_wrong_prob: float = 0.0
     grading_late_prob: float = 0.0
     max_call_rounds: int = 3
 
     def __getitem__(self, key: str) -> Dist:
-        return dict(self.durations)[key]
+        return self.durations[key]
 
 
 @dataclass(frozen=True)
@@ -324,7 +332,12 @@ def _dist(r: Reader, node: Any, key: str, prefix: str, default: float | None = N
         return None
     kind = value.get("dist")
     if kind not in DISTS:
-        r.add(value, "dist" if "dist" in value else None, f"{fld}.dist", f"expected one of {', '.join(DISTS)}")
+        r.add(
+            value,
+            "dist" if "dist" in value else None,
+            f"{fld}.dist",
+            f"expected one of {', '.join(DISTS)}",
+        )
         return None
     names = DISTS[kind]
     r.unknown(value, {"dist", *names}, fld)
@@ -376,7 +389,18 @@ def _roster(r: Reader, node: Any, prefix: str, site_ids: set[str] | None) -> Ros
         item = r.mapping(item, pre, plist, i)
         r.unknown(
             item,
-            {"id", "role", "name_zh", "name_en", "phone", "site", "default_state", "duty", "reach", "contact_change"},
+            {
+                "id",
+                "role",
+                "name_zh",
+                "name_en",
+                "phone",
+                "site",
+                "default_state",
+                "duty",
+                "reach",
+                "contact_change",
+            },
             pre,
         )
         pid = r.take(item, "id", pre, str)
@@ -395,7 +419,9 @@ def _roster(r: Reader, node: Any, prefix: str, site_ids: set[str] | None) -> Ros
             days = sh.get("days", "all")
             if days == "all":
                 days_t = None
-            elif isinstance(days, list) and all(isinstance(d, int) and not isinstance(d, bool) for d in days):
+            elif isinstance(days, list) and all(
+                isinstance(d, int) and not isinstance(d, bool) for d in days
+            ):
                 days_t = tuple(days)
             else:
                 r.add(sh, "days", f"{spre}.days", "expected all or a list of day numbers")
@@ -419,7 +445,9 @@ def _roster(r: Reader, node: Any, prefix: str, site_ids: set[str] | None) -> Ros
             effective = parse_time(change.get("effective"))
             for k, v in (("notified", notified), ("effective", effective)):
                 if v is None:
-                    r.add(change, k, f"{pre}.contact_change.{k}", "expected a time like 'D-10 09:00'")
+                    r.add(
+                        change, k, f"{pre}.contact_change.{k}", "expected a time like 'D-10 09:00'"
+                    )
         people.append(
             Person(
                 id=pid or f"#{i}",
@@ -430,13 +458,17 @@ def _roster(r: Reader, node: Any, prefix: str, site_ids: set[str] | None) -> Ros
                 site=site,
                 default_state=r.take(item, "default_state", pre, str, "off_duty", choices=STATES),
                 shifts=tuple(shifts),
-                reach=tuple(sorted(_reach(r, item.get("reach", LineDict()), f"{pre}.reach", False).items())),
+                reach=tuple(
+                    sorted(_reach(r, item.get("reach", LineDict()), f"{pre}.reach", False).items())
+                ),
                 contact_notified_day=notified,
                 contact_effective_day=effective,
             )
         )
     chains: dict[str, tuple[str, ...]] = {}
-    cnode = r.mapping(node.get("call_chains", LineDict()), f"{prefix}.call_chains", node, "call_chains")
+    cnode = r.mapping(
+        node.get("call_chains", LineDict()), f"{prefix}.call_chains", node, "call_chains"
+    )
     for role, entries in cnode.items():
         cpre = f"{prefix}.call_chains.{role}"
         if role not in ROLE_IDS:
@@ -456,8 +488,12 @@ def _roster(r: Reader, node: Any, prefix: str, site_ids: set[str] | None) -> Ros
     for role in chains:
         path = _role_loop(role, chains)
         if path:
-            r.add(cnode, role, f"{prefix}.call_chains.{role}", "call chain loops: " + " → ".join(path))
-    return Roster(tuple(people), tuple(sorted(default_reach.items())), tuple(sorted(chains.items())))
+            r.add(
+                cnode, role, f"{prefix}.call_chains.{role}", "call chain loops: " + " → ".join(path)
+            )
+    return Roster(
+        tuple(people), tuple(sorted(default_reach.items())), tuple(sorted(chains.items()))
+    )
 
 
 def _role_loop(start: str, chains: dict[str, tuple[str, ...]]) -> list[str] | None:
@@ -485,7 +521,18 @@ def parse_scenario(data: Any, file: str, *, plan: Plan | None = None, text: str 
     top = r.mapping(data, "(scenario)")
     r.unknown(
         top,
-        {"name", "name_zh", "name_en", "kind", "plan", "roster", "calendar", "incidents", "stochastic", "timing"},
+        {
+            "name",
+            "name_zh",
+            "name_en",
+            "kind",
+            "plan",
+            "roster",
+            "calendar",
+            "incidents",
+            "stochastic",
+            "timing",
+        },
         "",
     )
     name = r.take(top, "name", "", str, Path(file).stem)
@@ -527,7 +574,9 @@ def parse_scenario(data: Any, file: str, *, plan: Plan | None = None, text: str 
             )
         )
     sessions = []
-    for i, item in enumerate(r.sequence(cal.get("sessions", []), "calendar.sessions", cal, "sessions")):
+    for i, item in enumerate(
+        r.sequence(cal.get("sessions", []), "calendar.sessions", cal, "sessions")
+    ):
         pre = f"calendar.sessions[{i}]"
         item = r.mapping(item, pre, cal.get("sessions"), i)
         r.unknown(item, {"day", "start", "end", "subject_zh", "subject_en"}, pre)
@@ -541,7 +590,13 @@ def parse_scenario(data: Any, file: str, *, plan: Plan | None = None, text: str 
             r.add(item, "end", f"{pre}.end", "a session must end after it starts")
         elif day is not None and start is not None and end is not None:
             sessions.append(
-                Session(day, start, end, r.take(item, "subject_zh", pre, str, ""), r.take(item, "subject_en", pre, str, ""))
+                Session(
+                    day,
+                    start,
+                    end,
+                    r.take(item, "subject_zh", pre, str, ""),
+                    r.take(item, "subject_en", pre, str, ""),
+                )
             )
 
     roster_node = top.get("roster")
@@ -570,7 +625,10 @@ def parse_scenario(data: Any, file: str, *, plan: Plan | None = None, text: str 
         if role not in present and role != "chief_examiner":
             r.add(top, "roster", f"roster.{role}", "a role with no one in it")
     for s in site_ids:
-        if not any(p.role == "chief_examiner" and p.site == s for p in roster.people) and "chief_examiner" not in present:
+        if (
+            not any(p.role == "chief_examiner" and p.site == s for p in roster.people)
+            and "chief_examiner" not in present
+        ):
             r.add(top, "roster", "roster.chief_examiner", f"no chief examiner for site {s!r}")
 
     incidents = []
@@ -581,8 +639,20 @@ def parse_scenario(data: Any, file: str, *, plan: Plan | None = None, text: str 
         item = r.mapping(item, pre, ilist, i)
         r.unknown(
             item,
-            {"id", "at", "site", "family", "people", "scope", "phase", "spares_enough", "time_recoverable",
-             "discovered_after_minutes", "text_zh", "text_en"},
+            {
+                "id",
+                "at",
+                "site",
+                "family",
+                "people",
+                "scope",
+                "phase",
+                "spares_enough",
+                "time_recoverable",
+                "discovered_after_minutes",
+                "text_zh",
+                "text_en",
+            },
             pre,
         )
         iid = r.take(item, "id", pre, str, f"inc{i + 1}")
@@ -591,7 +661,12 @@ def parse_scenario(data: Any, file: str, *, plan: Plan | None = None, text: str 
         ids.add(iid)
         at = parse_time(item.get("at"))
         if at is None:
-            r.add(item, "at" if "at" in item else None, f"{pre}.at", "expected a time like 'D0 09:40' or minutes")
+            r.add(
+                item,
+                "at" if "at" in item else None,
+                f"{pre}.at",
+                "expected a time like 'D0 09:40' or minutes",
+            )
         site = r.take(item, "site", pre, str)
         if site is not None and site not in site_ids:
             r.add(item, "site", f"{pre}.site", f"unknown site {site!r}")
@@ -606,7 +681,9 @@ def parse_scenario(data: Any, file: str, *, plan: Plan | None = None, text: str 
             phase=r.take(item, "phase", pre, str, None, choices=PHASES),
             spares_enough=r.take(item, "spares_enough", pre, bool, None),
             time_recoverable=r.take(item, "time_recoverable", pre, bool, None),
-            discovered_after=r.take(item, "discovered_after_minutes", pre, float, None, min_value=0),
+            discovered_after=r.take(
+                item, "discovered_after_minutes", pre, float, None, min_value=0
+            ),
             text_zh=r.take(item, "text_zh", pre, str, ""),
             text_en=r.take(item, "text_en", pre, str, ""),
         )
@@ -614,7 +691,9 @@ def parse_scenario(data: Any, file: str, *, plan: Plan | None = None, text: str 
             reported = {p.field for p in r.problems}
             for msg in check_incident(inc.facts(), plan):
                 fld, _, rest = msg.partition(": ")
-                if f"{pre}.{fld}" not in reported:  # a bad value is reported once, not also as missing
+                if (
+                    f"{pre}.{fld}" not in reported
+                ):  # a bad value is reported once, not also as missing
                     r.add(item, None, f"{pre}.{fld}", rest)
         incidents.append(inc)
 
@@ -626,7 +705,11 @@ def parse_scenario(data: Any, file: str, *, plan: Plan | None = None, text: str 
             continue
         pre = f"stochastic.{fam}"
         item = r.mapping(item, pre, stoch, fam)
-        r.unknown(item, {"rate", "people", "scopes", "phase", "spares_enough_prob", "time_recoverable_prob"}, pre)
+        r.unknown(
+            item,
+            {"rate", "people", "scopes", "phase", "spares_enough_prob", "time_recoverable_prob"},
+            pre,
+        )
         scopes_node = r.mapping(item.get("scopes", {"room": 1.0}), f"{pre}.scopes", item, "scopes")
         scopes = []
         for sc, w in scopes_node.items():
@@ -645,12 +728,21 @@ def parse_scenario(data: Any, file: str, *, plan: Plan | None = None, text: str 
                 people=_dist(r, item, "people", pre, 30) or Dist.fixed(30),
                 scopes=tuple(scopes) or (("room", 1.0),),
                 phase=r.take(item, "phase", pre, str, "during_exam", choices=PHASES),
-                spares_enough_prob=r.take(item, "spares_enough_prob", pre, float, 0.5, min_value=0, max_value=1),
-                time_recoverable_prob=r.take(item, "time_recoverable_prob", pre, float, 0.5, min_value=0, max_value=1),
+                spares_enough_prob=r.take(
+                    item, "spares_enough_prob", pre, float, 0.5, min_value=0, max_value=1
+                ),
+                time_recoverable_prob=r.take(
+                    item, "time_recoverable_prob", pre, float, 0.5, min_value=0, max_value=1
+                ),
             )
         )
     if not incidents and not any(fr.rate > 0 for fr in rates):
-        r.add(top, None, "incidents", "a scenario needs scripted incidents or stochastic rates above 0")
+        r.add(
+            top,
+            None,
+            "incidents",
+            "a scenario needs scripted incidents or stochastic rates above 0",
+        )
     if rates and not sessions:
         r.add(cal, None, "calendar.sessions", "stochastic incidents need exam sessions")
 
@@ -660,10 +752,16 @@ def parse_scenario(data: Any, file: str, *, plan: Plan | None = None, text: str 
     for key, default in TIMING_KEYS.items():
         durations.append((key, _dist(r, tnode, key, "timing", default) or Dist.fixed(default)))
     timing = Timing(
-        durations=tuple(durations),
-        grading_wrong_prob=r.take(tnode, "grading_wrong_prob", "timing", float, 0.0, min_value=0, max_value=1),
-        grading_late_prob=r.take(tnode, "grading_late_prob", "timing", float, 0.0, min_value=0, max_value=1),
-        max_call_rounds=r.take(tnode, "max_call_rounds", "timing", int, 3, min_value=1, max_value=20),
+        durations=Frozen(durations),
+        grading_wrong_prob=r.take(
+            tnode, "grading_wrong_prob", "timing", float, 0.0, min_value=0, max_value=1
+        ),
+        grading_late_prob=r.take(
+            tnode, "grading_late_prob", "timing", float, 0.0, min_value=0, max_value=1
+        ),
+        max_call_rounds=r.take(
+            tnode, "max_call_rounds", "timing", int, 3, min_value=1, max_value=20
+        ),
     )
     horizon = days + 3
     r.raise_if_any()
@@ -723,14 +821,24 @@ def roster_warnings(s: Scenario) -> list[Problem]:
             first = format_time(gaps[0][0])
             total = sum(b - a for a, b in gaps)
             out.append(
-                Problem(s.source, 1, f"roster.{role}", f"warning: no one {' or '.join(wanted)} for {total:.0f} min of the exam period (first gap at {first})")
+                Problem(
+                    s.source,
+                    1,
+                    f"roster.{role}",
+                    f"warning: no one {' or '.join(wanted)} for {total:.0f} min of the exam period (first gap at {first})",
+                )
             )
     for p in s.roster.people:
-        if p.contact_notified_day is not None and p.contact_effective_day is not None:
-            if p.contact_effective_day - p.contact_notified_day < notice:
-                out.append(
-                    Problem(s.source, 1, f"roster.people.{p.id}.contact_change", "warning: contact change notified less than one week before it takes effect (提前一周上报)")
+        known = p.contact_notified_day is not None and p.contact_effective_day is not None
+        if known and p.contact_effective_day - p.contact_notified_day < notice:
+            out.append(
+                Problem(
+                    s.source,
+                    1,
+                    f"roster.people.{p.id}.contact_change",
+                    "warning: contact change notified less than one week before it takes effect (提前一周上报)",
                 )
+            )
     return out
 
 
@@ -754,13 +862,35 @@ def _gaps(people: list[Person], wanted: tuple[str, ...], days: int) -> list[tupl
     return gaps
 
 
+_DERIVED: dict[int, tuple[Any, dict]] = {}
+
+
+def derived(obj: Any) -> dict:
+    """A cache of values derived from an immutable object (a roster), kept beside it, not on it.
+
+    Keyed by identity and holding a reference to the object, so an id is never reused while
+    cached; bounded so planners creating many variants do not grow it without end.
+    """
+    hit = _DERIVED.get(id(obj))
+    if hit is not None and hit[0] is obj:
+        return hit[1]
+    if len(_DERIVED) > 256:
+        _DERIVED.clear()
+    cache: dict = {}
+    _DERIVED[id(obj)] = (obj, cache)
+    return cache
+
+
 def uncovered_minutes(s: Scenario, role: str, start: float, end: float) -> float:
     """Minutes within [start, end) of the exam period when no one of ``role`` is on duty."""
-    people = [p for p in s.roster.people if p.role == role]
     lo, hi = max(0.0, start), min(end, s.days * DAY)
     if hi <= lo:
         return 0.0
-    return sum(max(0.0, min(b, hi) - max(a, lo)) for a, b in _gaps(people, ("on_duty",), s.days))
+    cache = derived(s.roster)
+    key = ("gaps", role, s.days)
+    if key not in cache:
+        cache[key] = _gaps([p for p in s.roster.people if p.role == role], ("on_duty",), s.days)
+    return sum(max(0.0, min(b, hi) - max(a, lo)) for a, b in cache[key])
 
 
 __all__ = ["Scenario", "load_scenario", "parse_scenario", "parse_time", "format_time", "line_of"]

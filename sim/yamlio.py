@@ -103,7 +103,9 @@ def load_text(text: str, file: str) -> Any:
         line = mark.line + 1 if mark else 1
         what = (exc.problem or exc.context or "invalid YAML").strip()
         if "could not determine a constructor" in what:
-            what = "unsafe or unknown YAML tag " + what.split("tag", 1)[-1].strip() + " is not allowed"
+            what = (
+                "unsafe or unknown YAML tag " + what.split("tag", 1)[-1].strip() + " is not allowed"
+            )
         return _raise(file, line, what)
     except yaml.YAMLError as exc:  # pragma: no cover - other parser failures carry no mark
         return _raise(file, 1, str(exc).splitlines()[0])
@@ -165,7 +167,12 @@ class Reader:
     def sequence(self, node: Any, field: str, parent: Any = None, key: Any = None) -> list:
         if isinstance(node, list):
             return node
-        self.add(parent if parent is not None else node, key, field, f"expected a list, got {_kind(node)}")
+        self.add(
+            parent if parent is not None else node,
+            key,
+            field,
+            f"expected a list, got {_kind(node)}",
+        )
         return []
 
     def unknown(self, node: dict, allowed: set[str] | list[str], prefix: str) -> None:
@@ -196,10 +203,7 @@ class Reader:
         kinds = kind if isinstance(kind, tuple) else (kind,)
         if float in kinds and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
-        if isinstance(value, bool) and bool not in kinds:
-            ok = False
-        else:
-            ok = isinstance(value, kinds)
+        ok = isinstance(value, kinds) and not (isinstance(value, bool) and bool not in kinds)
         if not ok:
             names = " or ".join(_type_name(k) for k in kinds)
             self.add(node, key, field, f"expected {names}, got {_kind(value)}")
@@ -227,9 +231,14 @@ def _join(prefix: str, key: str | int) -> str:
 
 
 def _type_name(kind: type) -> str:
-    return {str: "text", int: "an integer", float: "a number", bool: "true/false", list: "a list", dict: "a mapping"}.get(
-        kind, kind.__name__
-    )
+    return {
+        str: "text",
+        int: "an integer",
+        float: "a number",
+        bool: "true/false",
+        list: "a list",
+        dict: "a mapping",
+    }.get(kind, kind.__name__)
 
 
 def _kind(value: Any) -> str:

@@ -22,7 +22,13 @@ def tiny_dict(
 ) -> dict[str, Any]:
     """One site, one person per role, everyone in ``state``, fixed durations."""
     people = [
-        {"id": f"p_{role}", "role": role, "name_en": role, "default_state": state, **({"site": "s1"} if role == "chief_examiner" else {})}
+        {
+            "id": f"p_{role}",
+            "role": role,
+            "name_en": role,
+            "default_state": state,
+            **({"site": "s1"} if role == "chief_examiner" else {}),
+        }
         for role in ROLE_IDS
     ]
     people += extra_people or []
@@ -60,13 +66,23 @@ def tiny_dict(
         },
         "incidents": incidents
         if incidents is not None
-        else [{"id": "i1", "at": "D0 09:30", "site": "s1", "family": "answer_sheet_loss", "people": 120}],
+        else [
+            {
+                "id": "i1",
+                "at": "D0 09:30",
+                "site": "s1",
+                "family": "answer_sheet_loss",
+                "people": 120,
+            }
+        ],
         "timing": base_timing,
     }
 
 
 def tiny(**kwargs: Any) -> Scenario:
-    return parse_scenario(copy.deepcopy(tiny_dict(**kwargs)), "tiny.yaml", plan=kwargs.pop("plan", None) or PLAN)
+    return parse_scenario(
+        copy.deepcopy(tiny_dict(**kwargs)), "tiny.yaml", plan=kwargs.pop("plan", None) or PLAN
+    )
 
 
 def build(data: dict, plan=None) -> Scenario:

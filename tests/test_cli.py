@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 
 def run(*args):
@@ -10,7 +11,17 @@ def run(*args):
 
 
 def test_run_json_shape_and_byte_identical():
-    args = ("run", "scenarios/season_2027.yaml", "--reps", "30", "--seed", "4", "--json", "--workers", "2")
+    args = (
+        "run",
+        "scenarios/season_2027.yaml",
+        "--reps",
+        "30",
+        "--seed",
+        "4",
+        "--json",
+        "--workers",
+        "2",
+    )
     a, b = run(*args), run(*args)
     assert a.returncode == 0, a.stderr
     assert a.stdout == b.stdout
@@ -36,11 +47,29 @@ def test_run_table_is_readable_and_deterministic():
 
 
 def test_changed_plan_changes_the_result(tmp_path):
-    plan = open("scenarios/plan.yaml", encoding="utf-8").read().replace("    allowed_minutes: 180", "    allowed_minutes: 60")
+    plan = (
+        Path("scenarios/plan.yaml")
+        .read_text(encoding="utf-8")
+        .replace("    allowed_minutes: 180", "    allowed_minutes: 60")
+    )
     p = tmp_path / "plan_2h.yaml"
     p.write_text(plan, encoding="utf-8")
-    base = json.loads(run("run", "scenarios/season_2027.yaml", "--reps", "20", "--json", "--workers", "1").stdout)
-    tight = json.loads(run("run", "scenarios/season_2027.yaml", "--reps", "20", "--json", "--workers", "1", "--plan", str(p)).stdout)
+    base = json.loads(
+        run("run", "scenarios/season_2027.yaml", "--reps", "20", "--json", "--workers", "1").stdout
+    )
+    tight = json.loads(
+        run(
+            "run",
+            "scenarios/season_2027.yaml",
+            "--reps",
+            "20",
+            "--json",
+            "--workers",
+            "1",
+            "--plan",
+            str(p),
+        ).stdout
+    )
     assert tight["rules"][0]["met_share"] < base["rules"][0]["met_share"]
 
 

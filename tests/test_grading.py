@@ -18,7 +18,17 @@ def level(**facts):
 
 @pytest.mark.parametrize(
     ("people", "expected"),
-    [(0, "IV"), (1, "IV"), (99, "IV"), (100, "III"), (999, "III"), (1000, "II"), (9999, "II"), (10000, "I"), (250000, "I")],
+    [
+        (0, "IV"),
+        (1, "IV"),
+        (99, "IV"),
+        (100, "III"),
+        (999, "III"),
+        (1000, "II"),
+        (9999, "II"),
+        (10000, "I"),
+        (250000, "I"),
+    ],
 )
 def test_answer_sheet_loss_thresholds(people, expected):
     assert level(family="answer_sheet_loss", people=people) == expected
@@ -26,19 +36,45 @@ def test_answer_sheet_loss_thresholds(people, expected):
 
 @pytest.mark.parametrize(
     ("people", "expected"),
-    [(1, "IV"), (9, "IV"), (10, "IV"), (99, "IV"), (100, "III"), (999, "III"), (1000, "II"), (1001, "II"), (9999, "II"), (10000, "I")],
+    [
+        (1, "IV"),
+        (9, "IV"),
+        (10, "IV"),
+        (99, "IV"),
+        (100, "III"),
+        (999, "III"),
+        (1000, "II"),
+        (1001, "II"),
+        (9999, "II"),
+        (10000, "I"),
+    ],
 )
 def test_score_error_thresholds(people, expected):
     assert level(family="score_error", people=people) == expected
 
 
 def test_score_error_exactly_1000_follows_setting():
-    assert grade({"family": "score_error", "people": 1000}, PLAN.with_settings(score_error_exactly_1000_grade="III")).level == "III"
-    assert grade({"family": "score_error", "people": 999}, PLAN.with_settings(score_error_exactly_1000_grade="III")).level == "III"
+    assert (
+        grade(
+            {"family": "score_error", "people": 1000},
+            PLAN.with_settings(score_error_exactly_1000_grade="III"),
+        ).level
+        == "III"
+    )
+    assert (
+        grade(
+            {"family": "score_error", "people": 999},
+            PLAN.with_settings(score_error_exactly_1000_grade="III"),
+        ).level
+        == "III"
+    )
 
 
 def test_under_tens_setting_used_and_reported():
-    g = grade({"family": "score_error", "people": 5}, PLAN.with_settings(score_error_under_tens_grade="III"))
+    g = grade(
+        {"family": "score_error", "people": 5},
+        PLAN.with_settings(score_error_under_tens_grade="III"),
+    )
     assert g.level == "III"
     assert g.settings["score_error_under_tens_grade"] == "III"
 
@@ -60,7 +96,14 @@ def test_leak_tie_break_can_be_changed():
 
 @pytest.mark.parametrize(
     ("scope", "expected"),
-    [("room", "IV"), ("rooms", "IV"), ("site", "III"), ("sites", "III"), ("local_area", "II"), ("wider", "I")],
+    [
+        ("room", "IV"),
+        ("rooms", "IV"),
+        ("site", "III"),
+        ("sites", "III"),
+        ("local_area", "II"),
+        ("wider", "I"),
+    ],
 )
 def test_group_cheating(scope, expected):
     assert level(family="group_cheating", scope=scope) == expected
@@ -97,14 +140,22 @@ def test_disaster(scope, phase, expected):
 
 def test_disaster_phase_setting():
     plan = PLAN.with_settings(disaster_local_area_phases=["before_exam"])
-    assert grade({"family": "disaster", "scope": "local_area", "phase": "during_exam"}, plan).level == "III"
+    assert (
+        grade({"family": "disaster", "scope": "local_area", "phase": "during_exam"}, plan).level
+        == "III"
+    )
 
 
 def test_online_info_graded_by_assumption():
     g = grade({"family": "online_info", "scope": "site"}, PLAN)
     assert (g.level, g.settings["online_info_grade"]) == ("III", "III")
     assert grade({"family": "online_info", "scope": "wider"}, PLAN).level == "II"
-    assert grade({"family": "online_info", "scope": "site"}, PLAN.with_settings(online_info_grade="IV")).level == "IV"
+    assert (
+        grade(
+            {"family": "online_info", "scope": "site"}, PLAN.with_settings(online_info_grade="IV")
+        ).level
+        == "IV"
+    )
 
 
 def test_unused_fields_may_be_left_out():
@@ -119,7 +170,12 @@ def test_unused_fields_may_be_left_out():
         {"family": "answer_sheet_loss", "people": 5, "colour": "red"},
         {"family": "volcano", "people": 5},
         {"family": "group_cheating", "scope": "planet"},
-        {"family": "distribution_error", "scope": "room", "spares_enough": "yes", "time_recoverable": True},
+        {
+            "family": "distribution_error",
+            "scope": "room",
+            "spares_enough": "yes",
+            "time_recoverable": True,
+        },
     ],
 )
 def test_bad_incidents_rejected(facts):
@@ -128,7 +184,9 @@ def test_bad_incidents_rejected(facts):
 
 
 def run_cli(*args):
-    return subprocess.run([sys.executable, "-m", "sim", *args], capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "sim", *args], capture_output=True, text=True, timeout=60
+    )
 
 
 def test_cli_grade_prints_json():
@@ -140,7 +198,13 @@ def test_cli_grade_prints_json():
 
 
 @pytest.mark.parametrize(
-    "arg", ['{"family": "answer_sheet_loss", "peeple": 1}', '{"family": "x"}', "not json", '{"family": "leak", "scope": 3}']
+    "arg",
+    [
+        '{"family": "answer_sheet_loss", "peeple": 1}',
+        '{"family": "x"}',
+        "not json",
+        '{"family": "leak", "scope": 3}',
+    ],
 )
 def test_cli_grade_bad_input_exit_2_without_traceback(arg):
     out = run_cli("grade", arg)

@@ -10,7 +10,9 @@ import pytest
 from sim.cli import main
 
 LINE = re.compile(r"^[^:\n]+:\d+: [^:\n]+: .+$")
-SCENARIOS = sorted(Path("scenarios").glob("drill_*.yaml")) + sorted(Path("scenarios").glob("season_*.yaml"))
+SCENARIOS = sorted(Path("scenarios").glob("drill_*.yaml")) + sorted(
+    Path("scenarios").glob("season_*.yaml")
+)
 GOOD = Path("scenarios/drill_answer_sheet_loss.yaml").read_text(encoding="utf-8")
 
 
@@ -18,7 +20,9 @@ def write(tmp_path, text: str | bytes, name: str = "bad.yaml") -> Path:
     p = tmp_path / name
     (p.write_bytes if isinstance(text, bytes) else p.write_text)(text)
     for extra in ("plan.yaml", "roster_default.yaml"):
-        (tmp_path / extra).write_text(Path("scenarios", extra).read_text(encoding="utf-8"), encoding="utf-8")
+        (tmp_path / extra).write_text(
+            Path("scenarios", extra).read_text(encoding="utf-8"), encoding="utf-8"
+        )
     return p
 
 
@@ -32,12 +36,29 @@ CASES = {
     "yaml_error": (GOOD.replace("days: 2", "days: [2"), "(yaml)"),
     "unknown_key": (GOOD.replace("kind: drill", "kind: drill\ncolour: red"), "colour: unknown key"),
     "wrong_type": (GOOD.replace("days: 2", "days: two"), "calendar.days: expected an integer"),
-    "out_of_range": (GOOD.replace("grading_wrong_prob: 0.05", "grading_wrong_prob: 1.5"), "timing.grading_wrong_prob: 1.5 is above the maximum 1"),
-    "unsafe_tag": (GOOD.replace('name: drill_answer_sheet_loss', 'name: !!python/object/apply:os.system ["echo pwned"]'), "unsafe or unknown YAML tag"),
+    "out_of_range": (
+        GOOD.replace("grading_wrong_prob: 0.05", "grading_wrong_prob: 1.5"),
+        "timing.grading_wrong_prob: 1.5 is above the maximum 1",
+    ),
+    "unsafe_tag": (
+        GOOD.replace(
+            "name: drill_answer_sheet_loss", 'name: !!python/object/apply:os.system ["echo pwned"]'
+        ),
+        "unsafe or unknown YAML tag",
+    ),
     "empty": ("", "the file is empty"),
-    "unknown_family": (GOOD.replace("family: answer_sheet_loss", "family: volcano"), "incidents[0].family"),
+    "unknown_family": (
+        GOOD.replace("family: answer_sheet_loss", "family: volcano"),
+        "incidents[0].family",
+    ),
     "bad_time": (GOOD.replace('at: "D0 11:45"', 'at: "noon"'), "incidents[0].at"),
-    "bad_dist": (GOOD.replace("travel_minutes: {dist: triangular, low: 20, mode: 35, high: 70}", "travel_minutes: {dist: triangular, low: 80, mode: 35, high: 70}"), "triangular needs low ≤ mode ≤ high"),
+    "bad_dist": (
+        GOOD.replace(
+            "travel_minutes: {dist: triangular, low: 20, mode: 35, high: 70}",
+            "travel_minutes: {dist: triangular, low: 80, mode: 35, high: 70}",
+        ),
+        "triangular needs low ≤ mode ≤ high",
+    ),
 }
 
 
@@ -65,7 +86,11 @@ def test_binary_file(tmp_path, capsys):
 
 
 def test_several_problems_one_line_each(tmp_path, capsys):
-    text = GOOD.replace("days: 2", "days: two").replace("kind: drill", "kind: drill\ncolour: red").replace("people: 130", "people: -4")
+    text = (
+        GOOD.replace("days: 2", "days: two")
+        .replace("kind: drill", "kind: drill\ncolour: red")
+        .replace("people: 130", "people: -4")
+    )
     code, lines = validate(capsys, write(tmp_path, text))
     assert code == 2 and len(lines) == 3
 
@@ -82,19 +107,32 @@ def test_role_with_no_one_in_it(tmp_path, capsys):
     write(tmp_path, GOOD)
     (tmp_path / "roster_default.yaml").write_text(roster, encoding="utf-8")
     code, lines = validate(capsys, tmp_path / "bad.yaml")
-    assert code == 2 and any("roster.team_it: a role with no one in it" in line for line in lines), lines
+    assert code == 2 and any(
+        "roster.team_it: a role with no one in it" in line for line in lines
+    ), lines
 
 
 def test_call_chain_that_loops(tmp_path, capsys):
-    roster = roster_text(**{"    leader: [leader, role:deputy_leader]": "    leader: [role:deputy_leader]", "    deputy_leader: [deputy_vice_dean, deputy_secretary]": "    deputy_leader: [role:leader]"})
+    roster = roster_text(
+        **{
+            "    leader: [leader, role:deputy_leader]": "    leader: [role:deputy_leader]",
+            "    deputy_leader: [deputy_vice_dean, deputy_secretary]": "    deputy_leader: [role:leader]",
+        }
+    )
     write(tmp_path, GOOD)
     (tmp_path / "roster_default.yaml").write_text(roster, encoding="utf-8")
     code, lines = validate(capsys, tmp_path / "bad.yaml")
-    assert code == 2 and any("call chain loops" in line and "roster_default.yaml" in line for line in lines), lines
+    assert code == 2 and any(
+        "call chain loops" in line and "roster_default.yaml" in line for line in lines
+    ), lines
 
 
 def test_broken_plan_file(tmp_path, capsys):
-    plan = Path("scenarios/plan.yaml").read_text(encoding="utf-8").replace("    allowed_minutes: 180", "    allowed_minutes: -5")
+    plan = (
+        Path("scenarios/plan.yaml")
+        .read_text(encoding="utf-8")
+        .replace("    allowed_minutes: 180", "    allowed_minutes: -5")
+    )
     path = tmp_path / "plan.yaml"
     path.write_text(plan, encoding="utf-8")
     code, lines = validate(capsys, path)
@@ -102,7 +140,11 @@ def test_broken_plan_file(tmp_path, capsys):
 
 
 def test_unknown_setting_reference(tmp_path, capsys):
-    plan = Path("scenarios/plan.yaml").read_text(encoding="utf-8").replace("allowed_minutes: $deputy_on_site_minutes", "allowed_minutes: $deputy_minutes")
+    plan = (
+        Path("scenarios/plan.yaml")
+        .read_text(encoding="utf-8")
+        .replace("allowed_minutes: $deputy_on_site_minutes", "allowed_minutes: $deputy_minutes")
+    )
     path = tmp_path / "plan.yaml"
     path.write_text(plan, encoding="utf-8")
     code, lines = validate(capsys, path)
@@ -113,7 +155,7 @@ def test_roster_warnings_duty_gap_and_late_contact_change(tmp_path, capsys):
     roster = roster_text(
         **{
             'duty: [{days: all, from: "19:00", to: "07:00", state: on_duty}]': 'duty: [{days: all, from: "19:00", to: "23:00", state: on_duty}]',
-            '{id: general_contact, role: general_contact,': '{id: general_contact, contact_change: {notified: "D-3 09:00", effective: "D0 09:00"}, role: general_contact,',
+            "{id: general_contact, role: general_contact,": '{id: general_contact, contact_change: {notified: "D-3 09:00", effective: "D0 09:00"}, role: general_contact,',
         }
     )
     write(tmp_path, GOOD)
@@ -127,7 +169,12 @@ def test_roster_warnings_duty_gap_and_late_contact_change(tmp_path, capsys):
 
 def test_no_traceback_from_the_command_line(tmp_path):
     path = write(tmp_path, GOOD.replace("days: 2", "days: [2"))
-    out = subprocess.run([sys.executable, "-m", "sim", "run", str(path), "--reps", "2"], capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "sim", "run", str(path), "--reps", "2"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 2 and "Traceback" not in out.stderr and LINE.match(out.stderr.strip())
 
 
@@ -147,6 +194,8 @@ def test_one_drill_per_family_shipped():
 
 
 def test_shipped_files_hold_no_real_names_or_numbers():
-    banned = re.compile(r"刘建明|康国英|程建军|田春青|李秀英|韩沛松|王磊|(^|[^0-9])1[3-9][0-9]{9}([^0-9]|$)|0478-?[0-9]{7,}")
+    banned = re.compile(
+        r"刘建明|康国英|程建军|田春青|李秀英|韩沛松|王磊|(^|[^0-9])1[3-9][0-9]{9}([^0-9]|$)|0478-?[0-9]{7,}"
+    )
     for p in Path("scenarios").rglob("*.yaml"):
         assert not banned.search(p.read_text(encoding="utf-8")), p

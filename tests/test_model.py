@@ -14,7 +14,11 @@ from sim.rules import MET, MISSED, NA
 
 
 def trace(run, incident="i1"):
-    return [(round(a.time, 6), a.actor, a.action, a.target, a.outcome) for a in run.records if a.incident == incident]
+    return [
+        (round(a.time, 6), a.actor, a.action, a.target, a.outcome)
+        for a in run.records
+        if a.incident == incident
+    ]
 
 
 def statuses(run):
@@ -46,8 +50,20 @@ def test_exact_trace_with_fixed_durations():
 
 def test_everyone_reachable_and_instant_meets_every_applicable_rule():
     incidents = [
-        {"id": "i1", "at": "D0 09:30", "site": "s1", "family": "answer_sheet_loss", "people": 12000},
-        {"id": "i2", "at": "D0 09:40", "site": "s1", "family": "group_cheating", "scope": "local_area"},
+        {
+            "id": "i1",
+            "at": "D0 09:30",
+            "site": "s1",
+            "family": "answer_sheet_loss",
+            "people": 12000,
+        },
+        {
+            "id": "i2",
+            "at": "D0 09:40",
+            "site": "s1",
+            "family": "group_cheating",
+            "scope": "local_area",
+        },
         {"id": "i3", "at": "D0 10:00", "site": "s1", "family": "score_error", "people": 20},
         {"id": "i4", "at": "D0 10:10", "site": "s1", "family": "online_info", "scope": "site"},
     ]
@@ -58,7 +74,10 @@ def test_everyone_reachable_and_instant_meets_every_applicable_rule():
     assert grades == {"i1": "I", "i2": "II", "i3": "IV", "i4": "III"}
     st_ = statuses(run)
     assert st_[("i1", "deputy_leader_on_site_I")] == MET
-    assert st_[("i2", "direct_report_I_II")] == MET and st_[("i2", "dept_reports_up_immediately")] == MET
+    assert (
+        st_[("i2", "direct_report_I_II")] == MET
+        and st_[("i2", "dept_reports_up_immediately")] == MET
+    )
     assert st_[("i3", "emergency_contact_III_plus")] == NA
 
 
@@ -72,10 +91,15 @@ def test_chain_slower_than_three_hours_misses_first_report():
 def test_first_report_clock_start_is_a_setting():
     base = tiny(timing={"discovery_minutes": 60, "written_report_minutes": 110})
     run = run_once(base, seed=1)
-    assert next(v for v in run.verdicts if v.rule == "first_report_3h").status == MET  # from discovery: 177 min
+    assert (
+        next(v for v in run.verdicts if v.rule == "first_report_3h").status == MET
+    )  # from discovery: 177 min
     from helpers import PLAN
 
-    occ = build(tiny_dict(timing={"discovery_minutes": 60, "written_report_minutes": 110}), plan=PLAN.with_settings(first_report_clock_starts="occurrence"))
+    occ = build(
+        tiny_dict(timing={"discovery_minutes": 60, "written_report_minutes": 110}),
+        plan=PLAN.with_settings(first_report_clock_starts="occurrence"),
+    )
     run2 = run_once(occ, seed=1)
     assert next(v for v in run2.verdicts if v.rule == "first_report_3h").status == MISSED  # 237 min
 
@@ -83,18 +107,35 @@ def test_first_report_clock_start_is_a_setting():
 def test_plan_clock_change_changes_verdict():
     from helpers import PLAN
 
-    s = build(tiny_dict(timing={"written_report_minutes": 60}), plan=PLAN.with_rule_minutes("first_report_3h", 60))
+    s = build(
+        tiny_dict(timing={"written_report_minutes": 60}),
+        plan=PLAN.with_rule_minutes("first_report_3h", 60),
+    )
     run = run_once(s, seed=1)
     assert next(v for v in run.verdicts if v.rule == "first_report_3h").status == MISSED
 
 
 def test_unreachable_person_falls_to_backup():
-    extra = [{"id": "backup_desk", "role": "duty_desk", "name_en": "backup", "default_state": "on_duty", "reach": {"on_duty": {"answer_prob": 1.0, "answer_minutes": 0}}}]
+    extra = [
+        {
+            "id": "backup_desk",
+            "role": "duty_desk",
+            "name_en": "backup",
+            "default_state": "on_duty",
+            "reach": {"on_duty": {"answer_prob": 1.0, "answer_minutes": 0}},
+        }
+    ]
     d = tiny_dict(extra_people=extra)
-    d["roster"]["people"][3]["reach"] = {"on_duty": {"answer_prob": 0.0, "answer_minutes": 0}}  # p_duty_desk never answers
+    d["roster"]["people"][3]["reach"] = {
+        "on_duty": {"answer_prob": 0.0, "answer_minutes": 0}
+    }  # p_duty_desk never answers
     d["roster"]["call_chains"] = {"duty_desk": ["p_duty_desk", "backup_desk"]}
     run = run_once(build(d), seed=1)
-    calls = [(a.target, a.outcome) for a in run.records if a.action == "call" and a.detail.startswith("duty_desk")]
+    calls = [
+        (a.target, a.outcome)
+        for a in run.records
+        if a.action == "call" and a.detail.startswith("duty_desk")
+    ]
     assert calls[:2] == [("p_duty_desk", "unanswered"), ("backup_desk", "answered")]
     office = next(a for a in run.records if a.action == "office_received")
     assert office.actor == "backup_desk"
@@ -107,7 +148,9 @@ def test_busy_person_does_not_pick_up():
         {"id": "i2", "at": "D0 09:30", "site": "s1", "family": "answer_sheet_loss", "people": 6},
     ]
     run = run_once(tiny(incidents=incidents), seed=1)
-    outcomes = [a.outcome for a in run.records if a.action == "call" and a.target == "p_team_exam_affairs"]
+    outcomes = [
+        a.outcome for a in run.records if a.action == "call" and a.target == "p_team_exam_affairs"
+    ]
     assert "busy" in outcomes
 
 
@@ -141,10 +184,21 @@ def test_more_duty_staff_never_lowers_a_met_share():
 
     base = load_scenario("scenarios/season_2027.yaml")
     roster = base.roster
-    extra = Person(id="duty_extra", role="duty_desk", name_zh="值班员丙", name_en="Duty officer C", default_state="on_duty")
+    extra = Person(
+        id="duty_extra",
+        role="duty_desk",
+        name_zh="值班员丙",
+        name_en="Duty officer C",
+        default_state="on_duty",
+    )
     chains = dict(roster.call_chains)
     chains["duty_desk"] = tuple(chains["duty_desk"]) + ("duty_extra",)
-    more = dataclasses.replace(base, roster=dataclasses.replace(roster, people=roster.people + (extra,), call_chains=tuple(sorted(chains.items()))))
+    more = dataclasses.replace(
+        base,
+        roster=dataclasses.replace(
+            roster, people=roster.people + (extra,), call_chains=tuple(sorted(chains.items()))
+        ),
+    )
     a = run_replications(base, 150, 5)
     b = run_replications(more, 150, 5)
     for ra, rb in zip(a.rule_table(), b.rule_table(), strict=True):
@@ -163,7 +217,17 @@ def test_workers_do_not_change_results():
     assert [r.rules for r in one.per_rep] == [r.rules for r in two.per_rep]
 
 
-families = st.sampled_from(["answer_sheet_loss", "score_error", "group_cheating", "online_info", "leak", "disaster", "distribution_error"])
+families = st.sampled_from(
+    [
+        "answer_sheet_loss",
+        "score_error",
+        "group_cheating",
+        "online_info",
+        "leak",
+        "disaster",
+        "distribution_error",
+    ]
+)
 
 
 @st.composite
@@ -174,8 +238,12 @@ def incident_lists(draw):
         fam = draw(families)
         inc = {"id": f"i{i}", "at": draw(st.integers(0, 1400)), "site": "s1", "family": fam}
         inc["people"] = draw(st.integers(0, 20000))
-        inc["scope"] = draw(st.sampled_from(["room", "rooms", "site", "sites", "local_area", "wider"]))
-        inc["phase"] = draw(st.sampled_from(["before_exam", "during_exam", "marking", "after_publication"]))
+        inc["scope"] = draw(
+            st.sampled_from(["room", "rooms", "site", "sites", "local_area", "wider"])
+        )
+        inc["phase"] = draw(
+            st.sampled_from(["before_exam", "during_exam", "marking", "after_publication"])
+        )
         inc["spares_enough"] = draw(st.booleans())
         inc["time_recoverable"] = draw(st.booleans())
         out.append(inc)
@@ -190,7 +258,9 @@ def incident_lists(draw):
     state=st.sampled_from(["on_duty", "on_call", "off_duty"]),
     seed=st.integers(0, 2**32 - 1),
 )
-def test_properties_times_nonnegative_every_incident_ends_one_verdict_each(incidents, prob, delay, state, seed):
+def test_properties_times_nonnegative_every_incident_ends_one_verdict_each(
+    incidents, prob, delay, state, seed
+):
     s = tiny(incidents=incidents, answer_prob=prob, answer_minutes=delay, state=state)
     run = run_once(s, seed)
     assert all(a.time >= 0 for a in run.records)

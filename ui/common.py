@@ -72,7 +72,11 @@ def scenario_files(kind: str | None = None) -> list[Path]:
             data = load_file(path)
         except InputError:
             continue
-        if isinstance(data, dict) and "calendar" in data and (kind is None or data.get("kind", "drill") == kind):
+        if (
+            isinstance(data, dict)
+            and "calendar" in data
+            and (kind is None or data.get("kind", "drill") == kind)
+        ):
             out.append(path)
     return out
 

@@ -16,6 +16,7 @@ from typing import Any
 import simpy
 
 from sim.grading import grade
+from sim.plan import BODY_IDS
 from sim.records import Action
 from sim.scenario import DAY, Incident, Scenario, derived
 from sim.streams import Streams
@@ -51,7 +52,7 @@ class Fate:
     response: float
     follow_up: float
     final: float
-    body_receive: float
+    body_receive: dict[str, float]  # per outside body
 
 
 def draw_fate(inc: Incident, scenario: Scenario, rng) -> Fate:
@@ -78,7 +79,7 @@ def draw_fate(inc: Incident, scenario: Scenario, rng) -> Fate:
         response=t["response_minutes"].sample(rng),
         follow_up=t["follow_up_minutes"].sample(rng),
         final=t["final_report_minutes"].sample(rng),
-        body_receive=t["body_receive_minutes"].sample(rng),
+        body_receive={b: t.receive_delay(b).sample(rng) for b in BODY_IDS},
     )
 
 
@@ -292,7 +293,8 @@ class Response:
                 if self.office_acts:
                     self.env.process(self.office_informs(inc, pid))
             return True
-        yield self.env.timeout(minutes)
+        # an outside body picks up after its own delay, then the report takes its time
+        yield self.env.timeout(self.fates[inc.id].body_receive[body] + minutes)
         self.log(inc.id, actor, kind, channel, body, "received", detail)
         reports = ("direct_report", "verbal_report", "written_report")
         if body == "regional_department" and kind in reports and inc.id not in self.dept_received:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.grading import check_incident
-from sim.plan import FAMILIES, PHASES, ROLE_IDS, SCOPES, Frozen, Plan, load_plan
+from sim.plan import BODY_IDS, FAMILIES, PHASES, ROLE_IDS, SCOPES, Frozen, Plan, load_plan
 from sim.yamlio import InputError, LineDict, Problem, Reader, line_of, load_file
 
 DAY = 24 * 60
@@ -252,9 +252,14 @@ class Timing:
     grading_wrong_prob: float = 0.0
     grading_late_prob: float = 0.0
     max_call_rounds: int = 3
+    body_receive: Frozen = field(default_factory=lambda: Frozen({}))  # body -> Dist
 
     def __getitem__(self, key: str) -> Dist:
         return self.durations[key]
+
+    def receive_delay(self, body: str) -> Dist:
+        """How long an outside body takes to pick up a report (its own delay, else the default)."""
+        return self.body_receive.get(body) or self.durations["body_receive_minutes"]
 
 
 @dataclass(frozen=True)
@@ -747,7 +752,18 @@ def parse_scenario(data: Any, file: str, *, plan: Plan | None = None, text: str 
         r.add(cal, None, "calendar.sessions", "stochastic incidents need exam sessions")
 
     tnode = r.mapping(top.get("timing", LineDict()), "timing", top, "timing")
-    r.unknown(tnode, {*TIMING_KEYS, *PROB_KEYS, "max_call_rounds"}, "timing")
+    r.unknown(tnode, {*TIMING_KEYS, *PROB_KEYS, "max_call_rounds", "bodies"}, "timing")
+    bnode = r.mapping(tnode.get("bodies", LineDict()), "timing.bodies", tnode, "bodies")
+    body_receive = {}
+    for body in bnode:
+        if body not in BODY_IDS:
+            r.add(
+                bnode, body, f"timing.bodies.{body}", f"unknown body (known: {', '.join(BODY_IDS)})"
+            )
+            continue
+        dist = _dist(r, bnode, body, "timing.bodies")
+        if dist is not None:
+            body_receive[body] = dist
     durations = []
     for key, default in TIMING_KEYS.items():
         durations.append((key, _dist(r, tnode, key, "timing", default) or Dist.fixed(default)))
@@ -762,6 +778,7 @@ def parse_scenario(data: Any, file: str, *, plan: Plan | None = None, text: str 
         max_call_rounds=r.take(
             tnode, "max_call_rounds", "timing", int, 3, min_value=1, max_value=20
         ),
+        body_receive=Frozen(body_receive),
     )
     horizon = days + 3
     r.raise_if_any()

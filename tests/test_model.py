@@ -34,15 +34,16 @@ def test_exact_trace_with_fixed_durations():
     assert t[1] == (580.0, "site", "discovered", "s1", "")
     assert t[2] == (585.0, "p_chief_examiner", "control", "s1", "evidence_preserved")
     assert t[3] == (595.0, "working_group", "graded", "i1", "III")
-    # verbal reports 2 min each: local government 597, higher authority 599, office (call 0 min) 601
-    assert (597.0, "p_chief_examiner", "verbal_report", "local_government", "received") in t
-    assert (599.0, "p_chief_examiner", "verbal_report", "higher_authority", "received") in t
-    assert (601.0, "p_chief_examiner", "verbal_report", "working_group", "received") in t
-    # written first report: after the emergency contact call (2 min inform) and 30 min writing
+    # each body picks up after 1 min, then 2 min of report: local government 598, higher
+    # authority 601; the office's duty person answers at once (0 min) and listens 2 min: 603
+    assert (598.0, "p_chief_examiner", "verbal_report", "local_government", "received") in t
+    assert (601.0, "p_chief_examiner", "verbal_report", "higher_authority", "received") in t
+    assert (603.0, "p_chief_examiner", "verbal_report", "working_group", "received") in t
+    # emergency contact (Ⅲ): answered at once, 2 min talk → 605; written first report 30 min → 635
     written = [x for x in t if x[2] == "written_report"]
-    assert {x[0] for x in written} == {633.0}
+    assert {x[0] for x in written} == {635.0}
     fr = next(v for v in run.verdicts if v.rule == "first_report_3h")
-    assert (fr.status, fr.measured_min, fr.allowed_min) == (MET, 53.0, 180.0)
+    assert (fr.status, fr.measured_min, fr.allowed_min) == (MET, 55.0, 180.0)
     closed = next(x for x in t if x[2] == "closed")
     final = next(x for x in t if x[2] == "final_report")
     assert final[0] - closed[0] == 120.0
@@ -272,3 +273,10 @@ def test_properties_times_nonnegative_every_incident_ends_one_verdict_each(
     keys = [(v.incident, v.rule) for v in run.verdicts]
     assert len(keys) == len(set(keys)) == len(run.incidents) * len(RULE_IDS)
     assert all(v.measured_min is None or v.measured_min >= 0 for v in run.verdicts)
+
+
+def test_outside_body_has_its_own_delay():
+    slow = tiny(timing={"bodies": {"higher_authority": 40}})
+    t = trace(run_once(slow, seed=1))
+    assert (598.0, "p_chief_examiner", "verbal_report", "local_government", "received") in t
+    assert (640.0, "p_chief_examiner", "verbal_report", "higher_authority", "received") in t

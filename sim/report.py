@@ -1,0 +1,1347 @@
+"""The after-action report of one stored drill: built once, rendered as PDF, HTML, Markdown, CSV, Excel.
+
+The plan's expert group evaluates each drill's results and the working-group office revises the
+plan from what drills show (PLAN_RULES §3, §6). :func:`build_report` gathers everything once —
+the drill's facts, the timeline chart, the scorecard (rule verdicts, grading, first-report
+content), the expert group's evaluation and the improvement plan, and the action log — into a
+:class:`Report` of plain sections and tables; each renderer only lays those out.
+
+Personal data (PLAN_RULES §7): by default no export holds a phone number or an e-mail address,
+nor the names players or evaluators typed in; free text (notes, observations) is scrubbed of the
+roster's numbers and of anything shaped like a phone number. ``include_contacts=True`` keeps
+them and adds a contacts section. Exports can be encrypted for e-mail (:mod:`sim.crypto`).
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import html
+import io
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from sim.i18n import label, t
+from sim.records import Action
+from sim.scenario import Scenario, format_time
+
+SCALES_FILE = Path(__file__).resolve().parent.parent / "scenarios" / "evaluation_scales.yaml"
+FORMATS = ("pdf", "html", "md", "csv", "xlsx")
+MIME = {
+    "pdf": "application/pdf",
+    "html": "text/html",
+    "md": "text/markdown",
+    "csv": "text/csv",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "age": "application/octet-stream",
+}
+IMPROVEMENT_STATUSES = ("open", "in_progress", "done")  # as sim.store accepts them
+OPEN_STATUSES = ("open", "in_progress")
+
+
+class ReportError(ValueError):
+    """A drill that cannot be reported (unknown id, unreadable snapshot, unknown format)."""
+
+
+# -- evaluation scales and objectives (data in scenarios/evaluation_scales.yaml) ---------------
+
+
+@dataclass(frozen=True)
+class Level:
+    code: str
+    label_zh: str
+    label_en: str
+    description_zh: str = ""
+    description_en: str = ""
+    passed: bool = False
+
+    def label(self, lang: str) -> str:
+        return self.label_zh if lang == "zh" else self.label_en
+
+
+@dataclass(frozen=True)
+class Scale:
+    id: str
+    label_zh: str
+    label_en: str
+    source: str
+    levels: tuple[Level, ...]
+
+    def label(self, lang: str) -> str:
+        return self.label_zh if lang == "zh" else self.label_en
+
+    def codes(self) -> list[str]:
+        return [lv.code for lv in self.levels]
+
+    def level(self, code: str | None) -> Level | None:
+        return next((lv for lv in self.levels if lv.code == code), None)
+
+    def rating_text(self, code: str | None, lang: str) -> str:
+        """``P — Performed without challenges``; the bare code for a code this scale lacks."""
+        lv = self.level(code)
+        if lv is None:
+            return code or ""
+        return f"{lv.code} — {lv.label(lang)}"
+
+
+@dataclass(frozen=True)
+class Objective:
+    id: str
+    label_zh: str
+    label_en: str
+
+    def label(self, lang: str) -> str:
+        return self.label_zh if lang == "zh" else self.label_en
+
+
+@lru_cache(maxsize=4)
+def _scales_data(path: str) -> dict[str, Any]:
+    data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    if not isinstance(data.get("scales"), dict) or not data["scales"]:
+        raise ReportError(f"{path}: no scales defined")
+    return data
+
+
+def evaluation_scales(path: str | Path = SCALES_FILE) -> dict[str, Scale]:
+    """The rating scales the evaluation form offers, by id (first is the file's ``default``)."""
+    data = _scales_data(str(path))
+    out: dict[str, Scale] = {}
+    for sid, spec in data["scales"].items():
+        levels = tuple(
+            Level(
+                code=str(lv["code"]),
+                label_zh=lv.get("label_zh", str(lv["code"])),
+                label_en=lv.get("label_en", str(lv["code"])),
+                description_zh=lv.get("description_zh", ""),
+                description_en=lv.get("description_en", ""),
+                passed=bool(lv.get("pass", False)),
+            )
+            for lv in spec.get("levels", ())
+        )
+        out[sid] = Scale(
+            sid,
+            spec.get("label_zh", sid),
+            spec.get("label_en", sid),
+            spec.get("source", ""),
+            levels,
+        )
+    default = data.get("default")
+    if default in out:
+        out = {default: out[default], **{k: v for k, v in out.items() if k != default}}
+    return out
+
+
+def default_scale_id(path: str | Path = SCALES_FILE) -> str:
+    return next(iter(evaluation_scales(path)))
+
+
+def drill_objectives(path: str | Path = SCALES_FILE) -> list[Objective]:
+    """The drill objectives rated beside the plan's rules."""
+    data = _scales_data(str(path))
+    return [
+        Objective(o["id"], o.get("label_zh", o["id"]), o.get("label_en", o["id"]))
+        for o in data.get("objectives", ())
+    ]
+
+
+# -- rebuilding a stored drill -----------------------------------------------------------------
+
+
+@dataclass
+class Rebuilt:
+    """A stored drill played again: its scenario, every action record and the scorecard."""
+
+    scenario: Scenario
+    records: list[Action]
+    scorecard: dict[str, Any]
+
+
+def rebuild(row: dict[str, Any], actions: Iterable[dict[str, Any]] = ()) -> Rebuilt:
+    """Replay a stored drill from its snapshot, seed and decisions (deterministic).
+
+    A team drill replays the team's decisions; an automatic reference drill (``kind="auto"``)
+    is the plan-compliant policy's run of the same scenario and seed.
+    """
+    from sim.drill import Drill, scenario_from_text
+
+    try:
+        scenario = scenario_from_text(row["scenario_text"], f"drill-{row.get('id', '')}.yaml")
+    except Exception as exc:  # noqa: BLE001 - a damaged snapshot is reported, not raised raw
+        raise ReportError(
+            f"drill {row.get('id')}: its scenario snapshot cannot be read ({exc})"
+        ) from None
+    if row.get("kind") == "auto":
+        from sim.experiment import run_once
+
+        run = run_once(scenario, int(row["seed"]))
+        return Rebuilt(scenario, list(run.records), _auto_scorecard(scenario, run))
+    drill = Drill.replay(scenario, int(row["seed"]), [a["payload"] for a in actions])
+    return Rebuilt(scenario, list(drill.records), drill.scorecard())
+
+
+def rebuild_stored(store, drill_id: int) -> tuple[dict[str, Any], Rebuilt]:
+    """The stored row and its rebuilt drill."""
+    row = _drill_row(store, drill_id)
+    actions = store.actions(drill_id) if row.get("kind") != "auto" else []
+    return row, rebuild(row, actions)
+
+
+def _drill_row(store, drill_id: int) -> dict[str, Any]:
+    from sim.store import StoreError
+
+    try:
+        row = store.drill(int(drill_id))
+    except StoreError as exc:
+        raise ReportError(f"drill {drill_id}: {exc}") from None
+    if not row:
+        raise ReportError(f"drill {drill_id}: no such drill in the store")
+    return dict(row)
+
+
+def _auto_scorecard(scenario: Scenario, run) -> dict[str, Any]:
+    """The scorecard of an automatic run, in the shape of :meth:`sim.drill.Drill.scorecard`."""
+    from sim.grading import grade
+    from sim.rules import MET, MISSED, NA
+
+    plan = scenario.plan
+    graded = {a.incident: a.outcome for a in run.records if a.action == "graded"}
+    grading, content = [], {}
+    for inc in run.incidents:
+        g = grade(inc.facts(), plan)
+        grading.append(
+            {
+                "incident": inc.id,
+                "team": graded.get(inc.id),
+                "plan": g.level,
+                "basis_zh": g.basis_zh,
+                "basis_en": g.basis_en,
+                "agrees": graded.get(inc.id) == g.level,
+            }
+        )
+        first = next(
+            (
+                a
+                for a in run.records
+                if a.incident == inc.id and a.action == "written_report" and a.outcome == "received"
+            ),
+            None,
+        )
+        given = [c for c in (first.detail.split(",") if first and first.detail else []) if c]
+        content[inc.id] = {
+            "given": given,
+            "missing": [c for c in plan.reporting.first_report_content if c not in given],
+        }
+    vs = run.verdicts
+    return {
+        "verdicts": [v.__dict__ for v in vs],
+        "grading": grading,
+        "report_content": content,
+        "counts": {s: sum(v.status == s for v in vs) for s in (MET, MISSED, NA)},
+        "ended_at": max((a.time for a in run.records), default=0.0),
+    }
+
+
+# -- personal data ------------------------------------------------------------------------------
+
+_PHONE_PATTERNS = (
+    re.compile(r"(?<![\d])(?:\+?86[-\s]?)?1[3-9]\d(?:[-\s]?\d{4}){2}(?![\d])"),  # mobile
+    re.compile(r"(?<![\d])0\d{2,3}[-\s]?\d{7,8}(?![\d])"),  # landline with area code
+    re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"),  # e-mail
+)
+
+
+class Redactor:
+    """Scrubs contact details and typed names from free text, unless contacts were asked for."""
+
+    def __init__(
+        self, phones: Iterable[str], names: Iterable[str], lang: str, enabled: bool = True
+    ):
+        self.enabled = enabled
+        self.mark = t("rev_withheld", lang)
+        tokens = set()
+        for p in phones:
+            p = (p or "").strip()
+            if p:
+                tokens.add(p)
+                digits = re.sub(r"\D", "", p)
+                if len(digits) >= 4:
+                    tokens.add(digits)
+        tokens |= {n.strip() for n in names if n and len(n.strip()) >= 2}
+        self.tokens = sorted(tokens, key=len, reverse=True)
+
+    def __call__(self, text: Any) -> str:
+        s = "" if text is None else str(text)
+        if not self.enabled or not s:
+            return s
+        for tok in self.tokens:
+            s = s.replace(tok, self.mark)
+        for pat in _PHONE_PATTERNS:
+            s = pat.sub(self.mark, s)
+        return s
+
+
+def _strings_in(value: Any) -> list[str]:
+    """Every string inside a JSON-like value (the players' typed names, evaluators)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings_in(v)]
+    if isinstance(value, list | tuple):
+        return [s for v in value for s in _strings_in(v)]
+    return []
+
+
+# -- the report's content ----------------------------------------------------------------------
+
+
+@dataclass
+class Table:
+    """A table: header labels, rows of text, relative column widths (for the PDF)."""
+
+    columns: list[str]
+    rows: list[list[str]]
+    widths: tuple[float, ...] = ()
+    small: bool = False
+
+    def as_frame(self):
+        import pandas as pd
+
+        return pd.DataFrame(self.rows, columns=self.columns)
+
+
+@dataclass
+class Block:
+    """One piece of a section: kind is h3, p, list, kv, table or image."""
+
+    kind: str
+    text: str = ""
+    items: list[str] = field(default_factory=list)
+    pairs: list[tuple[str, str]] = field(default_factory=list)
+    table: Table | None = None
+
+
+@dataclass
+class Section:
+    key: str
+    title: str
+    blocks: list[Block] = field(default_factory=list)
+
+
+@dataclass
+class Report:
+    """Everything an after-action report shows, in one language, ready to render."""
+
+    lang: str
+    drill_id: int
+    title: str
+    subtitle: str
+    sections: list[Section]
+    actions: Table
+    sheets: dict[str, Table]
+    chart_png: bytes
+    chart_alt: str
+    notice: str
+    stem: str
+    include_contacts: bool = False
+
+
+def _s(key: str, lang: str, **kw: Any) -> str:
+    return t(key, lang, **kw)
+
+
+def _minutes(value: float | None, lang: str) -> str:
+    if value is None:
+        return "—"
+    return (
+        f"{value:.1f} {_s('minutes_short', lang)}"
+        if value % 1
+        else f"{int(value)} {_s('minutes_short', lang)}"
+    )
+
+
+def status_label(status: str, note: str, lang: str) -> str:
+    """达标 / 未达标 / 不适用 / 进行中 for a verdict."""
+    if status == "n/a" and note == "pending":
+        return _s("status_pending", lang)
+    return _s({"met": "status_met", "missed": "status_missed"}.get(status, "status_na"), lang)
+
+
+def _note_text(plan, note: str, lang: str) -> str:
+    if not note:
+        return ""
+    key = f"rev_note_{note.replace(' ', '_')}"
+    text = t(key, lang)
+    if text != key:
+        return text
+    # verbal_before_written lists the bodies written to without a verbal report first
+    parts = note.split(",")
+    if all(p in plan.bodies for p in parts):
+        names = [label(plan, "bodies", p, lang) for p in parts]
+        return _s("rev_note_no_verbal_first", lang, bodies=_join(names, lang))
+    return note
+
+
+def _join(items: Iterable[str], lang: str) -> str:
+    return ("、" if lang == "zh" else ", ").join(items)
+
+
+def _grade_text(plan, g: str | None, lang: str) -> str:
+    return label(plan, "grades", g, lang) if g else "—"
+
+
+class _Names:
+    """Readable names for the ids in action records: people, roles, bodies, sites, incidents."""
+
+    def __init__(self, scenario: Scenario, lang: str):
+        self.plan = scenario.plan
+        self.lang = lang
+        self.people = {p.id: p for p in scenario.roster.people}
+        self.sites = {
+            s.id: (s.name_zh if lang == "zh" else s.name_en) or s.id for s in scenario.sites
+        }
+        self.incidents = {i.id for i in scenario.incidents}
+
+    def person(self, pid: str) -> str:
+        """The roster name, with the plan's role title unless the name already says it."""
+        p = self.people[pid]
+        name = (p.name_zh if self.lang == "zh" else p.name_en) or p.name_en or p.name_zh or p.id
+        role = label(self.plan, "roles", p.role, self.lang)
+        return name if role.lower() in name.lower() else f"{name} · {role}"
+
+    def who(self, ident: str) -> str:
+        if not ident:
+            return ""
+        if ident in self.people:
+            return self.person(ident)
+        if ident in self.sites:
+            return self.sites[ident]
+        if ident in self.plan.bodies:
+            return label(self.plan, "bodies", ident, self.lang)
+        if ident in self.plan.roles:
+            return label(self.plan, "roles", ident, self.lang)
+        key = f"rev_actor_{ident}"
+        text = t(key, self.lang)
+        return ident if text == key else text
+
+    def outcome(self, action: str, outcome: str) -> str:
+        if not outcome:
+            return ""
+        if action == "graded" and outcome in self.plan.grades:
+            return _grade_text(self.plan, outcome, self.lang)
+        key = f"rev_out_{outcome}"
+        text = t(key, self.lang)
+        return outcome if text == key else text
+
+    def detail(self, a: Action, redact: Redactor) -> str:
+        d = a.detail or ""
+        if not d:
+            return ""
+        if a.action == "occurred":
+            return t(f"family_{d}", self.lang)
+        if a.action == "graded" and d in self.plan.grades:
+            return _s(
+                "rev_detail_plan_grade", self.lang, grade=_grade_text(self.plan, d, self.lang)
+            )
+        if a.action == "call" and ":" in d:
+            role, state = d.split(":", 1)
+            return f"{self.who(role)} · {t('rev_state_' + state, self.lang)}"
+        if a.action in ("written_report", "verbal_report") and all(
+            c in _CONTENT for c in d.split(",")
+        ):
+            return _join((t(f"rev_content_{c}", self.lang) for c in d.split(",")), self.lang)
+        if d in self.people or d in self.plan.roles:
+            return self.who(d)
+        return redact(d)
+
+
+_CONTENT = ("time", "place", "scale", "people_units", "damage_injuries", "threat", "trend")
+
+
+def action_label(action: str, lang: str) -> str:
+    key = f"rev_act_{action}"
+    text = t(key, lang)
+    return action if text == key else text
+
+
+def action_rows(
+    records: Iterable[Action], scenario: Scenario, lang: str, redact: Redactor
+) -> list[list[str]]:
+    """The action log as rows: time, incident, actor, action, target, outcome, detail."""
+    names = _Names(scenario, lang)
+    rows = []
+    for a in records:
+        target = a.target if a.target in names.incidents else names.who(a.target)
+        rows.append(
+            [
+                format_time(a.time),
+                a.incident,
+                redact(names.who(a.actor)),
+                action_label(a.action, lang),
+                redact(target),
+                names.outcome(a.action, a.outcome),
+                names.detail(a, redact),
+            ]
+        )
+    return rows
+
+
+def action_columns(lang: str) -> list[str]:
+    return [
+        _s("time", lang),
+        _s("incident", lang),
+        _s("rev_col_actor", lang),
+        _s("rev_col_action", lang),
+        _s("rev_col_target", lang),
+        _s("rev_col_outcome", lang),
+        _s("rev_col_detail", lang),
+    ]
+
+
+def chart_png(
+    records: list[Action], scenario: Scenario, lang: str, now: float | None = None, dpi: int = 130
+) -> bytes:
+    """The timeline chart (:func:`sim.charts.timeline_figure`) as PNG bytes."""
+    import matplotlib.pyplot as plt
+
+    from sim.charts import timeline_figure
+
+    fig = timeline_figure(records, scenario.plan, lang, now=now)
+    buf = io.BytesIO()
+    try:
+        fig.savefig(buf, format="png", dpi=dpi)
+    finally:
+        plt.close(fig)
+    return buf.getvalue()
+
+
+def build_report(
+    store, drill_id: int, lang: str = "zh", *, include_contacts: bool = False
+) -> Report:
+    """Gather one drill's after-action report from the store (replaying the drill)."""
+    if lang not in ("zh", "en"):
+        raise ReportError(f"language {lang!r}: use zh or en")
+    row, rebuilt = rebuild_stored(store, drill_id)
+    evaluation = store.evaluation(int(drill_id))
+    items = store.improvements(int(drill_id))
+    return build_report_from(
+        row, rebuilt, evaluation, items, lang, include_contacts=include_contacts
+    )
+
+
+def build_report_from(
+    row: dict[str, Any],
+    rebuilt: Rebuilt,
+    evaluation: dict[str, Any] | None,
+    items: list[dict[str, Any]],
+    lang: str = "zh",
+    *,
+    include_contacts: bool = False,
+) -> Report:
+    """The report from parts already at hand (the review page has them cached)."""
+    return _Builder(row, rebuilt, evaluation, items, lang, include_contacts).report()
+
+
+class _Builder:
+    """Builds each section of one report; every free text goes through one :class:`Redactor`."""
+
+    def __init__(
+        self,
+        row: dict[str, Any],
+        rebuilt: Rebuilt,
+        evaluation: dict[str, Any] | None,
+        items: list[dict[str, Any]],
+        lang: str,
+        include_contacts: bool,
+    ):
+        self.row, self.rebuilt, self.items, self.lang = row, rebuilt, items, lang
+        self.evaluation = evaluation or {}
+        self.include_contacts = include_contacts
+        self.scenario, self.plan, self.card = (
+            rebuilt.scenario,
+            rebuilt.scenario.plan,
+            rebuilt.scorecard,
+        )
+        self.players = row.get("players") or {}
+        self.evaluators = [
+            e for e in _strings_in(self.evaluation.get("evaluators") or []) if e.strip()
+        ]
+        self.redact = Redactor(
+            [p.phone for p in self.scenario.roster.people],
+            _strings_in(self.players) + self.evaluators,
+            lang,
+            enabled=not include_contacts,
+        )
+        self.names = _Names(self.scenario, lang)
+        self.kind = row.get("kind") or "team"
+
+    def s(self, key: str, **kw: Any) -> str:
+        return t(key, self.lang, **kw)
+
+    def columns(self, *keys: str) -> list[str]:
+        return [k if k in ("#", "rule_id") else self.s(k) for k in keys]
+
+    def rule(self, rule_id: str) -> str:
+        return label(self.plan, "rules", rule_id, self.lang)
+
+    # -- the report ----------------------------------------------------------------------------
+    def report(self) -> Report:
+        lang, did = self.lang, int(self.row["id"])
+        site = self.names.sites.get(self.row.get("site", ""), self.row.get("site", ""))
+        scorecard, verdict_sheet = self.scorecard()
+        evaluation, rating_sheet = self.evaluation_section()
+        improvements, item_sheet = self.improvement_plan()
+        actions = Table(
+            action_columns(lang),
+            action_rows(self.rebuilt.records, self.scenario, lang, self.redact),
+            (1.3, 1.6, 2.6, 1.9, 2.4, 1.2, 2.6),
+            small=True,
+        )
+        sections = [
+            self.overview(site),
+            Section(
+                "timeline",
+                self.s("rev_sec_timeline"),
+                [Block("image", self.s("chart_timeline_title"))],
+            ),
+            scorecard,
+            evaluation,
+            improvements,
+            Section("actions", self.s("rev_sec_actions"), [Block("table", table=actions)]),
+        ]
+        if self.include_contacts:
+            sections.append(self.contacts())
+        stem = f"drill-{did}-{self.row.get('year', '')}-{self.row.get('site', '')}-{lang}"
+        return Report(
+            lang=lang,
+            drill_id=did,
+            title=self.s("rev_report_title"),
+            subtitle=self.s(
+                "rev_report_subtitle", id=did, year=self.row.get("year", ""), site=site
+            ),
+            sections=sections,
+            actions=actions,
+            sheets={
+                self.s("rev_sec_scorecard"): verdict_sheet,
+                self.s("rev_sec_evaluation"): rating_sheet,
+                self.s("rev_sec_improvement_plan"): item_sheet,
+            },
+            chart_png=chart_png(self.rebuilt.records, self.scenario, lang),
+            chart_alt=self.s("chart_timeline_title"),
+            notice=self.s(
+                "rev_notice_contacts" if self.include_contacts else "rev_notice_no_contacts"
+            ),
+            stem=re.sub(r"[^\w.-]+", "_", stem),
+            include_contacts=self.include_contacts,
+        )
+
+    # -- 1. overview -----------------------------------------------------------------------------
+    def overview(self, site: str) -> Section:
+        lang, plan, row = self.lang, self.plan, self.row
+        n_players = len([n for n in _strings_in(self.players) if n.strip()])
+        if self.include_contacts:
+            players_text = _join(_players_list(plan, self.players, lang), lang) or "—"
+        else:
+            players_text = self.s("rev_players_withheld", n=n_players) if n_players else "—"
+        scenario = self.scenario
+        facts = [
+            (self.s("rev_drill_id"), str(row["id"])),
+            (self.s("rev_year"), str(row.get("year", ""))),
+            (self.s("rev_site"), site),
+            (
+                self.s("rev_scenario"),
+                (scenario.name_zh if lang == "zh" else scenario.name_en) or scenario.name,
+            ),
+            (self.s("rev_title_field"), self.redact(row.get("title") or "—")),
+            (self.s("rev_kind"), self.s(f"rev_kind_{self.kind}")),
+            (self.s("rev_status_field"), _drill_status(row.get("status"), lang)),
+            (self.s("rev_seed"), str(row.get("seed", ""))),
+            (self.s("rev_plan"), plan.name_zh if lang == "zh" else plan.name_en),
+            (self.s("rev_players"), players_text),
+        ]
+        first_seen: dict[tuple[str, str], float] = {}
+        for a in self.rebuilt.records:
+            first_seen.setdefault((a.incident, a.action), a.time)
+        plan_grades = {g["incident"]: g["plan"] for g in self.card.get("grading", [])}
+        incidents = [
+            [
+                inc.id,
+                t(f"family_{inc.family}", lang),
+                self.names.sites.get(inc.site, inc.site),
+                format_time(first_seen.get((inc.id, "occurred"), inc.at)),
+                format_time(first_seen[(inc.id, "discovered")])
+                if (inc.id, "discovered") in first_seen
+                else "—",
+                _grade_text(plan, plan_grades.get(inc.id), lang),
+            ]
+            for inc in scenario.incidents
+        ]
+        settings = [
+            (name, _setting_text(plan.setting(name), lang))
+            for name in SETTINGS_SHOWN
+            if name in plan.settings
+        ]
+        cols = self.columns(
+            "incident", "rev_family", "rev_site", "rev_occurred", "rev_discovered", "rev_plan_grade"
+        )
+        return Section(
+            "overview",
+            self.s("rev_sec_overview"),
+            [
+                Block("kv", pairs=facts),
+                Block("h3", self.s("rev_incidents")),
+                Block("table", table=Table(cols, incidents, (2, 3, 2.4, 1.5, 1.5, 1.6))),
+                Block("h3", self.s("rev_settings")),
+                Block("p", self.s("rev_settings_intro")),
+                Block("kv", pairs=settings),
+            ],
+        )
+
+    # -- 3. scorecard ------------------------------------------------------------------------------
+    def scorecard(self) -> tuple[Section, Table]:
+        lang, plan, card = self.lang, self.plan, self.card
+        counts = card.get("counts", {})
+        blocks = [
+            Block(
+                "p",
+                self.s(
+                    "rev_counts",
+                    met=counts.get("met", 0),
+                    missed=counts.get("missed", 0),
+                    na=counts.get("n/a", 0),
+                ),
+            )
+        ]
+        if self.kind != "auto" and self.row.get("status") == "running":
+            blocks.append(
+                Block("p", self.s("rev_running_note", time=format_time(card.get("ended_at", 0.0))))
+            )
+        sheet_rows = []
+        by_incident: dict[str, list[dict]] = {}
+        for v in card.get("verdicts", []):
+            by_incident.setdefault(v["incident"], []).append(v)
+        for iid, vs in by_incident.items():
+            rows = []
+            for v in vs:
+                r = [
+                    self.rule(v["rule"]),
+                    status_label(v["status"], v.get("note", ""), lang),
+                    _minutes(v.get("measured_min"), lang),
+                    _minutes(v.get("allowed_min"), lang),
+                    _note_text(plan, v.get("note", ""), lang),
+                ]
+                rows.append(r)
+                sheet_rows.append([iid, v["rule"], *r])
+            cols = self.columns("rule", "status", "measured", "allowed", "rev_note")
+            blocks += [
+                Block("h3", f"{self.s('incident')} {iid}"),
+                Block("table", table=Table(cols, rows, (5.2, 1.3, 1.4, 1.4, 2.7))),
+            ]
+        grading = [
+            [
+                g["incident"],
+                _grade_text(plan, g.get("plan"), lang),
+                _grade_text(plan, g.get("team"), lang),
+                self.s("rev_yes") if g.get("agrees") else self.s("rev_no"),
+                g.get("basis_zh" if lang == "zh" else "basis_en", ""),
+            ]
+            for g in card.get("grading", [])
+        ]
+        content = [
+            [
+                iid,
+                _join((t(f"rev_content_{c}", lang) for c in given["given"]), lang) or "—",
+                _join((t(f"rev_content_{c}", lang) for c in given["missing"]), lang) or "—",
+            ]
+            for iid, given in card.get("report_content", {}).items()
+        ]
+        blocks += [
+            Block("h3", self.s("rev_grading")),
+            Block(
+                "table",
+                table=Table(
+                    self.columns(
+                        "incident", "rev_plan_grade", "rev_team_grade", "rev_agrees", "rev_basis"
+                    ),
+                    grading,
+                    (2, 1.6, 1.6, 1, 5),
+                ),
+            ),
+            Block("h3", self.s("rev_first_report_content")),
+            Block(
+                "table",
+                table=Table(
+                    self.columns("incident", "rev_given", "rev_missing"), content, (2, 5, 5)
+                ),
+            ),
+        ]
+        sheet = Table(
+            self.columns(
+                "incident", "rule_id", "rule", "status", "measured", "allowed", "rev_note"
+            ),
+            sheet_rows,
+        )
+        return Section("scorecard", self.s("rev_sec_scorecard"), blocks), sheet
+
+    # -- 4. the expert group's evaluation ---------------------------------------------------------
+    def evaluation_section(self) -> tuple[Section, Table]:
+        lang, ev = self.lang, self.evaluation
+        cols = self.columns("rev_target", "rev_target_kind", "rev_rating", "rev_observation")
+        if not ev:
+            return Section(
+                "evaluation",
+                self.s("rev_sec_evaluation"),
+                [Block("p", self.s("rev_not_evaluated"))],
+            ), Table(cols, [])
+        scales = evaluation_scales()
+        scale = scales.get(ev.get("scale") or "") or next(iter(scales.values()))
+        objectives = {o.id: o for o in drill_objectives()}
+        rows = []
+        for r in ev.get("ratings") or []:
+            target = r.get("target", "")
+            if r.get("kind") == "rule":
+                target_text = self.rule(target)
+            else:
+                target_text = (
+                    objectives[target].label(lang) if target in objectives else self.redact(target)
+                )
+            rows.append(
+                [
+                    target_text,
+                    self.s(f"rev_target_{r.get('kind', 'objective')}"),
+                    scale.rating_text(r.get("rating"), lang),
+                    self.redact(r.get("observation", "")),
+                ]
+            )
+        if self.include_contacts:
+            evaluators = _join(self.evaluators, lang) or "—"
+        else:
+            evaluators = (
+                self.s("rev_evaluators_withheld", n=len(self.evaluators))
+                if self.evaluators
+                else "—"
+            )
+        legend = [
+            f"{lv.code} — {lv.label(lang)}{'：' if lang == 'zh' else ': '}"
+            f"{lv.description_zh if lang == 'zh' else lv.description_en}"
+            for lv in scale.levels
+        ]
+        blocks = [
+            Block(
+                "kv",
+                pairs=[
+                    (self.s("rev_scale"), scale.label(lang)),
+                    (self.s("rev_evaluators"), evaluators),
+                ],
+            ),
+            Block("table", table=Table(cols, rows, (4.2, 1.3, 2.6, 4))),
+            Block("h3", self.s("rev_strengths")),
+            Block("list", items=[self.redact(x) for x in ev.get("strengths") or []] or ["—"]),
+            Block("h3", self.s("rev_improvements")),
+            Block("list", items=[self.redact(x) for x in ev.get("improvements") or []] or ["—"]),
+            Block("h3", self.s("rev_scale_legend")),
+            Block("list", items=legend),
+        ]
+        return Section("evaluation", self.s("rev_sec_evaluation"), blocks), Table(cols, rows)
+
+    # -- 5. improvement plan ----------------------------------------------------------------------
+    def improvement_plan(self) -> tuple[Section, Table]:
+        lang, plan = self.lang, self.plan
+        rows = [
+            [
+                str(it.get("id", "")),
+                self.redact(it.get("action", "")),
+                owner_label(plan, it.get("owner_role", ""), lang, self.redact),
+                str(it.get("due") or "—"),
+                improvement_status_label(it.get("status", "open"), lang),
+                self.rule(it["rule_id"]) if it.get("rule_id") else "—",
+            ]
+            for it in self.items
+        ]
+        cols = self.columns(
+            "#",
+            "rev_item_action",
+            "rev_item_owner",
+            "rev_item_due",
+            "rev_item_status",
+            "rev_item_rule",
+        )
+        table = Table(cols, rows, (0.6, 4.4, 2.2, 1.6, 1.3, 3))
+        body = Block("table", table=table) if rows else Block("p", self.s("rev_no_items"))
+        section = Section(
+            "improvement_plan",
+            self.s("rev_sec_improvement_plan"),
+            [Block("p", self.s("rev_improvement_intro")), body],
+        )
+        return section, table
+
+    # -- 7. contacts, only when asked for ---------------------------------------------------------
+    def contacts(self) -> Section:
+        lang, plan = self.lang, self.plan
+        rows = [
+            [
+                (p.name_zh if lang == "zh" else p.name_en) or p.id,
+                label(plan, "roles", p.role, lang),
+                p.phone or "—",
+            ]
+            for p in self.scenario.roster.people
+        ]
+        table = Table(self.columns("rev_name", "rev_role", "rev_phone"), rows, (4, 4, 2))
+        return Section("contacts", self.s("rev_sec_contacts"), [Block("table", table=table)])
+
+
+SETTINGS_SHOWN = (
+    "first_report_clock_starts",
+    "first_report_is",
+    "immediately_minutes",
+    "follow_up_interval_minutes",
+    "final_report_minutes",
+)
+
+
+def _players_list(plan, players: Any, lang: str) -> list[str]:
+    """``组长：name`` per player (the store keeps players as role id -> typed name)."""
+    if not isinstance(players, dict):
+        return _strings_in(players)
+    sep = "：" if lang == "zh" else ": "
+    out = []
+    for role, name in players.items():
+        for n in _strings_in(name):
+            if n.strip():
+                out.append(
+                    f"{label(plan, 'roles', role, lang) if role in plan.roles else role}{sep}{n}"
+                )
+    return out
+
+
+def _drill_status(status: str | None, lang: str) -> str:
+    if not status:
+        return "—"
+    key = f"rev_drill_status_{status}"
+    text = t(key, lang)
+    return status if text == key else text
+
+
+def _setting_text(value: Any, lang: str) -> str:
+    if isinstance(value, list | tuple):
+        return ", ".join(map(str, value))
+    if isinstance(value, bool):
+        return _s("rev_yes", lang) if value else _s("rev_no", lang)
+    if isinstance(value, int | float):
+        return _minutes(float(value), lang)
+    key = f"rev_setting_{value}"
+    text = t(key, lang)
+    return str(value) if text == key else text
+
+
+def owner_label(plan, owner: str, lang: str, redact: Redactor | None = None) -> str:
+    """A role id's label from the plan; free text as written (scrubbed)."""
+    if owner in plan.roles:
+        return label(plan, "roles", owner, lang)
+    return redact(owner) if redact else owner
+
+
+def improvement_status_label(status: str, lang: str) -> str:
+    key = f"rev_status_{status}"
+    text = t(key, lang)
+    return status if text == key else text
+
+
+# -- renderers ------------------------------------------------------------------------------------
+
+
+def render(report: Report, fmt: str) -> bytes:
+    """The report as bytes in ``fmt`` (pdf, html, md, csv, xlsx)."""
+    if fmt == "pdf":
+        return to_pdf(report)
+    if fmt == "html":
+        return to_html(report).encode("utf-8")
+    if fmt == "md":
+        return to_markdown(report).encode("utf-8")
+    if fmt == "csv":
+        return to_csv(report)
+    if fmt == "xlsx":
+        return to_xlsx(report)
+    raise ReportError(f"format {fmt!r}: use one of {', '.join(FORMATS)}")
+
+
+def file_name(report: Report, fmt: str, encrypted: bool = False) -> str:
+    stem = report.stem + ("-actions" if fmt == "csv" else "")
+    return f"{stem}.{fmt}" + (".age" if encrypted else "")
+
+
+def to_csv(report: Report) -> bytes:
+    """The action log as CSV (UTF-8 with BOM, so Excel on a Chinese Windows opens it right)."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")
+    w.writerow(report.actions.columns)
+    w.writerows([[_inert(c) for c in row] for row in report.actions.rows])
+    return buf.getvalue().encode("utf-8-sig")
+
+
+def _inert(text: str) -> str:
+    """Typed text that a spreadsheet would run as a formula (=, +, -, @) is quoted (OWASP)."""
+    s = str(text)
+    return "'" + s if s[:1] in ("=", "+", "-", "@", "\t", "\r") else s
+
+
+def to_xlsx(report: Report) -> bytes:
+    """An Excel workbook: the action log, the scorecard, the evaluation and the improvement plan."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill
+
+    wb = Workbook()
+    ws = wb.active
+    tables = {_s("rev_sec_actions", report.lang): report.actions, **report.sheets}
+    first = True
+    for name, table in tables.items():
+        if first:
+            ws.title = _sheet_title(name)
+            first = False
+        else:
+            ws = wb.create_sheet(_sheet_title(name))
+        ws.append(table.columns)
+        for cell in ws[1]:
+            cell.font = Font(bold=True)
+            cell.fill = PatternFill("solid", fgColor="E8EEF4")
+        for row in table.rows:
+            ws.append(row)
+            for cell in ws[ws.max_row]:
+                if cell.data_type == "f":  # typed text starting with "=" stays text
+                    cell.data_type = "s"
+        for i, col in enumerate(table.columns, start=1):
+            width = (
+                max([len(str(col))] + [len(str(r[i - 1])) for r in table.rows])
+                if table.rows
+                else len(str(col))
+            )
+            ws.column_dimensions[ws.cell(row=1, column=i).column_letter].width = min(
+                60, max(8, width * 1.6 + 2)
+            )
+        for row in ws.iter_rows(min_row=2):
+            for cell in row:
+                cell.alignment = Alignment(wrap_text=True, vertical="top")
+        ws.freeze_panes = "A2"
+    wb.properties.title = f"{report.title} — {report.subtitle}"
+    wb.properties.creator = "drillsim"
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def _fixed_time():
+    """``SOURCE_DATE_EPOCH`` as a UTC datetime, for byte-identical PDF files; else None."""
+    import datetime as dt
+    import os
+
+    value = os.environ.get("SOURCE_DATE_EPOCH", "")
+    if not value.isdigit():
+        return None
+    return dt.datetime.fromtimestamp(int(value), tz=dt.UTC)
+
+
+def _sheet_title(name: str) -> str:
+    return re.sub(r"[\[\]:*?/\\]", " ", name)[:31]
+
+
+def _md_text(text: str) -> str:
+    """Typed text in Markdown: no raw HTML gets through."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _md_cell(text: str) -> str:
+    return _md_text(text).replace("|", "\\|").replace("\n", "<br>")
+
+
+def to_markdown(report: Report, chart_href: str | None = None) -> str:
+    """Markdown; the chart inline as a base64 PNG, or a link to ``chart_href`` written beside it."""
+    out = [f"# {report.title}", "", f"**{report.subtitle}**", "", f"> {report.notice}", ""]
+    for sec in report.sections:
+        out += [f"## {sec.title}", ""]
+        for b in sec.blocks:
+            if b.kind == "h3":
+                out += [f"### {b.text}", ""]
+            elif b.kind == "p":
+                out += [_md_text(b.text), ""]
+            elif b.kind == "list":
+                out += [f"- {_md_text(i)}" for i in b.items] + [""]
+            elif b.kind == "kv":
+                out += [f"- **{_md_text(k)}**: {_md_text(v)}" for k, v in b.pairs] + [""]
+            elif b.kind == "image":
+                src = (
+                    chart_href
+                    or "data:image/png;base64," + base64.b64encode(report.chart_png).decode()
+                )
+                out += [f"![{report.chart_alt}]({src})", ""]
+            elif b.kind == "table" and b.table is not None:
+                tb = b.table
+                out.append("| " + " | ".join(_md_cell(c) for c in tb.columns) + " |")
+                out.append("|" + "|".join("---" for _ in tb.columns) + "|")
+                out += ["| " + " | ".join(_md_cell(c) for c in r) + " |" for r in tb.rows]
+                out.append("")
+    return "\n".join(out)
+
+
+_CSS = """
+body{font-family:"Noto Sans CJK SC","Source Han Sans SC","PingFang SC","Microsoft YaHei",
+ system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#1a1a1a;line-height:1.5}
+h1{font-size:1.7em;margin-bottom:.2em}h2{border-bottom:2px solid #2b5d8a;padding-bottom:.2em;margin-top:1.6em}
+table{border-collapse:collapse;width:100%;margin:.6em 0;font-size:.92em}
+th,td{border:1px solid #c8d0d8;padding:.3em .5em;text-align:left;vertical-align:top}
+th{background:#e8eef4}.small td{font-size:.88em}.notice{background:#fff6e0;padding:.5em .8em;border-left:4px solid #e0a800}
+dl{display:grid;grid-template-columns:max-content auto;gap:.2em 1em}dt{font-weight:600}dd{margin:0}
+img{max-width:100%}.status-met{color:#1b7f3b}.status-missed{color:#b3261e;font-weight:600}
+"""
+
+
+def to_html(report: Report) -> str:
+    """A self-contained HTML page (styles inline, the chart as a base64 PNG)."""
+    e = html.escape
+    lang_attr = "zh-CN" if report.lang == "zh" else "en"
+    missed = {
+        _s("status_missed", report.lang): "status-missed",
+        _s("status_met", report.lang): "status-met",
+    }
+    parts = [
+        f'<!DOCTYPE html><html lang="{lang_attr}"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{e(report.title)} — {e(report.subtitle)}</title><style>{_CSS}</style></head><body>",
+        f"<h1>{e(report.title)}</h1><p><strong>{e(report.subtitle)}</strong></p>",
+        f'<p class="notice">{e(report.notice)}</p>',
+    ]
+    for sec in report.sections:
+        parts.append(f'<section id="{e(sec.key)}"><h2>{e(sec.title)}</h2>')
+        for b in sec.blocks:
+            if b.kind == "h3":
+                parts.append(f"<h3>{e(b.text)}</h3>")
+            elif b.kind == "p":
+                parts.append(f"<p>{e(b.text)}</p>")
+            elif b.kind == "list":
+                parts.append("<ul>" + "".join(f"<li>{e(i)}</li>" for i in b.items) + "</ul>")
+            elif b.kind == "kv":
+                parts.append(
+                    "<dl>"
+                    + "".join(f"<dt>{e(k)}</dt><dd>{e(v)}</dd>" for k, v in b.pairs)
+                    + "</dl>"
+                )
+            elif b.kind == "image":
+                data = base64.b64encode(report.chart_png).decode()
+                parts.append(
+                    f'<img alt="{e(report.chart_alt)}" src="data:image/png;base64,{data}">'
+                )
+            elif b.kind == "table" and b.table is not None:
+                tb = b.table
+                cls = ' class="small"' if tb.small else ""
+                head = "".join(f"<th>{e(c)}</th>" for c in tb.columns)
+                body = "".join(
+                    "<tr>"
+                    + "".join(
+                        f'<td class="{missed.get(c, "")}">{e(c)}</td>'
+                        if c in missed
+                        else f"<td>{e(c)}</td>"
+                        for c in r
+                    )
+                    + "</tr>"
+                    for r in tb.rows
+                )
+                parts.append(
+                    f"<table{cls}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+                )
+        parts.append("</section>")
+    parts.append(f'<footer><p class="notice">{e(report.notice)}</p></footer></body></html>')
+    return "\n".join(parts)
+
+
+def to_pdf(report: Report) -> bytes:
+    """A PDF with the CJK font embedded (Noto Sans CJK SC from the ``mplfonts`` package)."""
+    from fpdf import FPDF
+    from fpdf.enums import WrapMode, XPos, YPos
+    from fpdf.fonts import FontFace
+
+    from sim.fonts import cjk_font_path
+
+    lang = report.lang
+    footer_text = report.notice
+
+    class _PDF(FPDF):
+        def footer(self) -> None:
+            self.set_y(-12)
+            self.set_font("cjk", size=7)
+            self.set_text_color(110)
+            self.cell(0, 5, f"{footer_text}    {self.page_no()}/{{nb}}", align="C")
+            self.set_text_color(0)
+
+    pdf = _PDF(format="A4")
+    pdf.set_title(f"{report.title} — {report.subtitle}")
+    pdf.set_creator("drillsim")
+    if _fixed_time() is not None:
+        pdf.set_creation_date(_fixed_time())
+    pdf.set_lang("zh-CN" if lang == "zh" else "en")
+    pdf.add_font("cjk", "", str(cjk_font_path()))
+    pdf.set_auto_page_break(True, margin=16)
+    pdf.alias_nb_pages()
+    pdf.add_page()
+    wrap = WrapMode.CHAR if lang == "zh" else WrapMode.WORD
+    heading_style = FontFace(emphasis="", fill_color=(232, 238, 244))
+
+    def keep_with_next(space: float = 40.0) -> None:
+        """A heading never ends a page: start a new one when less than ``space`` mm remain."""
+        if pdf.get_y() > pdf.h - pdf.b_margin - space:
+            pdf.add_page()
+
+    def line(text: str, size: float, h: float, gap: float = 0.0) -> None:
+        pdf.set_font("cjk", size=size)
+        pdf.multi_cell(0, h, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT, wrapmode=wrap, align="L")
+        if gap:
+            pdf.ln(gap)
+
+    line(report.title, 20, 10)
+    line(report.subtitle, 12, 7, 2)
+    pdf.set_text_color(140, 90, 0)
+    line(report.notice, 9, 5, 2)
+    pdf.set_text_color(0)
+    for sec in report.sections:
+        if sec.key in ("actions", "contacts") and pdf.get_y() > pdf.h * 0.6:
+            pdf.add_page()
+        pdf.ln(2)
+        keep_with_next()
+        pdf.start_section(sec.title)  # the PDF's outline (bookmarks)
+        pdf.set_text_color(43, 93, 138)
+        line(sec.title, 15, 8, 1)
+        pdf.set_text_color(0)
+        for b in sec.blocks:
+            if b.kind == "h3":
+                pdf.ln(1)
+                keep_with_next(30)
+                line(b.text, 11.5, 6.5)
+            elif b.kind == "p":
+                line(b.text, 9.5, 5, 1)
+            elif b.kind == "list":
+                for item in b.items:
+                    line(f"• {item}", 9.5, 5)
+                pdf.ln(1)
+            elif b.kind == "kv":
+                pdf.set_font("cjk", size=9.5)
+                with pdf.table(
+                    col_widths=(1, 2.6),
+                    first_row_as_headings=False,
+                    borders_layout="HORIZONTAL_LINES",
+                    line_height=5.2,
+                    wrapmode=wrap,
+                    text_align="LEFT",
+                    padding=(0.6, 1),
+                ) as table:
+                    for k, v in b.pairs:
+                        r = table.row()
+                        r.cell(k)
+                        r.cell(v)
+                pdf.ln(2)
+            elif b.kind == "image":
+                width = pdf.epw
+                from PIL import Image
+
+                with Image.open(io.BytesIO(report.chart_png)) as im:
+                    w_px, h_px = im.size
+                height = width * h_px / w_px
+                if pdf.get_y() + height > pdf.h - 18:
+                    pdf.add_page()
+                pdf.image(io.BytesIO(report.chart_png), w=width, alt_text=report.chart_alt)
+                pdf.ln(2)
+            elif b.kind == "table" and b.table is not None:
+                tb = b.table
+                size = 7.5 if tb.small else 9
+                pdf.set_font("cjk", size=size)
+                with pdf.table(
+                    col_widths=tb.widths or None,
+                    headings_style=heading_style,
+                    line_height=size * 0.5,
+                    wrapmode=wrap,
+                    text_align="LEFT",
+                    padding=(0.8, 1),
+                    repeat_headings=1,
+                ) as table:
+                    hr = table.row()
+                    for c in tb.columns:
+                        hr.cell(c)
+                    for row in tb.rows:
+                        r = table.row()
+                        for c in row:
+                            r.cell(str(c))
+                pdf.ln(2)
+    return bytes(pdf.output())
+
+
+# -- exporting (optionally encrypted) ----------------------------------------------------------
+
+
+@dataclass
+class Export:
+    data: bytes
+    file_name: str
+    mime: str
+    encrypted: bool = False
+
+
+def export(
+    store,
+    drill_id: int,
+    fmt: str,
+    *,
+    lang: str = "zh",
+    include_contacts: bool = False,
+    recipients: Iterable[str] | None = None,
+    passphrase: str | None = None,
+    report: Report | None = None,
+) -> Export:
+    """One export of a drill's report, encrypted with age when recipients or a passphrase are given."""
+    if fmt not in FORMATS:
+        raise ReportError(f"format {fmt!r}: use one of {', '.join(FORMATS)}")
+    report = report or build_report(store, drill_id, lang, include_contacts=include_contacts)
+    data = render(report, fmt)
+    keys = [r for r in (recipients or ()) if r and r.strip()]
+    if keys or passphrase:
+        from sim.crypto import encrypt
+
+        return Export(
+            encrypt(data, keys or None, passphrase or None),
+            file_name(report, fmt, True),
+            MIME["age"],
+            True,
+        )
+    return Export(data, file_name(report, fmt), MIME[fmt])
+
+
+__all__ = [
+    "FORMATS",
+    "IMPROVEMENT_STATUSES",
+    "OPEN_STATUSES",
+    "Export",
+    "Objective",
+    "Rebuilt",
+    "Redactor",
+    "Report",
+    "ReportError",
+    "Scale",
+    "build_report",
+    "build_report_from",
+    "chart_png",
+    "default_scale_id",
+    "drill_objectives",
+    "evaluation_scales",
+    "export",
+    "file_name",
+    "rebuild",
+    "rebuild_stored",
+    "render",
+    "status_label",
+    "to_csv",
+    "to_html",
+    "to_markdown",
+    "to_pdf",
+    "to_xlsx",
+]

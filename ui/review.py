@@ -1,0 +1,552 @@
+"""Expert review of one stored drill: replay, scorecard, evaluation form, improvement plan, export.
+
+The plan's expert group guides each drill and evaluates its results (对演练结果进行评价). The
+drill is rebuilt from the store (scenario snapshot + seed + the team's decisions), so the replay
+is exactly what the team did. Open improvement items are offered as injects for next year's drill.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import streamlit as st
+
+from sim.charts import timeline_figure
+from sim.grading import grade
+from sim.i18n import LANGS, label, t
+from sim.plan import RULE_IDS
+from sim.programme import known_sites, scenario_titles
+from sim.report import (
+    FORMATS,
+    IMPROVEMENT_STATUSES,
+    ReportError,
+    action_columns,
+    action_rows,
+    build_report_from,
+    drill_objectives,
+    evaluation_scales,
+    export,
+    improvement_status_label,
+    rebuild_stored,
+    status_label,
+)
+from sim.report import Redactor as _Redactor
+from sim.rules import verdicts
+from sim.scenario import format_time
+from ui.common import db_path, lang, show_error, store
+
+L = lang()
+
+
+def _t(key: str, **kwargs) -> str:
+    """A string in the page's language (fixed for this run, so format functions stay pure)."""
+    return t(key, L, **kwargs)
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _rebuilt(db: str, drill_id: int, version: tuple):
+    """The stored drill replayed (cached per store, drill and its decisions' count and last change)."""
+    return rebuild_stored(store(), drill_id)
+
+
+def _as_date(value) -> dt.date | None:
+    """A stored due date (ISO text or a date) as a date; None when absent or unreadable."""
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value)[:10]) if value else None
+    except ValueError:
+        return None
+
+
+def _drill_option(d: dict) -> str:
+    kind = t(f"rev_kind_{d.get('kind') or 'team'}", L)
+    names = site_names.get(d.get("site", ""))
+    return _t(
+        "rev_drill_option",
+        id=d["id"],
+        year=d.get("year", ""),
+        site=(names[0] if L == "zh" else names[1]) if names else d.get("site", ""),
+        name=d.get("title")
+        or titles.get(int(d["id"]), ("", ""))[0 if L == "zh" else 1]
+        or d.get("scenario_name", ""),
+        kind=kind,
+    )
+
+
+st.title(_t("rev_page_title"))
+st.caption(_t("rev_page_intro"))
+
+s = store()
+try:
+    drills = s.list_drills()
+except Exception as exc:  # noqa: BLE001 - a broken store is shown, not raised
+    show_error(exc)
+    st.stop()
+if not drills:
+    st.info(_t("rev_no_drills"))
+    st.stop()
+
+by_id = {int(d["id"]): d for d in drills}
+site_names = known_sites(s)
+titles = scenario_titles(s)
+ids = list(by_id)
+wanted = st.query_params.get("drill")
+start = ids.index(int(wanted)) if wanted and wanted.isdigit() and int(wanted) in by_id else 0
+drill_id = st.selectbox(
+    _t("rev_choose_drill"),
+    ids,
+    index=start,
+    format_func=lambda i: _drill_option(by_id[i]),
+    key="rev_drill",
+)
+if st.query_params.get("drill") != str(drill_id):
+    st.query_params["drill"] = str(drill_id)
+
+try:
+    version = (
+        int(by_id[drill_id].get("n_actions") or 0),
+        str(by_id[drill_id].get("updated_at", "")),
+    )
+    row, rb = _rebuilt(str(db_path()), int(drill_id), version)
+except ReportError as exc:
+    show_error(exc)
+    st.stop()
+scenario, plan = rb.scenario, rb.scenario.plan
+records, card = rb.records, rb.scorecard
+# the review page is for the expert group on the trainer's machine: show names, never phones
+names_only = _Redactor([p.phone for p in scenario.roster.people], [], L, enabled=True)
+
+tab_replay, tab_score, tab_eval, tab_items, tab_export = st.tabs(
+    [
+        _t("rev_tab_replay"),
+        _t("rev_tab_scorecard"),
+        _t("rev_tab_evaluation"),
+        _t("rev_tab_improvements"),
+        _t("rev_tab_export"),
+    ]
+)
+
+# -- replay -----------------------------------------------------------------------------------
+with tab_replay:
+    if not records:
+        st.info(_t("rev_no_actions"))
+    else:
+        n = len(records)
+        step = n if n == 1 else st.slider(_t("rev_step"), 1, n, n, key=f"rev_step_{drill_id}")
+        current = records[step - 1]
+        st.caption(_t("rev_step_caption", n=step, total=n, time=format_time(current.time)))
+        fig = timeline_figure(records[:step], plan, L, now=current.time)
+        st.pyplot(fig, clear_figure=True)
+        plt.close(fig)
+        log = pd.DataFrame(
+            action_rows(records[:step], scenario, L, names_only), columns=action_columns(L)
+        )
+        st.dataframe(log.iloc[::-1], hide_index=True, width="stretch", height=280)
+        true_grades = {inc.id: grade(inc.facts(), plan).level for inc in scenario.incidents}
+        vs = verdicts(
+            scenario, tuple(scenario.incidents), true_grades, records[:step], end_time=current.time
+        )
+        st.markdown(f"**{_t('rev_verdicts_at_step')}**")
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    [v.incident, label(plan, "rules", v.rule, L), status_label(v.status, v.note, L)]
+                    for v in vs
+                    if v.note != "grade"
+                ],
+                columns=[_t("incident"), _t("rule"), _t("status")],
+            ),
+            hide_index=True,
+            width="stretch",
+        )
+
+# -- scorecard --------------------------------------------------------------------------------
+with tab_score:
+    counts = card.get("counts", {})
+    c1, c2, c3 = st.columns(3)
+    c1.metric(_t("status_met"), counts.get("met", 0))
+    c2.metric(_t("status_missed"), counts.get("missed", 0))
+    c3.metric(_t("status_na"), counts.get("n/a", 0))
+    st.dataframe(
+        pd.DataFrame(
+            [
+                [
+                    v["incident"],
+                    label(plan, "rules", v["rule"], L),
+                    status_label(v["status"], v.get("note", ""), L),
+                    v.get("measured_min"),
+                    v.get("allowed_min"),
+                ]
+                for v in card.get("verdicts", [])
+            ],
+            columns=[_t("incident"), _t("rule"), _t("status"), _t("measured"), _t("allowed")],
+        ),
+        hide_index=True,
+        width="stretch",
+    )
+    st.markdown(f"**{_t('rev_grading')}**")
+    st.dataframe(
+        pd.DataFrame(
+            [
+                [
+                    g["incident"],
+                    label(plan, "grades", g["plan"], L) if g.get("plan") else "—",
+                    label(plan, "grades", g["team"], L) if g.get("team") else "—",
+                    _t("rev_yes") if g.get("agrees") else _t("rev_no"),
+                    g.get("basis_zh" if L == "zh" else "basis_en", ""),
+                ]
+                for g in card.get("grading", [])
+            ],
+            columns=[
+                _t("incident"),
+                _t("rev_plan_grade"),
+                _t("rev_team_grade"),
+                _t("rev_agrees"),
+                _t("rev_basis"),
+            ],
+        ),
+        hide_index=True,
+        width="stretch",
+    )
+
+# -- evaluation form --------------------------------------------------------------------------
+rule_status: dict[str, list[str]] = {}
+for v in card.get("verdicts", []):
+    if v["status"] in ("met", "missed"):
+        rule_status.setdefault(v["rule"], []).append(
+            status_label(v["status"], v.get("note", ""), L)
+        )
+
+with tab_eval:
+    st.caption(_t("rev_eval_intro"))
+    saved = s.evaluation(int(drill_id)) or {}
+    scales = evaluation_scales()
+    scale_ids = list(scales)
+    scale_start = scale_ids.index(saved["scale"]) if saved.get("scale") in scales else 0
+    scale_id = st.selectbox(
+        _t("rev_scale"),
+        scale_ids,
+        index=scale_start,
+        format_func=lambda k: scales[k].label(L),
+        key=f"rev_scale_{drill_id}",
+    )
+    scale = scales[scale_id]
+    st.caption(" · ".join(f"{lv.code} — {lv.label(L)}" for lv in scale.levels))
+    prior = (
+        {(r.get("kind"), r.get("target")): r for r in saved.get("ratings") or []}
+        if saved.get("scale") == scale_id
+        else {}
+    )
+    options = ["", *scale.codes()]
+
+    def rating_inputs(kind: str, target: str, text: str, hint: str = "") -> dict:
+        before = prior.get((kind, target), {})
+        c1, c2 = st.columns([2, 3])
+        code = c1.selectbox(
+            text + (f"  ·  {hint}" if hint else ""),
+            options,
+            index=options.index(before.get("rating")) if before.get("rating") in options else 0,
+            format_func=lambda c: scale.rating_text(c, L) if c else _t("rev_not_rated"),
+            key=f"rev_rate_{drill_id}_{scale_id}_{kind}_{target}",
+        )
+        obs = c2.text_input(
+            _t("rev_observation"),
+            value=before.get("observation", ""),
+            key=f"rev_obs_{drill_id}_{scale_id}_{kind}_{target}",
+        )
+        return {"target": target, "kind": kind, "rating": code or None, "observation": obs.strip()}
+
+    with st.form(f"rev_eval_form_{drill_id}"):
+        ratings = []
+        st.subheader(_t("rev_eval_rules"))
+        for rule in RULE_IDS:
+            hint = (
+                _t("rev_eval_scorecard_hint", status=" / ".join(rule_status[rule]))
+                if rule in rule_status
+                else ""
+            )
+            ratings.append(rating_inputs("rule", rule, label(plan, "rules", rule, L), hint))
+        st.subheader(_t("rev_eval_objectives"))
+        for obj in drill_objectives():
+            ratings.append(rating_inputs("objective", obj.id, obj.label(L)))
+        strengths = st.text_area(
+            _t("rev_strengths"),
+            value="\n".join(saved.get("strengths") or []),
+            help=_t("rev_strengths_help"),
+            key=f"rev_strengths_{drill_id}",
+        )
+        improvements = st.text_area(
+            _t("rev_improvements"),
+            value="\n".join(saved.get("improvements") or []),
+            help=_t("rev_strengths_help"),
+            key=f"rev_improvements_{drill_id}",
+        )
+        evaluators = st.text_input(
+            _t("rev_evaluators"),
+            value=", ".join(saved.get("evaluators") or []),
+            help=_t("rev_evaluators_help"),
+            key=f"rev_evaluators_{drill_id}",
+        )
+        save_eval = st.form_submit_button(_t("rev_save_evaluation"), type="primary")
+    if save_eval:
+        evaluation = {
+            "scale": scale_id,
+            "ratings": [r for r in ratings if r["rating"] or r["observation"]],
+            "strengths": [x.strip() for x in strengths.splitlines() if x.strip()],
+            "improvements": [x.strip() for x in improvements.splitlines() if x.strip()],
+            "evaluators": [
+                x.strip()
+                for x in evaluators.replace("，", ",").replace("、", ",").split(",")
+                if x.strip()
+            ],
+        }
+        try:
+            s.save_evaluation(int(drill_id), evaluation)
+            st.success(_t("rev_saved_evaluation"))
+        except Exception as exc:  # noqa: BLE001 - shown to the user
+            show_error(exc)
+
+# -- improvement plan ---------------------------------------------------------------------------
+role_ids = list(plan.roles)
+with tab_items:
+    st.caption(_t("rev_items_intro"))
+    st.caption(_t("rev_improvement_intro"))
+    with st.form(f"rev_add_item_form_{drill_id}", clear_on_submit=True):
+        st.markdown(f"**{_t('rev_add_item')}**")
+        new_action = st.text_input(_t("rev_item_action"), key=f"rev_new_action_{drill_id}")
+        c1, c2, c3 = st.columns(3)
+        new_owner = c1.selectbox(
+            _t("rev_item_owner"),
+            role_ids,
+            index=role_ids.index("office_director") if "office_director" in role_ids else 0,
+            format_func=lambda r: label(plan, "roles", r, L),
+            key=f"rev_new_owner_{drill_id}",
+        )
+        new_due = c2.date_input(
+            _t("rev_item_due"),
+            value=dt.date.today() + dt.timedelta(days=90),
+            key=f"rev_new_due_{drill_id}",
+        )
+        new_rule = c3.selectbox(
+            _t("rev_item_rule"),
+            ["", *RULE_IDS],
+            format_func=lambda r: label(plan, "rules", r, L) if r else _t("rev_no_rule"),
+            key=f"rev_new_rule_{drill_id}",
+        )
+        add_item = st.form_submit_button(_t("rev_add_item_button"))
+    if add_item:
+        if not new_action.strip():
+            st.warning(_t("rev_item_action_required"))
+        else:
+            try:
+                s.add_improvement(
+                    int(drill_id),
+                    action=new_action.strip(),
+                    owner_role=new_owner,
+                    due=new_due.isoformat(),
+                    status="open",
+                    rule_id=new_rule or None,
+                )
+                st.success(_t("rev_item_added"))
+            except Exception as exc:  # noqa: BLE001 - shown to the user
+                show_error(exc)
+
+    saved_eval = s.evaluation(int(drill_id)) or {}
+    items = s.improvements(int(drill_id))
+    pending_areas = [
+        a
+        for a in saved_eval.get("improvements") or []
+        if a not in {it.get("action") for it in items}
+    ]
+    if pending_areas and st.button(_t("rev_from_areas"), key=f"rev_from_areas_{drill_id}"):
+        due = (dt.date.today() + dt.timedelta(days=90)).isoformat()
+        for area in pending_areas:
+            s.add_improvement(
+                int(drill_id),
+                action=area,
+                owner_role="office_director",
+                due=due,
+                status="open",
+                rule_id=None,
+            )
+        items = s.improvements(int(drill_id))
+
+    if not items:
+        st.info(_t("rev_no_items"))
+    else:
+        frame = pd.DataFrame(
+            [
+                {
+                    "id": int(it["id"]),
+                    "action": it.get("action", ""),
+                    "owner_role": it.get("owner_role", ""),
+                    "due": _as_date(it.get("due")),
+                    "status": it.get("status", "open"),
+                    "rule_id": it.get("rule_id") or "",
+                }
+                for it in items
+            ]
+        )
+        owners = list(dict.fromkeys([*role_ids, *frame["owner_role"]]))
+        edited = st.data_editor(
+            frame,
+            key=f"rev_items_editor_{drill_id}",
+            num_rows="fixed",
+            hide_index=True,
+            width="stretch",
+            disabled=["id"],
+            column_config={
+                "id": st.column_config.NumberColumn("#", width="small"),
+                "action": st.column_config.TextColumn(
+                    _t("rev_item_action"), required=True, width="large"
+                ),
+                "owner_role": st.column_config.SelectboxColumn(
+                    _t("rev_item_owner"),
+                    options=owners,
+                    format_func=lambda r: label(plan, "roles", r, L) if r in plan.roles else r,
+                ),
+                "due": st.column_config.DateColumn(_t("rev_item_due"), format="YYYY-MM-DD"),
+                "status": st.column_config.SelectboxColumn(
+                    _t("rev_item_status"),
+                    options=list(IMPROVEMENT_STATUSES),
+                    format_func=lambda x: improvement_status_label(x, L),
+                    required=True,
+                ),
+                "rule_id": st.column_config.SelectboxColumn(
+                    _t("rev_item_rule"),
+                    options=["", *RULE_IDS],
+                    format_func=lambda r: label(plan, "rules", r, L) if r else _t("rev_no_rule"),
+                ),
+            },
+        )
+        if st.button(_t("rev_save_items"), key=f"rev_save_items_{drill_id}"):
+            changed = 0
+            try:
+                for (_, before), (_, after) in zip(
+                    frame.iterrows(), edited.iterrows(), strict=True
+                ):
+                    fields = {}
+                    for col in ("action", "owner_role", "due", "status", "rule_id"):
+                        b, a = before[col], after[col]
+                        if pd.isna(b) and pd.isna(a):
+                            continue
+                        if b != a:
+                            if col == "due":
+                                fields[col] = (
+                                    pd.to_datetime(a).date().isoformat() if not pd.isna(a) else None
+                                )
+                            elif col == "rule_id":
+                                fields[col] = a or None
+                            else:
+                                fields[col] = str(a).strip() if isinstance(a, str) else a
+                    if fields.get("action") == "":
+                        fields.pop("action")
+                    if fields:
+                        s.update_improvement(int(before["id"]), **fields)
+                        changed += 1
+                st.success(_t("rev_items_saved", n=changed))
+            except Exception as exc:  # noqa: BLE001 - shown to the user
+                show_error(exc)
+
+# -- export -------------------------------------------------------------------------------------
+with tab_export:
+    st.caption(_t("rev_export_intro"))
+    c1, c2 = st.columns(2)
+    fmt = c1.selectbox(
+        _t("rev_export_format"), FORMATS, format_func=str.upper, key="rev_export_fmt"
+    )
+    report_lang = c2.radio(
+        _t("rev_export_lang"),
+        LANGS,
+        index=LANGS.index(L),
+        format_func=lambda c: t(f"lang_{c}", L),
+        horizontal=True,
+        key="rev_export_lang",
+    )
+    contacts = st.checkbox(_t("rev_include_contacts"), key="rev_export_contacts")
+    if contacts:
+        st.warning(_t("rev_contacts_warning"))
+    mode = st.radio(
+        _t("rev_encrypt"),
+        ["none", "keys", "passphrase"],
+        format_func=lambda m: _t(
+            {
+                "none": "rev_encrypt_none",
+                "keys": "rev_encrypt_keys",
+                "passphrase": "rev_encrypt_passphrase",
+            }[m]
+        ),
+        horizontal=True,
+        key="rev_export_encrypt",
+    )
+    recipients: list[str] = []
+    passphrase = None
+    if mode == "keys":
+        raw = st.text_area(_t("rev_recipients"), key="rev_export_recipients")
+        recipients = [
+            line.strip()
+            for line in raw.splitlines()
+            if line.strip() and not line.strip().startswith("#")
+        ]
+    elif mode == "passphrase":
+        passphrase = (
+            st.text_input(_t("rev_passphrase"), type="password", key="rev_export_passphrase")
+            or None
+        )
+    wanted_export = (
+        int(drill_id),
+        fmt,
+        report_lang,
+        bool(contacts),
+        mode,
+        tuple(recipients),
+        bool(passphrase),
+    )
+    if st.button(_t("rev_prepare"), type="primary", key="rev_export_prepare"):
+        if mode != "none" and not (recipients or passphrase):
+            st.warning(_t("rev_need_key_or_passphrase"))
+        else:
+            try:
+                report = build_report_from(
+                    row,
+                    rb,
+                    s.evaluation(int(drill_id)),
+                    s.improvements(int(drill_id)),
+                    report_lang,
+                    include_contacts=bool(contacts),
+                )
+                ex = export(
+                    s,
+                    int(drill_id),
+                    fmt,
+                    lang=report_lang,
+                    include_contacts=bool(contacts),
+                    recipients=recipients,
+                    passphrase=passphrase,
+                    report=report,
+                )
+                st.session_state["rev_export"] = {
+                    "options": wanted_export,
+                    "name": ex.file_name,
+                    "data": ex.data,
+                    "mime": ex.mime,
+                    "encrypted": ex.encrypted,
+                }
+            except (ReportError, ValueError) as exc:
+                show_error(exc)
+    prepared = st.session_state.get("rev_export")
+    if prepared and prepared["options"] == wanted_export:
+        st.success(_t("rev_prepared", name=prepared["name"], size=len(prepared["data"])))
+        st.download_button(
+            _t("rev_download", name=prepared["name"]),
+            data=prepared["data"],
+            file_name=prepared["name"],
+            mime=prepared["mime"],
+            on_click="ignore",
+            key="rev_export_download",
+        )
+        if prepared["encrypted"]:
+            st.caption(_t("rev_decrypt_hint", name=prepared["name"]))

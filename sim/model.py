@@ -365,10 +365,10 @@ def incident_journey(r: Response, inc: Incident) -> Generator:
 
     Steps (plan clause): occurrence → discovery → clear obstacles and preserve evidence (信息报送
     原则) → grading by the working group (研究确定事件级别; may be late or wrong) → Ⅰ/Ⅱ: direct
-    report to the regional department and working group → verbal reports to the local
-    government, higher authority and working group (先口头) → written first report (后书面,
-    首报不得超过3小时) → emergency contact for Ⅲ+ → response by grade (Ⅱ emergency state; Ⅰ
-    24-hour duty and a deputy leader's team to the site) → special plan / containment by the
+    report to the regional department and working group → Ⅲ+: the emergency contact (direct
+    communication) → verbal reports to the local government, higher authority and working group
+    (先口头) → written first report (后书面, 首报不得超过3小时) → response by grade (Ⅱ emergency
+    state; Ⅰ 24-hour duty and a deputy leader's team to the site) → special plan / containment by the
     emergency team with follow-up reports (续报) → recovery → evaluation and final report.
     """
     env, plan = r.env, r.plan
@@ -395,6 +395,14 @@ def incident_journey(r: Response, inc: Incident) -> Generator:
     if direct:
         for body in plan.reporting.direct_to:
             yield from r.report(inc, ce, body, "phone", fate.verbal, "direct_report")
+    # Ⅲ and above: the emergency contact is for direct communication, so it is called before
+    # the remaining verbal reports rather than after them (its clock runs from grading).
+    if assigned in plan.reporting.emergency_contact_grades:
+        got = yield from r.call_role(inc.id, ce, "emergency_contact")
+        if got:
+            pid, ereq = got
+            yield from r.hold(pid, fate.inform)
+            r.resources[pid].release(ereq)
     for body in targets:
         if direct and body in plan.reporting.direct_to:
             r.log(
@@ -402,12 +410,6 @@ def incident_journey(r: Response, inc: Incident) -> Generator:
             )
             continue
         yield from r.report(inc, ce, body, "phone", fate.verbal, "verbal_report")
-    if assigned in plan.reporting.emergency_contact_grades:
-        got = yield from r.call_role(inc.id, ce, "emergency_contact")
-        if got:
-            pid, ereq = got
-            yield from r.hold(pid, fate.inform)
-            r.resources[pid].release(ereq)
     yield from r.hold(ce, fate.written)
     content = ",".join(plan.reporting.first_report_content)
     for body in targets:

@@ -34,12 +34,13 @@ def test_exact_trace_with_fixed_durations():
     assert t[1] == (580.0, "site", "discovered", "s1", "")
     assert t[2] == (585.0, "p_chief_examiner", "control", "s1", "evidence_preserved")
     assert t[3] == (595.0, "working_group", "graded", "i1", "III")
-    # each body picks up after 1 min, then 2 min of report: local government 598, higher
-    # authority 601; the office's duty person answers at once (0 min) and listens 2 min: 603
-    assert (598.0, "p_chief_examiner", "verbal_report", "local_government", "received") in t
-    assert (601.0, "p_chief_examiner", "verbal_report", "higher_authority", "received") in t
-    assert (603.0, "p_chief_examiner", "verbal_report", "working_group", "received") in t
-    # emergency contact (Ⅲ): answered at once, 2 min talk → 605; written first report 30 min → 635
+    # Ⅲ: the emergency contact first (answers at 595, 2 min talk to 597); then each body picks up
+    # after 1 min and takes 2 min: local government 600, higher authority 603; the office's duty
+    # person answers at once and listens 2 min: 605; written first report 30 min → 635
+    assert (595.0, "p_chief_examiner", "call", "p_emergency_contact", "answered") in t
+    assert (600.0, "p_chief_examiner", "verbal_report", "local_government", "received") in t
+    assert (603.0, "p_chief_examiner", "verbal_report", "higher_authority", "received") in t
+    assert (605.0, "p_chief_examiner", "verbal_report", "working_group", "received") in t
     written = [x for x in t if x[2] == "written_report"]
     assert {x[0] for x in written} == {635.0}
     fr = next(v for v in run.verdicts if v.rule == "first_report_3h")
@@ -278,5 +279,5 @@ def test_properties_times_nonnegative_every_incident_ends_one_verdict_each(
 def test_outside_body_has_its_own_delay():
     slow = tiny(timing={"bodies": {"higher_authority": 40}})
     t = trace(run_once(slow, seed=1))
-    assert (598.0, "p_chief_examiner", "verbal_report", "local_government", "received") in t
-    assert (640.0, "p_chief_examiner", "verbal_report", "higher_authority", "received") in t
+    assert (600.0, "p_chief_examiner", "verbal_report", "local_government", "received") in t
+    assert (642.0, "p_chief_examiner", "verbal_report", "higher_authority", "received") in t

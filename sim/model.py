@@ -22,6 +22,7 @@ from sim.scenario import DAY, Incident, Scenario, derived
 from sim.streams import Streams
 
 GRADES = ("I", "II", "III", "IV")
+_STATE_RANK = {"on_duty": 0, "on_call": 1, "off_duty": 2}
 TEAMS_BY_FAMILY = {
     "leak": ("team_exam_affairs", "team_it"),
     "answer_sheet_loss": ("team_exam_affairs",),
@@ -93,36 +94,42 @@ def generate_incidents(scenario: Scenario, streams: Streams) -> tuple[Incident, 
     if scenario.rates:
         rng = streams["incidents"]
         n = 0
-        for session in scenario.sessions:
-            for site in scenario.sites:
-                for fr in scenario.rates:
-                    for _ in range(int(rng.poisson(fr.rate))):
-                        n += 1
-                        at = session.start + (session.end - session.start) * rng.random()
-                        people = max(1, int(round(fr.people.sample(rng))))
-                        names = [s for s, _ in fr.scopes]
-                        weights = [w for _, w in fr.scopes]
-                        total = sum(weights)
-                        u, acc, scope = rng.random() * total, 0.0, names[-1]
-                        for nm, w in zip(names, weights, strict=True):
-                            acc += w
-                            if u < acc:
-                                scope = nm
-                                break
-                        out.append(
-                            Incident(
-                                id=f"s{n}",
-                                at=at,
-                                site=site.id,
-                                family=fr.family,
-                                people=people,
-                                scope=scope,
-                                phase=fr.phase,
-                                spares_enough=bool(rng.random() < fr.spares_enough_prob),
-                                time_recoverable=bool(rng.random() < fr.time_recoverable_prob),
-                            )
-                        )
+        slots = [(s.start, s.end) for s in scenario.sessions]
+        days = [(d * DAY, (d + 1) * DAY) for d in range(scenario.days)]
+        for window, spans in (("session", slots), ("day", days)):
+            for start, end in spans:
+                for site in scenario.sites:
+                    for fr in scenario.rates:
+                        if fr.window != window:
+                            continue
+                        for _ in range(int(rng.poisson(fr.rate))):
+                            n += 1
+                            out.append(_draw_incident(f"s{n}", fr, site.id, start, end, rng))
     return tuple(sorted(out, key=lambda x: (x.at, x.id)))
+
+
+def _draw_incident(iid: str, fr, site: str, start: float, end: float, rng) -> Incident:
+    """One stochastic incident of family ``fr`` in [start, end) at ``site``."""
+    at = start + (end - start) * rng.random()
+    people = max(1, int(round(fr.people.sample(rng))))
+    total = sum(w for _, w in fr.scopes)
+    u, acc, scope = rng.random() * total, 0.0, fr.scopes[-1][0]
+    for name, weight in fr.scopes:
+        acc += weight
+        if u < acc:
+            scope = name
+            break
+    return Incident(
+        id=iid,
+        at=at,
+        site=site,
+        family=fr.family,
+        people=people,
+        scope=scope,
+        phase=fr.phase,
+        spares_enough=bool(rng.random() < fr.spares_enough_prob),
+        time_recoverable=bool(rng.random() < fr.time_recoverable_prob),
+    )
 
 
 class _Resources(dict):
@@ -239,13 +246,19 @@ class Response:
         """
         t = self.scenario.timing
         chain = self.chain(role, site)
+        if t.call_order == "on_duty_first":
+            # whoever is on duty now is rung first, then on call, then off duty (stable otherwise)
+            now = self.env.now
+            chain = tuple(
+                sorted(chain, key=lambda pid: _STATE_RANK[self.people[pid].state_at(now)])
+            )
         for rnd in range(t.max_call_rounds):
             for pid in chain:
                 req = yield from self.call_person(incident, caller, pid, role)
                 if req is not None:
                     return pid, req
             if rnd + 1 < t.max_call_rounds:
-                yield self.env.timeout(t["retry_minutes"].sample(self.streams["retry"]))
+                yield self.env.timeout(t["retry_minutes"].sample(self.streams[f"retry:{incident}"]))
         return None
 
     def chain(self, role: str, site: str | None = None) -> tuple[str, ...]:

@@ -13,6 +13,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from statistics import NormalDist
 from typing import Any
 
 from sim.grading import check_incident
@@ -28,6 +29,7 @@ DISTS = {
     "exponential": ("mean",),
     "lognormal": ("mean", "sd"),
 }
+_STD_NORMAL = NormalDist()
 _TIME = re.compile(r"^D(-?\d+)\s+(\d{1,2}):(\d{2})$")
 _CLOCK = re.compile(r"^(\d{1,2}):(\d{2})$")
 
@@ -40,29 +42,35 @@ class Dist:
     params: tuple[float, ...]
 
     def sample(self, rng) -> float:
+        """One draw, always from exactly one uniform (inverse CDF), whatever the kind.
+
+        Consuming one number per draw keeps common random numbers intact when a variant changes
+        a distribution's kind (a triangular travel time made fixed shifts no other draw).
+        """
+        return self.quantile(rng.random())
+
+    def quantile(self, u: float) -> float:
         p = self.params
         if self.kind == "fixed":
             return p[0]
         if self.kind == "uniform":
-            return p[0] + (p[1] - p[0]) * rng.random()
+            return p[0] + (p[1] - p[0]) * u
         if self.kind == "triangular":
-            # inverse CDF from one uniform: faster than Generator.triangular for scalars
             lo, mode, hi = p
             if hi <= lo:
                 return lo
-            u = rng.random()
-            cut = (mode - lo) / (hi - lo)
-            if u < cut:
+            if u < (mode - lo) / (hi - lo):
                 return lo + math.sqrt(u * (hi - lo) * (mode - lo))
             return hi - math.sqrt((1 - u) * (hi - lo) * (hi - mode))
         if self.kind == "exponential":
-            return rng.exponential(p[0]) if p[0] > 0 else 0.0
+            return -p[0] * math.log1p(-u) if p[0] > 0 else 0.0
         # lognormal with the given mean and sd of the duration itself
         mean, sd = p
         if sd <= 0:
             return mean
         sigma2 = math.log(1 + (sd / mean) ** 2)
-        return float(rng.lognormal(math.log(mean) - sigma2 / 2, math.sqrt(sigma2)))
+        z = _STD_NORMAL.inv_cdf(min(max(u, 1e-12), 1 - 1e-12))
+        return math.exp(math.log(mean) - sigma2 / 2 + math.sqrt(sigma2) * z)
 
     @property
     def mean(self) -> float:
@@ -223,6 +231,9 @@ class FamilyRate:
     phase: str
     spares_enough_prob: float = 0.5
     time_recoverable_prob: float = 0.5
+    window: str = (
+        "session"  # session: per exam session and site; day: per exam day and site, any hour
+    )
 
 
 TIMING_KEYS = {
@@ -252,6 +263,7 @@ class Timing:
     grading_wrong_prob: float = 0.0
     grading_late_prob: float = 0.0
     max_call_rounds: int = 3
+    call_order: str = "on_duty_first"  # or "written": ring a chain as written, whatever the hour
     body_receive: Frozen = field(default_factory=lambda: Frozen({}))  # body -> Dist
 
     def __getitem__(self, key: str) -> Dist:
@@ -712,7 +724,15 @@ def parse_scenario(data: Any, file: str, *, plan: Plan | None = None, text: str 
         item = r.mapping(item, pre, stoch, fam)
         r.unknown(
             item,
-            {"rate", "people", "scopes", "phase", "spares_enough_prob", "time_recoverable_prob"},
+            {
+                "rate",
+                "people",
+                "scopes",
+                "phase",
+                "spares_enough_prob",
+                "time_recoverable_prob",
+                "window",
+            },
             pre,
         )
         scopes_node = r.mapping(item.get("scopes", {"room": 1.0}), f"{pre}.scopes", item, "scopes")
@@ -739,6 +759,7 @@ def parse_scenario(data: Any, file: str, *, plan: Plan | None = None, text: str 
                 time_recoverable_prob=r.take(
                     item, "time_recoverable_prob", pre, float, 0.5, min_value=0, max_value=1
                 ),
+                window=r.take(item, "window", pre, str, "session", choices=("session", "day")),
             )
         )
     if not incidents and not any(fr.rate > 0 for fr in rates):
@@ -748,11 +769,13 @@ def parse_scenario(data: Any, file: str, *, plan: Plan | None = None, text: str 
             "incidents",
             "a scenario needs scripted incidents or stochastic rates above 0",
         )
-    if rates and not sessions:
+    if any(fr.window == "session" for fr in rates) and not sessions:
         r.add(cal, None, "calendar.sessions", "stochastic incidents need exam sessions")
 
     tnode = r.mapping(top.get("timing", LineDict()), "timing", top, "timing")
-    r.unknown(tnode, {*TIMING_KEYS, *PROB_KEYS, "max_call_rounds", "bodies"}, "timing")
+    r.unknown(
+        tnode, {*TIMING_KEYS, *PROB_KEYS, "max_call_rounds", "bodies", "call_order"}, "timing"
+    )
     bnode = r.mapping(tnode.get("bodies", LineDict()), "timing.bodies", tnode, "bodies")
     body_receive = {}
     for body in bnode:
@@ -779,6 +802,14 @@ def parse_scenario(data: Any, file: str, *, plan: Plan | None = None, text: str 
             tnode, "max_call_rounds", "timing", int, 3, min_value=1, max_value=20
         ),
         body_receive=Frozen(body_receive),
+        call_order=r.take(
+            tnode,
+            "call_order",
+            "timing",
+            str,
+            "on_duty_first",
+            choices=("on_duty_first", "written"),
+        ),
     )
     horizon = days + 3
     r.raise_if_any()

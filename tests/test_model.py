@@ -281,3 +281,49 @@ def test_outside_body_has_its_own_delay():
     t = trace(run_once(slow, seed=1))
     assert (600.0, "p_chief_examiner", "verbal_report", "local_government", "received") in t
     assert (642.0, "p_chief_examiner", "verbal_report", "higher_authority", "received") in t
+
+
+def test_changing_a_distribution_kind_keeps_other_draws():
+    """CRN: travel made fixed (it comes after the first report) leaves first reports identical."""
+    import dataclasses
+
+    from sim.scenario import Dist, load_scenario
+
+    base = load_scenario("scenarios/season_2027.yaml")
+    sites = tuple(dataclasses.replace(s, travel_minutes=Dist.fixed(35)) for s in base.sites)
+    fixed = dataclasses.replace(base, sites=sites)
+    for i in range(15):
+        a, b = run_once(base, 3, i), run_once(fixed, 3, i)
+        fa = [(v.incident, v.measured_min) for v in a.verdicts if v.rule == "first_report_3h"]
+        fb = [(v.incident, v.measured_min) for v in b.verdicts if v.rule == "first_report_3h"]
+        assert fa == fb
+
+
+def test_on_duty_person_is_rung_first_at_night():
+    night = {
+        "id": "night_desk",
+        "role": "duty_desk",
+        "name_en": "night",
+        "default_state": "on_duty",
+    }
+    d = tiny_dict(
+        extra_people=[night],
+        incidents=[
+            {"id": "i1", "at": "D0 02:00", "site": "s1", "family": "answer_sheet_loss", "people": 5}
+        ],
+    )
+    d["roster"]["people"][3]["default_state"] = "off_duty"  # the day desk sleeps
+    d["roster"]["call_chains"] = {"duty_desk": ["p_duty_desk", "night_desk"]}
+    first = next(
+        a
+        for a in run_once(build(d), 1).records
+        if a.action == "call" and a.detail.startswith("duty_desk")
+    )
+    assert first.target == "night_desk"
+    d["timing"]["call_order"] = "written"
+    first = next(
+        a
+        for a in run_once(build(d), 1).records
+        if a.action == "call" and a.detail.startswith("duty_desk")
+    )
+    assert first.target == "p_duty_desk"

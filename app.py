@@ -9,14 +9,34 @@ import streamlit as st
 
 from ui.common import language_switch, tr
 
-st.set_page_config(page_title="drillsim", page_icon="🛡️", layout="wide")
+st.set_page_config(page_title="drillsim", page_icon=":material/shield:", layout="wide")
 language_switch()
 
 pages = [
-    st.Page("ui/drill.py", title=tr("nav_drill"), icon="🚨", url_path="drill", default=True),
-    st.Page("ui/projector.py", title=tr("nav_projector"), icon="📽️", url_path="projector"),
-    st.Page("ui/planner.py", title=tr("nav_planner"), icon="📊", url_path="planner"),
-    st.Page("ui/programme.py", title=tr("nav_programme"), icon="🗓️", url_path="programme"),
-    st.Page("ui/review.py", title=tr("nav_review"), icon="📝", url_path="review"),
+    st.Page(
+        "ui/drill.py",
+        title=tr("nav_drill"),
+        icon=":material/emergency:",
+        url_path="drill",
+        default=True,
+    ),
+    st.Page(
+        "ui/projector.py",
+        title=tr("nav_projector"),
+        icon=":material/present_to_all:",
+        url_path="projector",
+    ),
+    st.Page(
+        "ui/planner.py", title=tr("nav_planner"), icon=":material/monitoring:", url_path="planner"
+    ),
+    st.Page(
+        "ui/programme.py",
+        title=tr("nav_programme"),
+        icon=":material/calendar_month:",
+        url_path="programme",
+    ),
+    st.Page(
+        "ui/review.py", title=tr("nav_review"), icon=":material/rate_review:", url_path="review"
+    ),
 ]
 st.navigation(pages).run()

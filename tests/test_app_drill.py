@@ -1,0 +1,575 @@
+"""The drill console and the projector (Streamlit AppTest on the real app.py), and their helpers.
+
+The main test plays a drill by its widgets — set up, several injects, actions including an
+unanswered call and the backup, end — and checks the scorecard against the engine's verdicts for
+the same decisions replayed from the store.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from sim.drill import Drill, auto_reference, scenario_from_text
+from sim.grading import grade
+from sim.plan import GRADES
+from sim.store import DrillStore
+from ui import drill_logic as dl
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = ROOT / "app.py"
+SHEETS = ROOT / "scenarios" / "drill_answer_sheet_loss.yaml"
+PLAYER = "测试员甲"
+
+
+@pytest.fixture
+def db(tmp_path, monkeypatch) -> DrillStore:
+    """A fresh store the app finds through DRILLSIM_DB."""
+    path = tmp_path / "d.sqlite"
+    monkeypatch.setenv("DRILLSIM_DB", str(path))
+    store = DrillStore(path)
+    yield store
+    store.close()
+
+
+def app(*, lang: str | None = "en", drill: int | None = None, locale: str | None = None) -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    if lang:
+        at.session_state["lang"] = lang
+    if locale:
+        at.context["locale"] = locale
+    if drill is not None:
+        at.query_params["drill"] = str(drill)
+    return at.run()
+
+
+def ok(at: AppTest) -> AppTest:
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def texts(at: AppTest, kind: str) -> list[str]:
+    return [e.value for e in getattr(at, kind)]
+
+
+def table(at: AppTest, column: str) -> pd.DataFrame:
+    """The first table with ``column``."""
+    for tb in at.table:
+        if column in tb.value.columns:
+            return tb.value
+    raise AssertionError(f"no table with column {column!r}")
+
+
+def start(at: AppTest, *, seed: int, site: str = "site_a", generated: bool = False, count: int = 2):
+    at.number_input(key="drill_year").set_value(2027)
+    at.selectbox(key="drill_scenario").set_value(SHEETS.stem)
+    at.selectbox(key=f"drill_site_{SHEETS.stem}").set_value(site)
+    if generated:
+        at.radio(key="drill_source").set_value("generated").run()
+        at.number_input(key="drill_gen_count").set_value(count)
+    at.text_input(key="drill_player_leader").set_value(PLAYER)
+    at.number_input(key="drill_seed").set_value(seed)
+    ok(at.button(key="drill_start").click().run())
+    return int(at.query_params["drill"])
+
+
+def act(at: AppTest, kind: str, incident: str | None = None, **widgets: Any) -> AppTest:
+    """Choose an action in the menu, fill its widgets (key suffix → value), press Do it."""
+    if incident is not None:
+        at.selectbox(key="drill_act_incident").set_value(incident)
+    at.pills(key="drill_act_kind").set_value(kind).run()
+    for key, value in widgets.items():
+        _widget(at, f"drill_{key}").set_value(value)
+        if key in ("act_role", "act_drole", "act_body_verbal"):
+            at.run()  # the next widget's options depend on this one
+    return ok(at.button(key="drill_do").click().run())
+
+
+def _widget(at: AppTest, key: str):
+    for kind in ("selectbox", "radio", "text_area", "text_input", "number_input", "checkbox"):
+        for w in getattr(at, kind):
+            if w.key == key:
+                return w
+    raise AssertionError(f"no widget {key}")
+
+
+# -- the flow the main test clicks, mirrored on the engine --------------------------------------
+
+
+def flow(seed: int) -> tuple[list[dict[str, Any]], dict[str, Any]] | None:
+    """The decisions the main test takes by clicking, or None when ``seed`` does not give
+    an unanswered first call to the leader answered by the backup and a second inject later."""
+    text = dl.build_snapshot(SHEETS, site="site_a", seed=seed, generated=True, count=2)
+    sc = scenario_from_text(text)
+    d = Drill(sc, seed)
+    out: list[dict[str, Any]] = []
+
+    def do(dec: dict[str, Any]):
+        out.append(dec)
+        return d.apply(dec)
+
+    do({"kind": "advance", "to": d.now + 5})
+    if d.injects():
+        return None
+    do({"kind": "advance", "to": d.next_inject_at()})
+    (a,) = d.injects()
+    inc_a = d.incidents[a["id"]]
+    plan_a = grade(inc_a.facts(), sc.plan).level
+    do({"kind": "control", "incident": a["id"]})
+    do({"kind": "grade", "incident": a["id"], "level": plan_a})
+    office = dl.office_chain(sc, d)[0]
+    do(
+        {
+            "kind": "report",
+            "incident": a["id"],
+            "body": "working_group",
+            "channel": "verbal",
+            "type": "report",
+            "person": office,
+        }
+    )
+    chain = sc.roster.chain("leader", inc_a.site)
+    call = {"kind": "call", "incident": a["id"], "role": "leader"}
+    if do({**call, "person": chain[0]}).result == "answered":
+        return None
+    if do({**call, "person": chain[1]}).result != "answered":
+        return None
+    role = dl.dispatch_roles(inc_a.family)[0]
+    team = sc.roster.chain(role, inc_a.site)[0]
+    do({"kind": "call", "incident": a["id"], "person": team, "role": role, "purpose": "dispatch"})
+    fields = {"time": "11:45", "place": "room 12", "scale": "130 candidates"}
+    do(
+        {
+            "kind": "report",
+            "incident": a["id"],
+            "body": "working_group",
+            "channel": "written",
+            "type": "report",
+            "content": ["time", "place", "scale"],
+            "fields": fields,
+        }
+    )
+    do({"kind": "note", "incident": a["id"], "text": "bags searched"})
+    nxt = d.next_inject_at()
+    if nxt is None or len(d.injects()) != 1:
+        return None
+    do({"kind": "advance", "to": nxt})
+    b = d.injects()[-1]
+    plan_b = grade(d.incidents[b["id"]].facts(), sc.plan).level
+    wrong_b = next(g for g in GRADES if g != plan_b)
+    do({"kind": "grade", "incident": b["id"], "level": wrong_b})
+    do({"kind": "advance", "to": d.now + 60})
+    facts = {
+        "a": a["id"],
+        "b": b["id"],
+        "plan_a": plan_a,
+        "wrong_b": wrong_b,
+        "office": office,
+        "leader_chain": chain,
+        "role": role,
+        "team": team,
+        "fields": fields,
+    }
+    return out, facts
+
+
+def seed_for_flow() -> tuple[int, list[dict[str, Any]], dict[str, Any]]:
+    for seed in range(1, 600):
+        got = flow(seed)
+        if got:
+            return seed, got[0], got[1]
+    raise AssertionError("no seed gives the flow")
+
+
+# -- AppTest ------------------------------------------------------------------------------------
+
+
+def test_play_a_drill_then_score_it_against_the_engine(db):
+    seed, expected, f = seed_for_flow()
+    at = ok(app(lang="en"))
+    assert "drill_start" in [b.key for b in at.button]
+    assert any("Suggested site" in x for x in texts(at, "info"))
+    drill_id = start(at, seed=seed, generated=True, count=2)
+    assert db.drill(drill_id)["players"] == {"leader": PLAYER}
+    assert db.drill(drill_id)["year"] == 2027 and db.drill(drill_id)["site"] == "site_a"
+
+    ok(at.button(key="drill_adv_5").click().run())
+    assert any("No injects yet" in x for x in texts(at, "info"))
+    ok(at.button(key="drill_adv_next").click().run())
+    assert any(f["a"] in m for m in texts(at, "markdown"))
+
+    act(at, "control", f["a"])
+    act(at, "grade", f["a"], act_level=f["plan_a"])
+    act(at, "verbal", f["a"], act_body_verbal="working_group", act_office_person=f["office"])
+    chain = f["leader_chain"]
+    act(at, "call", f["a"], act_role="leader", act_person=chain[0])
+    assert any("did not answer" in w or "busy" in w for w in texts(at, "warning"))
+    backup = at.button(key="drill_call_backup")
+    assert "Call the backup" in backup.label
+    ok(backup.click().run())
+    assert any("answered" in s for s in texts(at, "success"))
+    assert "drill_call_backup" not in [b.key for b in at.button]
+    act(at, "dispatch", f["a"], act_drole=f["role"], act_person=f["team"])
+    at.pills(key="drill_act_kind").set_value("written").run()
+    for c, v in f["fields"].items():
+        at.text_area(key=f"drill_rc_{c}").set_value(v)
+    at.selectbox(key="drill_act_body_written").set_value("working_group")
+    ok(at.button(key="drill_do").click().run())
+    assert any("lacks" in w for w in texts(at, "warning"))
+    assert at.text_area(key="drill_rc_time").value == ""  # a sent report's form starts empty
+    act(at, "note", f["a"], act_note="bags searched")
+    ok(at.button(key="drill_adv_next").click().run())
+    assert any(f["b"] in m for m in texts(at, "markdown"))
+    act(at, "grade", f["b"], act_level=f["wrong_b"])
+    ok(at.button(key="drill_adv_60").click().run())
+
+    # a refused action is a message, not a traceback, and stores nothing
+    n = len(db.actions(drill_id))
+    act(at, "close", f["b"])
+    assert any("Not resolved yet" in e for e in texts(at, "error"))
+    assert len(db.actions(drill_id)) == n
+
+    # what was stored is exactly what was clicked
+    stored = [a["payload"] for a in db.actions(drill_id)]
+    assert stored == expected
+
+    # end → scorecard
+    at.checkbox(key="drill_end_confirm").check()
+    ok(at.button(key="drill_end").click().run())
+    assert db.drill(drill_id)["status"] == "ended"
+    assert any("Scorecard" in h for h in texts(at, "header"))
+
+    scenario = scenario_from_text(db.drill(drill_id)["scenario_text"])
+    engine = Drill.replay(scenario, seed, stored)
+    verdicts = [v.__dict__ for v in engine.verdicts(final=True)]
+    result = db.result(drill_id)
+    assert result["verdicts"] == verdicts
+    assert result["grading"] == engine.scorecard()["grading"]
+    auto = [v.__dict__ for v in auto_reference(scenario, seed).verdicts]
+    assert result["auto"]["verdicts"] == auto
+
+    # the rule table shows the engine's verdicts, beside the automatic policy's
+    want = dl.score_rows({"verdicts": verdicts, "auto": {"verdicts": auto}}, scenario.plan, "en")
+    shown = table(at, "Plan-compliant policy")
+    assert shown.to_dict("records") == want
+    applicable = [v for v in verdicts if dl.applicable(v)]
+    assert len(shown) == len(applicable) > 0
+    assert list(shown["Result"].str.contains("missed")) == [
+        v["status"] == "missed" for v in applicable
+    ]
+    met = sum(v["status"] == "met" for v in verdicts)
+    missed = sum(v["status"] == "missed" for v in verdicts)
+    metrics = {m.label: m.value for m in at.metric}
+    assert (metrics["Rules met"], metrics["Rules missed"]) == (str(met), str(missed))
+    auto_counts = (sum(v["status"] == s for v in auto) for s in ("met", "missed"))
+    assert (metrics["Policy: rules met"], metrics["Policy: rules missed"]) == tuple(
+        str(n) for n in auto_counts
+    )
+
+    grading = table(at, "Plan's grade").set_index("Incident")
+    assert grading.loc[f["a"], "Agrees"].endswith("yes")
+    assert grading.loc[f["b"], "Agrees"].endswith("no")
+    content = table(at, "Missing").set_index("Incident")
+    assert content.loc[f["a"], "Given"] == "Time, Place, Scale"
+    assert content.loc[f["b"], "Given"] == "no written first report"
+
+    # the standing among simulated runs
+    lines = [m for m in texts(at, "markdown") if "of simulated runs do better" in m]
+    assert lines and "First report within 3 hours" in lines[0]
+    assert result["standing_reps"] == dl.DEFAULT_REPS
+
+
+def test_a_second_session_and_a_restart_resume_the_identical_state(db):
+    at = ok(app(lang="en"))
+    drill_id = start(at, seed=3)
+    ok(at.button(key="drill_adv_next").click().run())
+    act(at, "grade", "sheets_lost", act_level="III")
+    act(at, "verbal", "sheets_lost", act_body_verbal="local_government")
+
+    def state(x: AppTest) -> tuple:
+        live = x.session_state["drill_live"]
+        return (
+            live.drill.now,
+            live.drill.records,
+            [m.value for m in x.metric],
+            table(x, "Deadline").to_dict("records"),
+            live.drill.verdicts(),
+        )
+
+    first = state(at)
+    second = ok(app(lang="en", drill=drill_id))  # another browser on the same URL
+    assert state(second) == first
+    st.cache_resource.clear()  # an app restart: nothing in memory
+    st.cache_data.clear()
+    third = ok(app(lang="en", drill=drill_id))
+    assert state(third) == first
+
+    # an action in one session shows in the other on its next run
+    ok(second.button(key="drill_adv_15").click().run())
+    ok(at.run())
+    assert state(at)[0] == first[0] + 15
+    assert state(at) == state(second)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_both_languages_render_every_view(db, lang):
+    at = ok(app(lang=lang))
+    title = {"zh": "应急演练控制台", "en": "Drill console"}[lang]
+    assert title in texts(at, "title")
+    drill_id = start(at, seed=4)
+    ok(at.button(key="drill_adv_next").click().run())
+    for kind in dl.UI_KINDS:  # every form of the menu renders
+        ok(at.pills(key="drill_act_kind").set_value(kind).run())
+    assert any(
+        ("答卷遗失" if lang == "zh" else "Lost answer sheets") in m for m in texts(at, "markdown")
+    )
+    board = table(at, {"zh": "截止时间", "en": "Deadline"}[lang])
+    assert len(board) > 0
+    ok(at.switch_page("ui/projector.py").run())
+    assert {"zh": "演练投屏", "en": "Drill — projector view"}[lang] in texts(at, "title")
+    ok(at.switch_page("ui/drill.py").run())
+    at.checkbox(key="drill_end_confirm").check()
+    ok(at.button(key="drill_end").click().run())
+    assert {"zh": "评分表", "en": "Scorecard"}[lang] in texts(at, "header")
+    assert db.drill(drill_id)["status"] == "ended"
+
+
+@pytest.mark.parametrize("locale,title", [("zh-CN", "应急演练控制台"), ("en-US", "Drill console")])
+def test_the_browser_language_is_the_default_and_the_switch_changes_it(db, locale, title):
+    at = ok(app(lang=None, locale=locale))
+    assert title in texts(at, "title")
+    other = "en" if locale.startswith("zh") else "zh"
+    ok(at.radio(key="lang_switch").set_value(other).run())
+    assert title not in texts(at, "title")
+
+
+def test_run_at_speed_advances_and_pauses_at_the_next_inject(db):
+    at = ok(app(lang="en"))
+    drill_id = start(at, seed=5)
+    at.selectbox(key="drill_speed").set_value(2)
+    ok(at.button(key="drill_run").click().run())
+    assert "drill_pause" in [b.key for b in at.button]
+    before = at.session_state["drill_live"].drill.now
+    t0 = time.time()
+    at.session_state["drill_tick_at"] = t0 - 2.0  # two real seconds have passed
+    ok(at.run())
+    slack = time.time() - t0  # the run itself took some real time too
+    now = at.session_state["drill_live"].drill.now
+    assert before + 2 * 2.0 - 0.01 <= now <= before + 2 * (2.0 + slack) + 0.01
+    last = db.actions(drill_id)[-1]["payload"]
+    assert last["kind"] == "advance" and last["auto"] is True
+    # at speed 10 the clock runs into the inject, stops there and pauses
+    at.selectbox(key="drill_speed").set_value(10)
+    nxt = at.session_state["drill_live"].drill.next_inject_at()
+    for _ in range(40):
+        at.session_state["drill_tick_at"] = time.time() - 6.0
+        ok(at.run())
+        if not at.session_state["drill_running"]:
+            break
+    live = at.session_state["drill_live"]
+    assert live.drill.now == nxt and len(live.drill.injects()) == 1
+    assert any("clock is paused" in w for w in texts(at, "warning"))
+    assert "drill_run" in [b.key for b in at.button]
+
+
+def test_a_click_faster_than_the_form_takes_the_forms_defaults(db):
+    at = ok(app(lang="en"))
+    drill_id = start(at, seed=8)
+    ok(at.button(key="drill_adv_next").click().run())
+    # the action is chosen and "Do it" pressed before the form for it was ever shown
+    at.pills(key="drill_act_kind").set_value("verbal")
+    ok(at.button(key="drill_do").click().run())
+    last = db.actions(drill_id)[-1]["payload"]
+    assert last["body"] == "working_group" and last["person"] == "duty_day"
+    # a person left over from another role's list is not called for this role
+    at.pills(key="drill_act_kind").set_value("call").run()
+    at.selectbox(key="drill_act_role").set_value("expert").run()
+    at.selectbox(key="drill_act_role").set_value("emergency_contact")
+    ok(at.button(key="drill_do").click().run())
+    last = db.actions(drill_id)[-1]["payload"]
+    assert last["role"] == "emergency_contact" and last["person"] == "emergency_contact"
+
+
+def test_undo_removes_the_last_stored_action(db):
+    at = ok(app(lang="en"))
+    drill_id = start(at, seed=6)
+    ok(at.button(key="drill_adv_next").click().run())
+    act(at, "grade", "sheets_lost", act_level="II")
+    assert db.actions(drill_id)[-1]["kind"] == "grade"
+    ok(at.button(key="drill_undo").click().run())
+    assert [a["kind"] for a in db.actions(drill_id)] == ["advance"]
+    assert any("Undone" in i for i in texts(at, "info"))
+    assert at.session_state["drill_live"].drill.team_grade == {}
+    act(at, "grade", "sheets_lost", act_level="III")
+    assert [a["seq"] for a in db.actions(drill_id)] == [1, 2]
+
+
+def test_the_projector_shows_no_controls_and_no_answers(db):
+    at = ok(app(lang="en"))
+    drill_id = start(at, seed=7)
+    ok(at.button(key="drill_adv_next").click().run())
+    assert any("Trainer's notes" in e.label for e in at.expander)
+    proj = AppTest.from_file(str(APP), default_timeout=60)
+    proj.session_state["lang"] = "en"
+    proj.query_params["drill"] = str(drill_id)
+    ok(proj.run())
+    ok(proj.switch_page("ui/projector.py").run())
+    assert "Drill — projector view" in texts(proj, "title")
+    assert [b.key for b in proj.button] == []
+    assert not [e for e in proj.expander if "Trainer" in e.label]
+    assert not any("Next inject" in c for c in texts(proj, "caption"))
+    assert any("12:" in m or "11:" in m for m in texts(proj, "markdown"))
+    board = table(proj, "Deadline")
+    assert "First report within 3 hours" in set(board["Rule"])
+    # a grade-specific rule does not give the plan's grade away before the team grades
+    assert "Emergency contact reached for grade Ⅲ and above" not in set(board["Rule"])
+    act(at, "grade", "sheets_lost", act_level="III")
+    ok(proj.run())
+    assert "Emergency contact reached for grade Ⅲ and above" in set(table(proj, "Deadline")["Rule"])
+    # without ?drill= it follows the latest running drill
+    other = AppTest.from_file(str(APP), default_timeout=60)
+    other.session_state["lang"] = "en"
+    ok(other.run())
+    ok(other.switch_page("ui/projector.py").run())
+    assert any(("Site A" in c) for c in texts(other, "caption"))
+
+
+def test_an_unknown_drill_in_the_url_is_a_message(db):
+    at = ok(app(lang="en", drill=999))
+    assert any("No drill #999" in e for e in texts(at, "error"))
+    ok(at.button(key="drill_new").click().run())
+    assert "drill_start" in [b.key for b in at.button]
+
+
+def test_site_suggestion_follows_the_stored_drills(db):
+    text = dl.build_snapshot(SHEETS, site="site_a", seed=1)
+    db.create_drill(year=2025, site="site_a", scenario_name="x", scenario_text=text, seed=1)
+    db.create_drill(year=2026, site="site_c", scenario_name="x", scenario_text=text, seed=1)
+    at = ok(app(lang="en"))
+    assert at.selectbox(key=f"drill_site_{SHEETS.stem}").value == "site_b"  # never drilled
+    history = table(at, "Last drilled")
+    assert list(history["Last drilled"]) == ["never", "2025", "2026"]
+    db.create_drill(year=2026, site="site_b", scenario_name="x", scenario_text=text, seed=1)
+    at = ok(app(lang="en"))
+    assert at.selectbox(key=f"drill_site_{SHEETS.stem}").value == "site_a"  # drilled longest ago
+
+
+@pytest.mark.parametrize(
+    "path", sorted((ROOT / "scenarios").glob("drill_*.yaml")), ids=lambda p: p.stem
+)
+def test_every_shipped_scenario_plays_and_loads_fast(db, path):
+    at = ok(app(lang="zh"))
+    at.selectbox(key="drill_scenario").set_value(path.stem).run()
+    ok(at.button(key="drill_start").click().run())
+    ok(at.button(key="drill_adv_next").click().run())
+    assert at.session_state["drill_live"].drill.injects()
+    at.run()  # warm
+    t0 = time.perf_counter()
+    ok(at.run())
+    assert time.perf_counter() - t0 < 1.0
+
+
+# -- the pure helpers ---------------------------------------------------------------------------
+
+
+def test_relocated_script_names_the_chosen_site():
+    text = dl.build_snapshot(SHEETS, site="site_b", seed=1)
+    (inc,) = scenario_from_text(text).incidents
+    assert inc.site == "site_b"
+    assert "第二考点" in inc.text_zh and "第一考点" not in inc.text_zh
+    assert "Site B" in inc.text_en and "Site A" not in inc.text_en
+
+
+def test_generated_snapshot_is_named_and_reproducible():
+    a = dl.build_snapshot(SHEETS, site="site_c", seed=9, generated=True, count=3)
+    assert a == dl.build_snapshot(SHEETS, site="site_c", seed=9, generated=True, count=3)
+    sc = scenario_from_text(a)
+    assert len(sc.incidents) == 3 and {i.site for i in sc.incidents} == {"site_c"}
+    assert [i.id for i in sc.incidents] == ["g1", "g2", "g3"]  # in the order they happen
+    assert [i.at for i in sc.incidents] == sorted(i.at for i in sc.incidents)
+    assert sc.name_zh.startswith("随机生成演练") and sc.name_en.startswith("Generated drill")
+
+
+def test_live_drill_stores_each_decision_and_syncs_with_another_writer(db):
+    drill_id = dl.create_drill(db, year=2027, site="site_a", path=SHEETS, seed=2, lang="zh")
+    live = dl.LiveDrill.load(db, drill_id)
+    live.apply(db, {"kind": "advance", "to": live.drill.next_inject_at()})
+    with pytest.raises(Exception, match="not resolved"):
+        live.apply(db, {"kind": "close", "incident": "sheets_lost"})
+    assert [a["kind"] for a in db.actions(drill_id)] == ["advance"]
+    assert db.actions(drill_id)[0]["sim_minute"] == live.drill.outcomes[0].start
+    assert dl.sync(live, db, drill_id) is live  # nothing changed: no replay
+    other = dl.LiveDrill.load(db, drill_id)
+    other.apply(db, {"kind": "grade", "incident": "sheets_lost", "level": "III"})
+    fresh = dl.sync(live, db, drill_id)
+    assert fresh is not live and fresh.drill.records == other.drill.records
+    result = dl.end_drill(db, fresh, reps=20)
+    assert db.drill(drill_id)["status"] == "ended" and db.result(drill_id) == result
+    with pytest.raises(Exception, match="ended"):
+        fresh.apply(db, {"kind": "note", "text": "late"})
+
+
+def test_a_failed_store_write_is_not_kept_in_memory(db):
+    drill_id = dl.create_drill(db, year=2027, site="site_a", path=SHEETS, seed=2, lang="en")
+    live = dl.LiveDrill.load(db, drill_id)
+
+    class Broken:
+        def append_action(self, *a, **k):
+            raise OSError("disk full")
+
+    with pytest.raises(OSError):
+        live.apply(Broken(), {"kind": "advance", "to": live.drill.now + 5})
+    again = dl.sync(live, db, drill_id)
+    assert again is not live and again.drill.decisions == [] and db.actions(drill_id) == []
+
+
+def test_tick_stops_at_the_next_inject(db):
+    drill_id = dl.create_drill(db, year=2027, site="site_a", path=SHEETS, seed=2, lang="en")
+    live = dl.LiveDrill.load(db, drill_id)
+    start, nxt = live.drill.now, live.drill.next_inject_at()
+    live.tick(db, 3)
+    assert live.drill.now == start + 3
+    live.tick(db, 10_000)
+    assert live.drill.now == nxt and len(live.drill.injects()) == 1
+    assert [a["payload"].get("auto") for a in db.actions(drill_id)] == [True, True]
+
+
+@pytest.mark.parametrize(
+    "minutes,zh,en",
+    [
+        (None, "—", "—"),
+        (0, "0分钟", "0 min"),
+        (59.6, "1小时0分钟", "1 h 0 min"),
+        (130, "2小时10分钟", "2 h 10 min"),
+    ],
+)
+def test_fmt_minutes(minutes, zh, en):
+    assert dl.fmt_minutes(minutes, "zh") == zh and dl.fmt_minutes(minutes, "en") == en
+
+
+def test_measured_by_rule_is_the_mean_of_measured_times():
+    vs = [
+        {"rule": "first_report_3h", "status": "met", "measured_min": 100.0},
+        {"rule": "first_report_3h", "status": "missed", "measured_min": 200.0},
+        {"rule": "final_report", "status": "n/a", "measured_min": None},
+        {"rule": "verbal_before_written", "status": "missed", "measured_min": None},
+        {"rule": "duty_24h_during_exam", "status": "met", "measured_min": 0.0},  # a gap
+        {"rule": "follow_up_reports", "status": "met", "measured_min": 30.0},  # a gap
+    ]
+    assert dl.measured_by_rule(vs) == {"first_report_3h": 150.0}
+
+
+def test_engine_refusals_are_translated():
+    from sim.drill import DrillError
+
+    exc = DrillError(
+        "not resolved yet: the emergency team must be dispatched and finish its work first"
+    )
+    assert dl.error_text(exc, "zh").startswith("尚未处置完毕")
+    assert dl.error_text(DrillError("something new"), "zh") == "something new"

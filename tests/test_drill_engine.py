@@ -1,0 +1,305 @@
+"""The drill engine behaviour the console relies on (sim/drill.py), checked without Streamlit."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from sim.drill import (
+    Drill,
+    DrillError,
+    auto_reference,
+    generate_incidents,
+    scenario_from_text,
+    snapshot_text,
+    standing,
+    with_incidents,
+)
+from sim.plan import FAMILIES, GRADES
+from sim.rules import MET, MISSED, NA
+
+ROOT = Path(__file__).resolve().parent.parent
+SHEETS = ROOT / "scenarios" / "drill_answer_sheet_loss.yaml"
+TEXT = snapshot_text(SHEETS)
+SCENARIO = scenario_from_text(TEXT)
+INC = "sheets_lost"
+
+
+def started(seed: int) -> Drill:
+    """A drill of the lost-answer-sheets script with its inject on the table."""
+    d = Drill(SCENARIO, seed)
+    d.apply({"kind": "advance", "to": d.next_inject_at()})
+    return d
+
+
+def find_seed(pred: Callable[[int], bool], limit: int = 400) -> int:
+    for seed in range(limit):
+        if pred(seed):
+            return seed
+    raise AssertionError("no seed satisfies the condition")
+
+
+PLAY = [
+    {"kind": "control", "incident": INC},
+    {"kind": "grade", "incident": INC, "level": "III"},
+    {"kind": "report", "incident": INC, "body": "working_group", "channel": "verbal"},
+    {"kind": "report", "incident": INC, "body": "local_government", "channel": "verbal"},
+    {"kind": "call", "incident": INC, "person": "leader"},
+    {"kind": "call", "incident": INC, "person": "emergency_contact"},
+    {"kind": "call", "incident": INC, "person": "team_exam_1"},
+    {"kind": "note", "incident": INC, "text": "bags searched"},
+    {
+        "kind": "report",
+        "incident": INC,
+        "body": "working_group",
+        "channel": "written",
+        "content": ["time", "place", "scale"],
+    },
+    {"kind": "advance", "to": 1200.0},
+]
+
+
+def play(seed: int) -> Drill:
+    d = started(seed)
+    for dec in PLAY:
+        d.apply(dec)
+    return d
+
+
+def test_snapshot_is_self_contained_and_parses_like_the_file():
+    assert "roster_default.yaml" not in TEXT and "plan.yaml" not in TEXT
+    assert [i.id for i in SCENARIO.incidents] == [INC]
+    assert {s.id for s in SCENARIO.sites} == {"site_a", "site_b", "site_c"}
+
+
+def test_the_clock_starts_before_the_first_inject_and_injects_appear_on_time():
+    d = Drill(SCENARIO, 1)
+    nxt = d.next_inject_at()
+    assert d.now < nxt and d.injects() == []
+    d.apply({"kind": "advance", "to": nxt - 1})
+    assert d.injects() == []
+    d.apply({"kind": "advance", "to": nxt})
+    (inj,) = d.injects()
+    assert inj["id"] == INC and inj["discovered_at"] == nxt and d.next_inject_at() is None
+    assert inj["facts"]["people"] == 130 and inj["text_zh"] and inj["text_en"]
+
+
+def test_replay_of_the_same_decisions_and_seed_is_identical():
+    d = play(11)
+    again = Drill.replay(SCENARIO, 11, d.decisions)
+    assert again.now == d.now
+    assert again.records == d.records
+    assert again.verdicts() == d.verdicts()
+    assert again.scorecard() == d.scorecard()
+    assert [o.result for o in again.outcomes] == [o.result for o in d.outcomes]
+    # from the stored text, as the app does after a restart
+    assert Drill.replay(scenario_from_text(TEXT), 11, d.decisions).records == d.records
+
+
+def test_each_action_costs_simulated_time():
+    d = started(2)
+    t0 = d.now
+    out = d.apply({"kind": "grade", "incident": INC, "level": "III"})
+    assert out.start == t0 and out.end == d.now > t0
+    note = d.apply({"kind": "note", "incident": INC, "text": "x"})
+    assert note.end == note.start  # a note is free
+
+
+def test_refused_decisions_leave_the_drill_unchanged():
+    d = started(4)
+    n_rec, n_dec, now = len(d.records), len(d.decisions), d.now
+    bad = [
+        {"kind": "advance", "to": now - 1},
+        {"kind": "grade", "incident": INC, "level": "V"},
+        {"kind": "grade", "incident": "nope", "level": "I"},
+        {"kind": "report", "incident": INC, "body": "mars", "channel": "verbal"},
+        {"kind": "call", "incident": INC, "person": "nobody"},
+        {"kind": "close", "incident": INC},
+        {"kind": "report", "incident": INC, "body": "working_group", "person": "leader"},
+        {"kind": "explode"},
+    ]
+    for dec in bad:
+        with pytest.raises(DrillError):
+            d.apply(dec)
+    assert (len(d.records), len(d.decisions), d.now) == (n_rec, n_dec, now)
+
+
+def test_an_incident_cannot_be_acted_on_before_its_inject():
+    d = Drill(SCENARIO, 3)
+    with pytest.raises(DrillError, match="not been discovered"):
+        d.apply({"kind": "control", "incident": INC})
+
+
+def test_an_unanswered_call_then_the_backup():
+    """The model decides whether someone answers; the team must then try the next in the chain."""
+    chain = SCENARIO.roster.chain("leader")
+    assert chain[0] == "leader" and len(chain) > 1
+
+    def leader_silent(seed: int) -> bool:
+        d = started(seed)
+        return d.apply({"kind": "call", "incident": INC, "person": "leader"}).result != "answered"
+
+    seed = find_seed(leader_silent)
+    d = started(seed)
+    first = d.apply({"kind": "call", "incident": INC, "person": "leader"})
+    assert first.result in ("unanswered", "busy") and first.end > first.start  # ringing costs time
+    calls = [r for r in d.records if r.action == "call"]
+    assert calls[-1].target == "leader" and calls[-1].outcome == first.result
+    answered = None
+    for pid in chain[1:]:
+        answered = d.apply({"kind": "call", "incident": INC, "person": pid})
+        if answered.result == "answered":
+            break
+    assert answered is not None and answered.result == "answered"
+    assert [r.outcome for r in d.records if r.action == "call"][-1] == "answered"
+    assert any(r.action == "inform" and r.target == "deputy_leader" for r in d.records)
+
+
+def test_missing_first_report_content_is_scored():
+    d = started(5)
+    d.apply({"kind": "report", "incident": INC, "body": "working_group", "channel": "verbal"})
+    out = d.apply(
+        {
+            "kind": "report",
+            "incident": INC,
+            "body": "working_group",
+            "channel": "written",
+            "content": ["time", "place", "bogus"],
+        }
+    )
+    required = list(SCENARIO.plan.reporting.first_report_content)
+    assert out.detail["missing_content"] == [c for c in required if c not in ("time", "place")]
+    card = d.scorecard()
+    assert card["report_content"][INC]["given"] == ["time", "place"]
+    assert card["report_content"][INC]["missing"] == out.detail["missing_content"]
+
+
+def test_complete_content_and_no_written_report():
+    d = started(5)
+    full = list(SCENARIO.plan.reporting.first_report_content)
+    out = d.apply(
+        {
+            "kind": "report",
+            "incident": INC,
+            "body": "working_group",
+            "channel": "written",
+            "content": full,
+        }
+    )
+    assert out.detail["missing_content"] == []
+    fresh = started(5)
+    assert fresh.scorecard()["report_content"][INC] == {"given": [], "missing": full}
+
+
+def test_close_is_refused_until_the_team_has_resolved_the_incident():
+    d = started(6)
+    with pytest.raises(DrillError, match="not resolved"):
+        d.apply({"kind": "close", "incident": INC})
+    with pytest.raises(DrillError, match="after the incident is closed"):
+        d.apply(
+            {
+                "kind": "report",
+                "incident": INC,
+                "body": "working_group",
+                "channel": "written",
+                "type": "final",
+            }
+        )
+    team = SCENARIO.roster.chain("team_exam_affairs")
+    out = next(
+        o
+        for o in (d.apply({"kind": "call", "incident": INC, "person": p}) for p in team)
+        if o.result == "answered"
+    )
+    assert out.result == "answered"
+    assert any(r.action == "team_dispatched" for r in d.records)
+    with pytest.raises(DrillError, match="not resolved"):
+        d.apply({"kind": "close", "incident": INC})  # dispatched, still working
+    d.apply({"kind": "advance", "to": d.now + 24 * 60})
+    assert d.injects()[0]["resolved"]
+    assert d.apply({"kind": "close", "incident": INC}).result == "closed"
+    with pytest.raises(DrillError, match="closed"):
+        d.apply({"kind": "grade", "incident": INC, "level": "III"})
+    final = d.apply(
+        {
+            "kind": "report",
+            "incident": INC,
+            "body": "working_group",
+            "channel": "written",
+            "type": "final",
+        }
+    )
+    assert final.result == "received"
+    v = {x.rule: x for x in d.verdicts(final=True)}
+    assert v["final_report"].status in (MET, MISSED) and v["final_report"].measured_min is not None
+
+
+def test_scorecard_equals_the_engines_verdicts():
+    d = play(7)
+    card = d.scorecard()
+    assert card["verdicts"] == [v.__dict__ for v in d.verdicts(final=True)]
+    counts = {s: sum(v.status == s for v in d.verdicts(final=True)) for s in (MET, MISSED, NA)}
+    assert card["counts"] == counts
+    (g,) = card["grading"]
+    assert g == {**g, "incident": INC, "team": "III", "plan": "III", "agrees": True}
+    assert card["ended_at"] == d.now
+
+
+def test_deadline_board_counts_down_then_settles():
+    d = started(8)
+    row = next(r for r in d.deadline_board() if r["rule"] == "first_report_3h")
+    assert row["status"] == "pending" and row["left_min"] == pytest.approx(180.0)
+    d.apply({"kind": "advance", "to": d.now + 60})
+    row = next(r for r in d.deadline_board() if r["rule"] == "first_report_3h")
+    assert row["left_min"] == pytest.approx(120.0)
+    d.apply({"kind": "advance", "to": d.now + 121})
+    row = next(r for r in d.deadline_board() if r["rule"] == "first_report_3h")
+    assert row["status"] == MISSED
+
+
+def test_the_board_follows_the_plans_grade_not_the_teams():
+    d = started(9)
+    rules = {r["rule"] for r in d.deadline_board()}
+    assert "direct_report_I_II" not in rules  # a Ⅲ by the plan
+    d.apply({"kind": "grade", "incident": INC, "level": "I"})
+    assert "direct_report_I_II" not in {r["rule"] for r in d.deadline_board()}
+
+
+def test_generated_incidents_are_random_but_reproducible():
+    a = generate_incidents(SCENARIO, 1, 3)
+    assert a == generate_incidents(SCENARIO, 1, 3)
+    assert a != generate_incidents(SCENARIO, 2, 3)
+    assert all(i.family in FAMILIES for i in a) and len({i.id for i in a}) == 3
+    sc = with_incidents(SCENARIO, a)
+    text = snapshot_text(SHEETS, a)
+    again = scenario_from_text(text)
+    assert [(i.id, i.at, i.family, i.people) for i in again.incidents] == [
+        (i.id, i.at, i.family, i.people) for i in sc.incidents
+    ]
+    d = Drill(again, 1)
+    seen = 0
+    while d.next_inject_at() is not None:
+        d.apply({"kind": "advance", "to": d.next_inject_at()})
+        seen += 1
+        assert len(d.injects()) == seen
+    assert seen == 3
+
+
+def test_automatic_reference_and_standing():
+    ref = auto_reference(SCENARIO, 7)
+    again = auto_reference(SCENARIO, 7)
+    assert ref.verdicts == again.verdicts
+    v = {x.rule: x for x in ref.verdicts}
+    assert v["first_report_3h"].status == MET  # the plan-compliant policy meets the 3-hour clock
+    st = standing(SCENARIO, 7, {"first_report_3h": 10_000.0, "verbal_before_written": 0.0}, reps=30)
+    assert st["first_report_3h"]["share_better"] == 1.0 and st["first_report_3h"]["runs"] == 30
+    assert st["verbal_before_written"]["share_better"] == 0.0
+
+
+@pytest.mark.parametrize("level", GRADES)
+def test_every_grade_is_accepted(level):
+    d = started(10)
+    assert d.apply({"kind": "grade", "incident": INC, "level": level}).detail == {"level": level}
+    assert d.injects()[0]["team_grade"] == level

@@ -1,0 +1,912 @@
+"""The drill console: set up the year's drill, run the clock, act through the plan's menu, score.
+
+Thin over :mod:`ui.drill_logic` and :mod:`sim.drill`. Every decision is stored the moment it is
+taken and the drill is rebuilt by replaying its decisions with the same seed, so a browser
+refresh, a second browser or an app restart resumes it exactly; the drill's id is in the URL
+(``?drill=N``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from sim.drill import scenario_from_text, snapshot_text
+from sim.i18n import label, t
+from sim.plan import GRADES, REPORT_CONTENT
+from sim.scenario import Scenario, format_time
+from ui import drill_logic as dl
+from ui.common import db_path, lang, scenario_files, show_error, store
+
+L = lang()
+SS = st.session_state
+
+
+def _t(key: str, **kwargs: Any) -> str:
+    """A string in the page's language."""
+    return t(key, L, **kwargs)
+
+
+# -- state shared by callbacks ------------------------------------------------------------------
+
+
+def _query_drill() -> int | None:
+    raw = st.query_params.get("drill")
+    return int(raw) if raw and str(raw).isdigit() else None
+
+
+def _flash(level: str, text: str) -> None:
+    """A message shown once, on the next render of the action panel."""
+    SS.setdefault("drill_flash", []).append((level, text))
+
+
+def _current(drill_id: int) -> dl.LiveDrill:
+    """The drill as stored, rebuilt only when the store has changed (cached in the session)."""
+    live = dl.sync(SS.get("drill_live"), store(), drill_id)
+    SS["drill_live"] = live
+    return live
+
+
+_FORM_FIELDS = {
+    "written": tuple(f"drill_rc_{c}" for c in REPORT_CONTENT),
+    "follow_up": ("drill_act_follow_text",),
+    "final": ("drill_act_final_text",),
+    "note": ("drill_act_note",),
+}
+
+
+def _form_of(decision: dict[str, Any]) -> str | None:
+    """Which text form a decision came from (its fields are cleared once it is taken)."""
+    if decision.get("kind") == "note":
+        return "note"
+    if decision.get("kind") != "report":
+        return None
+    rtype = decision.get("type", "report")
+    if rtype == "report":
+        return "written" if decision.get("channel") == "written" else None
+    return rtype
+
+
+def _act(decision: dict[str, Any], backup: dict[str, Any] | None = None) -> None:
+    """Apply one decision and store it; a refusal or a store problem becomes a message.
+
+    ``backup`` holds the call chain behind a call (``{"chain": [person ids]}``), so an
+    unanswered call offers the next person in the chain.
+    """
+    drill_id = _query_drill()
+    if drill_id is None:
+        return
+    try:
+        live = _current(drill_id)
+        out = live.apply(store(), decision)
+    except Exception as exc:  # noqa: BLE001 - a failing action shows a message, never a traceback
+        _flash("error", f"{_t('error_prefix')}: {dl.error_text(exc, L)}")
+        return
+    for level, text in dl.outcome_messages(live, decision, out, L):
+        _flash(level, text)
+    for key in _FORM_FIELDS.get(_form_of(decision), ()):
+        SS[key] = ""  # a sent report's form starts empty again
+    SS.pop("drill_backup", None)
+    if backup and out.result in ("unanswered", "busy"):
+        nxt = dl.next_in_chain(backup["chain"], decision.get("person"))
+        if nxt is None:
+            _flash("warning", _t("drill_no_backup"))
+        else:
+            SS["drill_backup"] = {**backup, "decision": {**decision, "person": nxt}}
+
+
+# -- set up -------------------------------------------------------------------------------------
+
+
+@st.cache_resource(show_spinner=False)
+def _scenario(path: str, mtime: float) -> Scenario:
+    """A shipped scenario, parsed (cached by file and modification time)."""
+    return scenario_from_text(snapshot_text(path), Path(path).name)
+
+
+@st.cache_data(show_spinner=False)
+def _names(path: str, mtime: float) -> tuple[str, str]:
+    return dl.scenario_names(path)
+
+
+def _start() -> None:
+    """Create the drill from the set-up widgets and open it."""
+    try:
+        files = {p.stem: p for p in scenario_files("drill")}
+        path = files[SS["drill_scenario"]]
+        plan = _scenario(str(path), path.stat().st_mtime).plan
+        players = {role: SS.get(f"drill_player_{role}", "") for role in plan.roles}
+        drill_id = dl.create_drill(
+            store(),
+            year=int(SS["drill_year"]),
+            site=SS[f"drill_site_{path.stem}"],
+            path=path,
+            seed=int(SS["drill_seed"]),
+            lang=L,
+            players=players,
+            generated=SS.get("drill_source") == "generated",
+            count=int(SS.get("drill_gen_count", 2)),
+        )
+    except Exception as exc:  # noqa: BLE001 - shown, not raised
+        _flash("error", f"{_t('error_prefix')}: {dl.error_text(exc, L)}")
+        return
+    _open(drill_id)
+    _flash("success", _t("drill_created", id=drill_id))
+
+
+def _open(drill_id: int | None) -> None:
+    """Show a drill (or the set-up when None); the id lives in the URL."""
+    for key in ("drill_live", "drill_backup", "drill_running", "drill_ref", "drill_chart"):
+        SS.pop(key, None)
+    if drill_id is None:
+        st.query_params.pop("drill", None)
+    else:
+        st.query_params["drill"] = str(drill_id)
+
+
+def _show_flash() -> None:
+    for level, text in SS.pop("drill_flash", []):
+        {"error": st.error, "warning": st.warning, "success": st.success}.get(level, st.info)(text)
+
+
+def setup_view() -> None:
+    """Year, site (with when each was last drilled), scenario or generated, players, seed."""
+    st.caption(_t("drill_page_intro"))
+    _show_flash()
+    s = store()
+    files = scenario_files("drill")
+    if not files:
+        st.warning(_t("drill_no_scenarios"))
+        return
+    by_stem = {p.stem: p for p in files}
+    st.subheader(_t("drill_setup_header"))
+    c1, c2, c3 = st.columns([1, 2, 2])
+    year = int(
+        c1.number_input(
+            _t("drill_year"),
+            min_value=2000,
+            max_value=2100,
+            value=dl.this_year(),
+            step=1,
+            key="drill_year",
+        )
+    )
+    stem = c2.selectbox(
+        _t("drill_scenario"),
+        list(by_stem),
+        format_func=lambda x: _names(str(by_stem[x]), by_stem[x].stat().st_mtime)[
+            0 if L == "zh" else 1
+        ],
+        key="drill_scenario",
+    )
+    path = by_stem[stem]
+    scenario = _scenario(str(path), path.stat().st_mtime)
+    source = c3.radio(
+        _t("drill_source"),
+        ("scripted", "generated"),
+        format_func=lambda x: _t(f"drill_source_{x}"),
+        key="drill_source",
+    )
+    if source == "generated":
+        c3.number_input(
+            _t("drill_gen_count"), min_value=1, max_value=4, value=2, step=1, key="drill_gen_count"
+        )
+
+    history = dl.site_history(s, scenario.sites, year)
+    suggested = dl.suggest_site(history)
+    site_ids = [x.id for x in scenario.sites]
+    names = {x.id: dl.site_name(x, L) for x in scenario.sites}
+    left, right = st.columns([2, 3])
+    site = left.selectbox(
+        _t("drill_site"),
+        site_ids,
+        index=site_ids.index(suggested) if suggested in site_ids else 0,
+        format_func=lambda x: names[x],
+        key=f"drill_site_{stem}",
+    )
+    if suggested:
+        left.info(_t("drill_suggested", site=names[suggested]))
+    script_sites = {i.site for i in scenario.incidents}
+    if source == "scripted" and script_sites and script_sites != {site}:
+        left.caption(
+            _t(
+                "drill_script_site_note",
+                site="、".join(names.get(x, x) for x in sorted(script_sites)),
+            )
+        )
+    right.markdown(f"**{_t('drill_site_history')}**")
+    right.table(
+        pd.DataFrame(
+            [
+                {
+                    _t("drill_col_site"): names[h["site"]]
+                    + (f"  {_t('drill_suggested_mark')}" if h["site"] == suggested else ""),
+                    _t("drill_col_last_year"): h["last_year"] or _t("drill_never"),
+                    _t("drill_col_years_since"): "—"
+                    if h["years_since"] is None
+                    else h["years_since"],
+                }
+                for h in history
+            ]
+        ).astype(str),
+        hide_index=True,
+    )
+
+    st.markdown(f"**{_t('drill_players')}**")
+    st.caption(_t("drill_players_help"))
+    cols = st.columns(3)
+    for n, role in enumerate(scenario.plan.roles):
+        cols[n % 3].text_input(
+            label(scenario.plan, "roles", role, L), key=f"drill_player_{role}", max_chars=40
+        )
+    with st.expander(_t("drill_advanced")):
+        SS.setdefault("drill_seed_default", random.randint(1, 999_999))
+        st.number_input(
+            _t("drill_seed"),
+            min_value=0,
+            max_value=2**31 - 1,
+            value=SS["drill_seed_default"],
+            step=1,
+            help=_t("drill_seed_help"),
+            key="drill_seed",
+        )
+    st.button(_t("drill_start"), type="primary", key="drill_start", on_click=_start)
+
+    drills = s.list_drills()
+    if drills:
+        st.divider()
+        st.subheader(_t("drill_resume_header"))
+        by_id = {int(d["id"]): d for d in drills}
+
+        def option(i: int) -> str:
+            d = by_id[i]
+            try:
+                data = _snapshot_meta(d["id"])
+            except Exception:  # noqa: BLE001 - a damaged row still gets listed
+                data = {}
+            site_names = data.get("sites", {}).get(d["site"], (d["site"], d["site"]))
+            return _t(
+                "drill_option",
+                id=i,
+                year=d["year"],
+                site=site_names[0 if L == "zh" else 1],
+                name=data.get("name_zh" if L == "zh" else "name_en") or d["scenario_name"],
+                status=_t(f"drill_status_{d['status']}"),
+            )
+
+        r1, r2 = st.columns([4, 1], vertical_alignment="bottom")
+        pick = r1.selectbox(
+            _t("drill_resume_pick"), list(by_id), format_func=option, key="drill_resume_pick"
+        )
+        r2.button(_t("drill_resume"), key="drill_resume", on_click=_open, args=(pick,))
+
+
+def _snapshot_meta(drill_id: int) -> dict[str, Any]:
+    """Names from a stored drill's snapshot (cached per store file and drill)."""
+    return _snapshot_meta_cached(str(db_path()), int(drill_id))
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _snapshot_meta_cached(db: str, drill_id: int) -> dict[str, Any]:
+    """A snapshot never changes once stored, so its names are cached."""
+    import yaml
+
+    text = store().drill(int(drill_id))["scenario_text"]
+    data = yaml.safe_load(text) or {}
+    sites = {
+        x["id"]: (x.get("name_zh") or x["id"], x.get("name_en") or x["id"])
+        for x in (data.get("calendar", {}) or {}).get("sites", [])
+        if isinstance(x, dict) and "id" in x
+    }
+    return {"name_zh": data.get("name_zh"), "name_en": data.get("name_en"), "sites": sites}
+
+
+# -- running ------------------------------------------------------------------------------------
+
+
+def _advance(minutes: float | None) -> None:
+    """+N minutes, or to the next inject when ``minutes`` is None."""
+    drill_id = _query_drill()
+    if drill_id is None:
+        return
+    try:
+        drill = _current(drill_id).drill
+    except Exception as exc:  # noqa: BLE001
+        _flash("error", f"{_t('error_prefix')}: {dl.error_text(exc, L)}")
+        return
+    to = drill.next_inject_at() if minutes is None else drill.now + minutes
+    if to is None:
+        _flash("info", _t("drill_no_more_injects"))
+        return
+    _act({"kind": "advance", "to": to})
+
+
+def _set_running(on: bool) -> None:
+    SS["drill_running"] = on
+    SS["drill_tick_at"] = time.time()
+
+
+def _undo() -> None:
+    drill_id = _query_drill()
+    if drill_id is None:
+        return
+    try:
+        live = _current(drill_id)
+        undone = live.undo(store())
+    except Exception as exc:  # noqa: BLE001
+        _flash("error", f"{_t('error_prefix')}: {dl.error_text(exc, L)}")
+        return
+    SS.pop("drill_backup", None)
+    if undone is None:
+        _flash("info", _t("drill_nothing_to_undo"))
+    else:
+        label_ = dl.decision_label(undone, live.scenario.plan, live.scenario, L)
+        _flash("info", _t("drill_undone", action=label_))
+
+
+def _end() -> None:
+    drill_id = _query_drill()
+    if drill_id is None:
+        return
+    if not SS.get("drill_end_confirm"):
+        _flash("warning", _t("drill_end_need_confirm"))
+        return
+    SS["drill_running"] = False
+    try:
+        dl.end_drill(store(), _current(drill_id))
+    except Exception as exc:  # noqa: BLE001
+        _flash("error", f"{_t('error_prefix')}: {dl.error_text(exc, L)}")
+
+
+def _reference(live: dl.LiveDrill):
+    """The automatic policy's run of the same incidents (the trainer's answer key), cached."""
+    from sim.drill import auto_reference
+
+    cached = SS.get("drill_ref")
+    if cached and cached[0] == live.drill_id:
+        return cached[1]
+    ref = auto_reference(live.scenario, live.drill.seed)
+    SS["drill_ref"] = (live.drill_id, ref)
+    return ref
+
+
+def _chart_png(live: dl.LiveDrill, now: float | None) -> bytes | None:
+    """The timeline chart as PNG, cached until a record is added or the language changes."""
+    records = live.drill.records
+    if not records:
+        return None
+    key = (live.drill_id, len(records), L, None if now is None else round(now))
+    cached = SS.get("drill_chart")
+    if cached and cached[0] == key:
+        return cached[1]
+    import matplotlib.pyplot as plt
+
+    from sim.charts import timeline_figure
+
+    fig = timeline_figure(records, live.scenario.plan, L, now=now)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100)
+    plt.close(fig)
+    SS["drill_chart"] = (key, buf.getvalue())
+    return buf.getvalue()
+
+
+def _clock(live: dl.LiveDrill, *, trainer: bool) -> None:
+    hhmm, day = dl.clock_parts(live.scenario, live.drill.now, L)
+    st.metric(_t("drill_clock"), hhmm, border=True)
+    st.caption(day)
+    if trainer:
+        nxt = live.drill.next_inject_at()
+        st.caption(
+            _t("drill_next_inject", time=format_time(nxt))
+            if nxt is not None
+            else _t("drill_no_more_injects")
+        )
+
+
+def render_injects(live: dl.LiveDrill, lang_: str) -> None:
+    """Injects seen so far, newest first, with their facts."""
+    injects = live.drill.injects()
+    if not injects:
+        st.info(t("drill_no_injects", lang_))
+        return
+    plan = live.scenario.plan
+    for inj in reversed(injects):
+        with st.container(border=True):
+            head = t(
+                "drill_inject_head",
+                lang_,
+                family=dl.family_label(inj["family"], lang_),
+                site=inj["site_zh"] if lang_ == "zh" else inj["site_en"],
+                time=format_time(inj["discovered_at"]),
+            )
+            st.markdown(f":material/warning: **{inj['id']} · {head}**")
+            text = inj["text_zh"] if lang_ == "zh" else inj["text_en"]
+            if text:
+                st.markdown(text)
+            st.caption(" · ".join(dl.facts_lines(inj["facts"], lang_)))
+            badges = [
+                t("drill_team_grade", lang_, grade=dl.grade_label(plan, inj["team_grade"], lang_))
+            ]
+            if inj["resolved"]:
+                badges.append(":material/check_circle: " + t("drill_inc_resolved", lang_))
+            if inj["closed"]:
+                badges.append(":material/flag: " + t("drill_inc_closed", lang_))
+            st.caption(" · ".join(badges))
+
+
+def render_board(live: dl.LiveDrill, lang_: str) -> None:
+    """The deadline board, rule by rule (the trainer sees every rule of the plan's grade)."""
+    rows = dl.board_rows(live, lang_)
+    if not rows:
+        st.info(t("drill_board_empty", lang_))
+        return
+    st.table(pd.DataFrame(rows), hide_index=True)
+
+
+def _live_panel(drill_id: int) -> None:
+    """Clock, injects and deadline board; while running, advances the clock at the chosen speed."""
+    try:
+        live = _current(drill_id)
+    except Exception as exc:  # noqa: BLE001
+        show_error(exc)
+        return
+    if live.ended:  # ended in another session: show the scorecard
+        SS["drill_running"] = False
+        st.rerun()
+    if SS.get("drill_running"):
+        now = time.time()
+        elapsed = min(now - SS.get("drill_tick_at", now), 3 * dl.TICK_SECONDS)
+        if elapsed >= 0.5:
+            seen = len(live.drill.injects())
+            try:
+                live.tick(store(), float(SS.get("drill_speed", dl.SPEEDS[2])) * elapsed)
+            except Exception as exc:  # noqa: BLE001
+                SS["drill_running"] = False
+                _flash("error", f"{_t('error_prefix')}: {dl.error_text(exc, L)}")
+                st.rerun()
+            SS["drill_tick_at"] = now
+            if len(live.drill.injects()) > seen:
+                SS["drill_running"] = False
+                _flash("warning", _t("drill_paused_new_inject"))
+                st.rerun()
+    c_clock, c_inj, c_board = st.columns([0.9, 1.9, 3.4])
+    with c_clock:
+        _clock(live, trainer=True)
+        st.caption(
+            _t("drill_running_at", speed=SS.get("drill_speed", dl.SPEEDS[2]))
+            if SS.get("drill_running")
+            else _t("drill_paused")
+        )
+    with c_inj:
+        st.markdown(f"#### {_t('drill_injects')}")
+        render_injects(live, L)
+    with c_board:
+        st.markdown(f"#### {_t('drill_board')}")
+        render_board(live, L)
+
+
+def _controls(live: dl.LiveDrill) -> None:
+    cols = st.columns([1, 1, 1, 1.6, 1.2, 1.6], vertical_alignment="bottom")
+    cols[0].button(_t("drill_adv_5"), key="drill_adv_5", on_click=_advance, args=(5,))
+    cols[1].button(_t("drill_adv_15"), key="drill_adv_15", on_click=_advance, args=(15,))
+    cols[2].button(_t("drill_adv_60"), key="drill_adv_60", on_click=_advance, args=(60,))
+    cols[3].button(
+        _t("drill_adv_next"),
+        key="drill_adv_next",
+        on_click=_advance,
+        args=(None,),
+        disabled=live.drill.next_inject_at() is None,
+        type="primary",
+    )
+    if SS.get("drill_running"):
+        cols[4].button(
+            _t("drill_pause"),
+            key="drill_pause",
+            icon=":material/pause:",
+            on_click=_set_running,
+            args=(False,),
+        )
+    else:
+        cols[4].button(
+            _t("drill_run"),
+            key="drill_run",
+            icon=":material/play_arrow:",
+            on_click=_set_running,
+            args=(True,),
+        )
+    cols[5].selectbox(_t("drill_speed"), dl.SPEEDS, index=2, key="drill_speed")
+
+
+# -- the action menu ----------------------------------------------------------------------------
+
+
+def _do_action() -> None:
+    """Build the decision from the action menu's widgets, then apply and store it.
+
+    A widget the browser has not sent yet (a click faster than the form's first render) or one
+    left from another role's list counts as the form's default, which is what the form shows.
+    """
+    drill_id = _query_drill()
+    if drill_id is None:
+        return
+    try:
+        live = _current(drill_id)
+    except Exception as exc:  # noqa: BLE001
+        _flash("error", f"{_t('error_prefix')}: {dl.error_text(exc, L)}")
+        return
+    plan, scenario = live.scenario.plan, live.scenario
+    kind = SS.get("drill_act_kind")
+    inc = SS.get("drill_act_incident")
+    base: dict[str, Any] = {"incident": inc}
+    family = live.drill.incidents[inc].family if inc in live.drill.incidents else ""
+    site = live.drill.incidents[inc].site if inc in live.drill.incidents else None
+    bodies = dl.report_bodies(plan)
+
+    def body(key: str) -> str:
+        return dl.pick(SS.get(key), bodies, dl.DEFAULT_BODY)
+
+    backup = None
+    if kind in ("control", "special_plan", "emergency_state", "duty_24h", "close"):
+        decision: dict[str, Any] = {"kind": kind, **base}
+    elif kind == "grade":
+        decision = {"kind": "grade", **base, "level": SS.get("drill_act_level")}
+    elif kind == "verbal":
+        to = body("drill_act_body_verbal")
+        decision = {"kind": "report", **base, "body": to, "channel": "verbal", "type": "report"}
+        if to == "working_group":
+            chain = dl.office_chain(scenario, live.drill)
+            decision["person"] = dl.pick(SS.get("drill_act_office_person"), chain)
+            backup = {"chain": chain}
+    elif kind == "written":
+        fields = {c: str(SS.get(f"drill_rc_{c}") or "").strip() for c in REPORT_CONTENT}
+        decision = {
+            "kind": "report",
+            **base,
+            "body": body("drill_act_body_written"),
+            "channel": "written",
+            "type": "report",
+            "content": dl.content_of(fields),
+            "fields": {c: v for c, v in fields.items() if v},
+        }
+    elif kind == "follow_up":
+        decision = {
+            "kind": "report",
+            **base,
+            "body": body("drill_act_body_follow"),
+            "channel": dl.pick(SS.get("drill_act_channel_follow"), ("written", "verbal")),
+            "type": "follow_up",
+            "text": str(SS.get("drill_act_follow_text") or "").strip(),
+        }
+    elif kind == "final":
+        decision = {
+            "kind": "report",
+            **base,
+            "body": body("drill_act_body_final"),
+            "channel": "written",
+            "type": "final",
+            "text": str(SS.get("drill_act_final_text") or "").strip(),
+        }
+    elif kind in ("call", "dispatch"):
+        if kind == "call":
+            role = dl.pick(SS.get("drill_act_role"), list(plan.roles), dl.DEFAULT_CALL_ROLE)
+        else:
+            role = dl.pick(SS.get("drill_act_drole"), dl.dispatch_roles(family))
+        chain = list(scenario.roster.chain(role, site)) if role else []
+        # "role" records which call chain the team worked through (the engine reads the person)
+        decision = {
+            "kind": "call",
+            **base,
+            "person": dl.pick(SS.get("drill_act_person"), chain),
+            "role": role,
+        }
+        if kind == "dispatch":
+            decision["purpose"] = "dispatch"
+        backup = {"chain": chain}
+    elif kind == "note":
+        text = str(SS.get("drill_act_note") or "").strip()
+        if not text:
+            _flash("warning", _t("drill_note_empty"))
+            return
+        decision = {"kind": "note", **base, "text": text}
+    else:
+        return
+    _act(decision, backup)
+
+
+def _call_backup() -> None:
+    backup = SS.get("drill_backup")
+    if backup:
+        _act(dict(backup["decision"]), {"chain": backup["chain"]})
+
+
+def _action_menu(live: dl.LiveDrill) -> None:
+    """The team's menu, derived from the plan: grade, report, call, activate, dispatch, close."""
+    st.subheader(_t("drill_actions"))
+    _show_flash()
+    backup = SS.get("drill_backup")
+    if backup:
+        who = dl.person_label(live.scenario, backup["decision"]["person"], L)
+        st.button(
+            _t("drill_call_backup", person=who),
+            key="drill_call_backup",
+            on_click=_call_backup,
+            type="primary",
+        )
+    injects = live.drill.injects()
+    if not injects:
+        st.caption(_t("drill_no_injects"))
+        return
+    plan, scenario = live.scenario.plan, live.scenario
+    by_id = {i["id"]: i for i in injects}
+    open_ids = [i["id"] for i in injects if not i["closed"]]
+    ids = list(by_id)
+    default = ids.index(open_ids[-1]) if open_ids else len(ids) - 1
+    inc = st.selectbox(
+        _t("drill_act_incident"),
+        ids,
+        index=default,
+        format_func=lambda i: (
+            f"{i} · {dl.family_label(by_id[i]['family'], L)} · "
+            + (by_id[i]["site_zh"] if L == "zh" else by_id[i]["site_en"])
+        ),
+        key="drill_act_incident",
+    )
+    info = by_id[inc]
+    kind = st.pills(
+        _t("drill_act_kind"),
+        dl.UI_KINDS,
+        default="control",
+        format_func=lambda k: _t(f"drill_kind_{k}"),
+        key="drill_act_kind",
+        required=True,
+        wrap=True,
+    )
+    bodies = dl.report_bodies(plan)
+
+    def body_select(key: str, default_body: str = dl.DEFAULT_BODY) -> str:
+        return st.selectbox(
+            _t("drill_body"),
+            bodies,
+            index=bodies.index(default_body) if default_body in bodies else 0,
+            format_func=lambda b: label(plan, "bodies", b, L),
+            key=key,
+        )
+
+    def person_select(role: str) -> None:
+        options = dl.chain_options(scenario, role, info["site"], L)
+        labels = dict(options)
+        st.selectbox(
+            _t("drill_person"),
+            [pid for pid, _ in options],
+            format_func=lambda p: labels[p],
+            key="drill_act_person",
+        )
+
+    if kind == "grade":
+        st.radio(
+            _t("drill_level"),
+            GRADES,
+            index=None,
+            format_func=lambda g: label(plan, "grades", g, L),
+            horizontal=True,
+            key="drill_act_level",
+        )
+    elif kind == "verbal":
+        body = body_select("drill_act_body_verbal")
+        if body == "working_group":
+            chain = dl.office_chain(scenario, live.drill)
+            names = dict(dl.chain_options(scenario, live.drill.r.office_role(), None, L))
+            st.selectbox(
+                _t("drill_office_person"),
+                chain,
+                format_func=lambda p: names.get(p, dl.person_label(scenario, p, L)),
+                key="drill_act_office_person",
+            )
+    elif kind == "written":
+        st.caption(_t("drill_form_hint"))
+        body_select("drill_act_body_written")
+        c1, c2 = st.columns(2)
+        for n, c in enumerate(REPORT_CONTENT):
+            (c1 if n % 2 == 0 else c2).text_area(
+                _t(f"drill_content_{c}"), key=f"drill_rc_{c}", height=68, max_chars=500
+            )
+    elif kind == "follow_up":
+        body_select("drill_act_body_follow")
+        st.radio(
+            _t("drill_channel"),
+            ("written", "verbal"),
+            format_func=lambda c: _t(f"drill_channel_{c}"),
+            horizontal=True,
+            key="drill_act_channel_follow",
+        )
+        st.text_area(_t("drill_follow_up_text"), key="drill_act_follow_text", height=68)
+    elif kind == "final":
+        body_select("drill_act_body_final")
+        st.text_area(_t("drill_final_text"), key="drill_act_final_text", height=68)
+    elif kind == "call":
+        roles = list(plan.roles)
+        role = st.selectbox(
+            _t("drill_role"),
+            roles,
+            index=roles.index(dl.DEFAULT_CALL_ROLE) if dl.DEFAULT_CALL_ROLE in roles else 0,
+            format_func=lambda r: label(plan, "roles", r, L),
+            key="drill_act_role",
+        )
+        person_select(role)
+    elif kind == "dispatch":
+        roles = list(dl.dispatch_roles(info["family"]))
+        role = st.selectbox(
+            _t("drill_role"),
+            roles,
+            format_func=lambda r: label(plan, "roles", r, L),
+            key="drill_act_drole",
+        )
+        person_select(role)
+    elif kind == "note":
+        st.text_area(_t("drill_note_text"), key="drill_act_note", height=68)
+    st.button(_t("drill_do"), key="drill_do", on_click=_do_action, type="primary")
+
+
+def _trainer_notes(live: dl.LiveDrill) -> None:
+    """What the plan expects for each inject: its grade and the compliant policy's steps."""
+    injects = live.drill.injects()
+    if not injects:
+        return
+    from sim.grading import grade
+
+    plan = live.scenario.plan
+    ref = _reference(live)
+    with st.expander(_t("drill_trainer_only")):
+        for inj in injects:
+            g = grade(inj["facts"], plan)
+            st.markdown(
+                f"**{inj['id']}** · "
+                + _t(
+                    "drill_plan_grade",
+                    grade=dl.grade_label(plan, g.level, L),
+                    basis=g.basis_zh if L == "zh" else g.basis_en,
+                )
+            )
+            st.caption(_t("drill_expected"))
+            st.markdown("\n".join(f"- {x}" for x in dl.expected_steps(live, inj["id"], L, ref)))
+
+
+def _players(live: dl.LiveDrill) -> None:
+    players = live.row.get("players") or {}
+    with st.expander(_t("drill_players_shown")):
+        if not players:
+            st.caption(_t("drill_no_players"))
+        for role, name in players.items():
+            st.markdown(f"- {label(live.scenario.plan, 'roles', role, L)}: {name}")
+
+
+def _header(live: dl.LiveDrill) -> None:
+    meta = _snapshot_meta(live.drill_id)
+    site = meta["sites"].get(live.row["site"], (live.row["site"],) * 2)[0 if L == "zh" else 1]
+    st.caption(
+        _t(
+            "drill_running_caption",
+            id=live.drill_id,
+            year=live.row["year"],
+            site=site,
+            scenario=meta.get("name_zh" if L == "zh" else "name_en") or live.row["scenario_name"],
+        )
+    )
+
+
+def running_view(drill_id: int) -> None:
+    live = _current(drill_id)
+    _header(live)
+    _controls(live)
+    st.fragment(_live_panel, run_every=dl.TICK_SECONDS if SS.get("drill_running") else None)(
+        drill_id
+    )
+    live = _current(drill_id)
+    left, right = st.columns([3, 2])
+    with left:
+        _action_menu(live)
+    with right:
+        _trainer_notes(live)
+        _players(live)
+        st.link_button(
+            _t("drill_projector_link"), f"projector?drill={drill_id}", icon=":material/slideshow:"
+        )
+        st.button(_t("drill_undo"), key="drill_undo", on_click=_undo)
+        st.checkbox(_t("drill_end_confirm"), key="drill_end_confirm")
+        st.button(_t("drill_end"), key="drill_end", on_click=_end)
+    st.markdown(f"#### {_t('drill_timeline')}")
+    png = _chart_png(live, live.drill.now)
+    if png:
+        st.image(png, width="stretch")
+    with st.expander(_t("drill_log")):
+        rows = dl.log_rows(live, L)
+        if rows:
+            st.table(pd.DataFrame(rows), hide_index=True)
+        else:
+            st.caption(_t("drill_no_actions"))
+
+
+# -- the scorecard ------------------------------------------------------------------------------
+
+
+def scorecard_view(drill_id: int) -> None:
+    """The end: rule by rule, grading, report content, the automatic policy, the standing."""
+    live = _current(drill_id)
+    _header(live)
+    _show_flash()
+    result = store().result(drill_id)
+    if result is None:  # ended elsewhere without a result: score it now
+        result = dl.end_drill(store(), live)
+    plan = live.scenario.plan
+    st.header(_t("drill_scorecard"))
+    st.caption(_t("drill_ended_at", time=format_time(result["ended_at"])))
+    counts, auto_counts = result["counts"], result.get("auto", {}).get("counts", {})
+    m1, m2, m3, m4 = st.columns(4)
+    m1.metric(_t("drill_metric_met"), counts.get("met", 0), border=True)
+    m2.metric(_t("drill_metric_missed"), counts.get("missed", 0), border=True)
+    m3.metric(_t("drill_metric_auto_met"), auto_counts.get("met", 0), border=True)
+    m4.metric(_t("drill_metric_auto_missed"), auto_counts.get("missed", 0), border=True)
+    st.subheader(_t("drill_score_rules"))
+    st.table(pd.DataFrame(dl.score_rows(result, plan, L)), hide_index=True)
+    st.caption(_t("drill_score_auto"))
+    st.subheader(_t("drill_score_grading"))
+    st.table(pd.DataFrame(dl.grading_rows(result, plan, L)), hide_index=True)
+    st.subheader(_t("drill_score_content"))
+    st.table(pd.DataFrame(dl.content_rows(result, L)), hide_index=True)
+    st.subheader(_t("drill_score_standing", n=result.get("standing_reps", dl.DEFAULT_REPS)))
+    lines = dl.standing_lines(result, plan, L)
+    if lines:
+        st.markdown("\n".join(f"- {x}" for x in lines))
+        if result.get("n_incidents", 1) > 1:
+            st.caption(_t("drill_standing_mean"))
+    else:
+        st.caption(_t("drill_standing_none"))
+    st.markdown(f"#### {_t('drill_timeline')}")
+    png = _chart_png(live, None)
+    if png:
+        st.image(png, width="stretch")
+    with st.expander(_t("drill_log")):
+        rows = dl.log_rows(live, L)
+        if rows:
+            st.table(pd.DataFrame(rows), hide_index=True)
+    c1, c2 = st.columns(2)
+    with contextlib.suppress(Exception):  # the review page is another page's; optional here
+        c1.page_link(
+            "ui/review.py",
+            label=_t("drill_review_link"),
+            icon=":material/rate_review:",
+            query_params={"drill": drill_id},
+        )
+    c2.button(_t("drill_new"), key="drill_new", on_click=_open, args=(None,))
+
+
+# -- the page -----------------------------------------------------------------------------------
+
+st.title(_t("drill_page_title"))
+_drill_id = _query_drill()
+if _drill_id is None:
+    setup_view()
+else:
+    try:
+        _live = _current(_drill_id)
+    except Exception as exc:  # noqa: BLE001 - an unknown or damaged drill is a message
+        from sim.store import StoreError
+
+        if isinstance(exc, StoreError):
+            st.error(_t("drill_not_found", id=_drill_id))
+        else:
+            show_error(exc)
+        st.button(_t("drill_new"), key="drill_new", on_click=_open, args=(None,))
+        st.stop()
+    if _live.ended:
+        scorecard_view(_drill_id)
+    else:
+        running_view(_drill_id)

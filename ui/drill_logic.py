@@ -1,0 +1,766 @@
+"""Pure helpers for the drill console and the projector: set up, rebuild, act-and-store, format.
+
+No Streamlit here, so every step the pages take can be tested on its own. A drill is its stored
+``(scenario snapshot, seed, decisions)``; :class:`LiveDrill` keeps the replayed engine beside the
+store's sequence numbers so a page can tell when another session changed the drill.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from sim.drill import (
+    OUTSIDE_BODIES,
+    Drill,
+    DrillError,
+    Outcome,
+    auto_reference,
+    generate_incidents,
+    scenario_from_text,
+    snapshot_text,
+    standing,
+)
+from sim.i18n import label, t
+from sim.model import TEAMS_BY_FAMILY
+from sim.plan import REPORT_CONTENT
+from sim.rules import MET, MISSED, NA
+from sim.scenario import DAY, Incident, Scenario, Site, format_time
+from sim.yamlio import load_file
+
+DEFAULT_REPS = 200
+SPEEDS = (1, 2, 5, 10)
+TICK_SECONDS = 2.0
+#: The menu of actions, derived from the plan's response and reporting sections.
+UI_KINDS = (
+    "control",
+    "grade",
+    "verbal",
+    "written",
+    "call",
+    "dispatch",
+    "special_plan",
+    "emergency_state",
+    "duty_24h",
+    "follow_up",
+    "close",
+    "final",
+    "note",
+)
+#: Status marks found in common fonts (DejaVu), so tables read the same without an emoji font.
+STATUS_ICON = {"pending": "◔", MET: "✓", MISSED: "✗", NA: "–"}
+OFFICE_ROLES = ("duty_desk", "office_director")
+DEFAULT_BODY = "working_group"
+DEFAULT_CALL_ROLE = "leader"
+
+
+# -- set up -------------------------------------------------------------------------------------
+
+
+def this_year() -> int:
+    return dt.date.today().year
+
+
+def scenario_names(path: str | Path) -> tuple[str, str]:
+    """A scenario file's (name_zh, name_en), its file name when it has none."""
+    data = load_file(Path(path))
+    stem = Path(path).stem
+    if not isinstance(data, dict):
+        return stem, stem
+    return str(data.get("name_zh") or stem), str(data.get("name_en") or stem)
+
+
+def site_name(site: Site, lang: str) -> str:
+    return (site.name_zh if lang == "zh" else site.name_en) or site.id
+
+
+def site_history(store, sites: Sequence[Site], year: int) -> list[dict[str, Any]]:
+    """Each site's last team drill before or in ``year``, longest gap first (never drilled first).
+
+    Reference runs of the automatic policy (``kind="auto"``) do not count: they are not drills.
+    """
+    last: dict[str, int] = {}
+    for d in store.list_drills():
+        if (d.get("kind") or "team") == "auto" or int(d["year"]) > year:
+            continue
+        last[d["site"]] = max(last.get(d["site"], 0), int(d["year"]))
+    rows = [
+        {
+            "site": s.id,
+            "name_zh": s.name_zh or s.id,
+            "name_en": s.name_en or s.id,
+            "last_year": last.get(s.id),
+            "years_since": None if s.id not in last else year - last[s.id],
+        }
+        for s in sites
+    ]
+    order = {s.id: n for n, s in enumerate(sites)}
+    rows.sort(
+        key=lambda r: (r["last_year"] is not None, -(r["years_since"] or 0), order[r["site"]])
+    )
+    return rows
+
+
+def suggest_site(history: Sequence[dict[str, Any]]) -> str | None:
+    """The site drilled longest ago (a never-drilled site first; ties by the scenario's order)."""
+    return history[0]["site"] if history else None
+
+
+def short_name(name: str) -> str:
+    """A site name without its parenthesis: "第一考点（主校区）" → "第一考点"."""
+    return re.split(r"\s*[（(]", name, maxsplit=1)[0].strip() or name
+
+
+def relocate(
+    incidents: Iterable[Incident], scenario: Scenario, site_id: str
+) -> tuple[Incident, ...]:
+    """The incidents moved to the chosen drill site, their texts naming the new site."""
+    new = scenario.site(site_id)
+    out = []
+    for inc in incidents:
+        if inc.site == site_id:
+            out.append(inc)
+            continue
+        try:
+            old = scenario.site(inc.site)
+        except KeyError:
+            out.append(replace(inc, site=site_id))
+            continue
+        zh, en = inc.text_zh, inc.text_en
+        if old.name_zh and new.name_zh:
+            zh = zh.replace(short_name(old.name_zh), short_name(new.name_zh))
+        if old.name_en and new.name_en:
+            en = en.replace(short_name(old.name_en), short_name(new.name_en))
+        out.append(replace(inc, site=site_id, text_zh=zh, text_en=en))
+    return tuple(out)
+
+
+def build_snapshot(
+    path: str | Path, *, site: str, seed: int, generated: bool = False, count: int = 2
+) -> str:
+    """The self-contained scenario text a new drill runs on, all incidents at the chosen site.
+
+    ``generated`` replaces the script's incidents with ``count`` drawn at random from the plan's
+    families (seeded by ``seed``), so a team cannot rehearse the script.
+    """
+    base = scenario_from_text(snapshot_text(path), Path(path).name)
+    if site not in {s.id for s in base.sites}:
+        raise DrillError(f"site {site!r} is not in the scenario")
+    if generated:  # numbered in the order the team will meet them (g1 first)
+        drawn = sorted(generate_incidents(base, seed, count), key=lambda i: (i.at, i.id))
+        incidents = tuple(replace(inc, id=f"g{n}") for n, inc in enumerate(drawn, 1))
+    else:
+        incidents = base.incidents
+    text = snapshot_text(path, relocate(incidents, base, site))
+    if not generated:
+        return text
+    data = yaml.safe_load(text)
+    data["name_zh"] = t("drill_generated_name", "zh", name=base.name_zh or base.name)
+    data["name_en"] = t("drill_generated_name", "en", name=base.name_en or base.name)
+    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=120)
+
+
+def create_drill(
+    store,
+    *,
+    year: int,
+    site: str,
+    path: str | Path,
+    seed: int,
+    lang: str,
+    players: dict[str, str] | None = None,
+    generated: bool = False,
+    count: int = 2,
+) -> int:
+    """Store a new running drill (snapshot, seed, players) and return its id."""
+    text = build_snapshot(path, site=site, seed=seed, generated=generated, count=count)
+    name = Path(path).stem + ("+generated" if generated else "")
+    players = {r: n.strip() for r, n in (players or {}).items() if n and n.strip()}
+    return store.create_drill(
+        year=int(year),
+        site=site,
+        scenario_name=name,
+        scenario_text=text,
+        seed=int(seed),
+        lang=lang,
+        players=players,
+    )
+
+
+# -- a live drill -------------------------------------------------------------------------------
+
+
+@dataclass
+class LiveDrill:
+    """A stored drill rebuilt by replay; ``seqs`` are the store's sequence numbers of its decisions."""
+
+    drill_id: int
+    row: dict[str, Any]
+    scenario: Scenario
+    drill: Drill
+    seqs: list[int] = field(default_factory=list)
+    stale: bool = False  # applied in memory but not stored: must be rebuilt from the store
+
+    @classmethod
+    def load(cls, store, drill_id: int, actions: list[dict] | None = None) -> LiveDrill:
+        """Rebuild from the store: same snapshot, same seed, same decisions → the same state."""
+        row = store.drill(int(drill_id))
+        actions = store.actions(int(drill_id)) if actions is None else actions
+        scenario = scenario_from_text(row["scenario_text"], f"drill-{drill_id}.yaml")
+        try:
+            drill = Drill.replay(scenario, int(row["seed"]), [a["payload"] for a in actions])
+        except DrillError as exc:
+            raise DrillError(f"drill {drill_id} cannot be replayed: {exc}") from None
+        return cls(int(drill_id), row, scenario, drill, [int(a["seq"]) for a in actions])
+
+    @property
+    def ended(self) -> bool:
+        return self.row.get("status") == "ended"
+
+    def apply(self, store, decision: dict[str, Any]) -> Outcome:
+        """Take one decision and store it at once; a refused decision (DrillError) stores nothing."""
+        if self.ended:
+            raise DrillError("the drill has ended; no more actions")
+        before = self.drill.now
+        out = self.drill.apply(decision)
+        try:
+            seq = store.append_action(
+                self.drill_id, sim_minute=before, kind=str(decision["kind"]), payload=decision
+            )
+        except Exception:
+            self.stale = True  # out of step with the store: the next sync rebuilds
+            raise
+        self.seqs.append(int(seq))
+        return out
+
+    def tick(self, store, minutes: float) -> Outcome | None:
+        """Run the clock on by ``minutes``, stopping at the next inject (the auto-run's step)."""
+        target = self.drill.now + max(0.0, float(minutes))
+        nxt = self.drill.next_inject_at()
+        if nxt is not None and nxt <= target:
+            target = nxt
+        if target <= self.drill.now:
+            return None
+        to = target if target == nxt else max(round(target, 3), self.drill.now)
+        return self.apply(store, {"kind": "advance", "to": to, "auto": True})
+
+    def undo(self, store) -> dict[str, Any] | None:
+        """Drop the last stored decision and rebuild; returns the undone decision (None if none)."""
+        if not self.seqs or self.ended:
+            return None
+        last = self.drill.decisions[-1]
+        store.truncate_actions(self.drill_id, self.seqs[-2] if len(self.seqs) > 1 else 0)
+        fresh = LiveDrill.load(store, self.drill_id)
+        self.row, self.drill, self.seqs = fresh.row, fresh.drill, fresh.seqs
+        return last
+
+
+def sync(live: LiveDrill | None, store, drill_id: int) -> LiveDrill:
+    """The drill as the store has it now: ``live`` when nothing changed, else rebuilt by replay."""
+    actions = store.actions(int(drill_id))
+    if (
+        live is not None
+        and not live.stale
+        and live.drill_id == int(drill_id)
+        and live.seqs == [int(a["seq"]) for a in actions]
+    ):
+        live.row = store.drill(int(drill_id))
+        return live
+    return LiveDrill.load(store, drill_id, actions)
+
+
+def latest_running(store) -> int | None:
+    """The most recently created running drill, for the projector when no id is given."""
+    running = [d for d in store.list_drills() if d.get("status") == "running"]
+    return max((int(d["id"]) for d in running), default=None)
+
+
+# -- ending -------------------------------------------------------------------------------------
+
+
+#: Rules whose measured value is a gap (uncovered duty, longest silence), not a time to act:
+#: "how many runs did better" would compare unlike things, so the standing leaves them out.
+GAP_RULES = ("duty_24h_during_exam", "follow_up_reports")
+
+
+def measured_by_rule(verdicts: Iterable[dict[str, Any]]) -> dict[str, float]:
+    """Per rule, the team's time to act (mean over incidents) where one was measured."""
+    acc: dict[str, list[float]] = {}
+    for v in verdicts:
+        if v["rule"] in GAP_RULES:
+            continue
+        if v.get("status") in (MET, MISSED) and v.get("measured_min") is not None:
+            acc.setdefault(v["rule"], []).append(float(v["measured_min"]))
+    return {rule: sum(ts) / len(ts) for rule, ts in acc.items()}
+
+
+def build_result(live: LiveDrill, reps: int = DEFAULT_REPS) -> dict[str, Any]:
+    """The end-of-drill result: the engine's scorecard, the automatic policy on the same
+    incidents, and where the team stands among ``reps`` simulated runs with the same roster."""
+    card = live.drill.scorecard()
+    ref = auto_reference(live.scenario, live.drill.seed)
+    auto = [v.__dict__ for v in ref.verdicts]
+    measured = measured_by_rule(card["verdicts"])
+    stand = standing(live.scenario, live.drill.seed, measured, reps) if measured else {}
+    return {
+        **card,
+        "auto": {
+            "verdicts": auto,
+            "counts": {s: sum(v["status"] == s for v in auto) for s in (MET, MISSED, NA)},
+        },
+        "standing": stand,
+        "standing_reps": int(reps),
+        "n_incidents": len(live.drill.incidents),
+        "n_decisions": len(live.drill.decisions),
+    }
+
+
+def end_drill(store, live: LiveDrill, reps: int = DEFAULT_REPS) -> dict[str, Any]:
+    """Score the drill, store the result (which marks it ended) and return the result."""
+    result = build_result(live, reps)
+    store.save_result(live.drill_id, result)
+    live.row = store.drill(live.drill_id)
+    return result
+
+
+# -- formatting ---------------------------------------------------------------------------------
+
+
+def fmt_minutes(minutes: float | None, lang: str) -> str:
+    """130 → "2小时10分钟" / "2 h 10 min"; None → "—"."""
+    if minutes is None or (isinstance(minutes, float) and math.isnan(minutes)):
+        return "—"
+    total = int(round(float(minutes)))
+    h, m = divmod(abs(total), 60)
+    text = t("drill_hm", lang, h=h, m=m) if h else t("drill_m", lang, m=m)
+    return f"-{text}" if total < 0 else text
+
+
+def clock_parts(scenario: Scenario, minute: float, lang: str) -> tuple[str, str]:
+    """The clock as ("D0 12:05" style time of day, "2027-06-07 (exam day 1)")."""
+    day = int(minute // DAY)
+    hhmm = format_time(minute).split(" ", 1)[-1]
+    try:
+        date = (dt.date.fromisoformat(scenario.first_day) + dt.timedelta(days=day)).isoformat()
+    except (TypeError, ValueError):
+        return hhmm, t("drill_clock_day", lang, day=day + 1)
+    return hhmm, t("drill_clock_date", lang, date=date, day=day + 1)
+
+
+def status_text(status: str, lang: str) -> str:
+    key = {"pending": "status_pending", MET: "status_met", MISSED: "status_missed"}.get(
+        status, "status_na"
+    )
+    return f"{STATUS_ICON.get(status, '')} {t(key, lang)}".strip()
+
+
+def family_label(family: str, lang: str) -> str:
+    return t(f"family_{family}", lang)
+
+
+def grade_label(plan, level: str | None, lang: str) -> str:
+    return label(plan, "grades", level, lang) if level else t("drill_ungraded", lang)
+
+
+def facts_lines(facts: dict[str, Any], lang: str) -> list[str]:
+    """An inject's facts in words (people, scope, stage, spares, lost time)."""
+    out = []
+    if facts.get("people") is not None:
+        out.append(t("drill_fact_people", lang, n=facts["people"]))
+    if facts.get("scope"):
+        out.append(t("drill_fact_scope", lang, scope=t(f"drill_scope_{facts['scope']}", lang)))
+    if facts.get("phase"):
+        out.append(t("drill_fact_phase", lang, phase=t(f"drill_phase_{facts['phase']}", lang)))
+    if facts.get("spares_enough") is not None:
+        out.append(
+            t("drill_fact_spares_yes" if facts["spares_enough"] else "drill_fact_spares_no", lang)
+        )
+    if facts.get("time_recoverable") is not None:
+        out.append(
+            t("drill_fact_time_yes" if facts["time_recoverable"] else "drill_fact_time_no", lang)
+        )
+    return out
+
+
+def person_label(scenario: Scenario, pid: str, lang: str) -> str:
+    for p in scenario.roster.people:
+        if p.id == pid:
+            return (p.name_zh if lang == "zh" else p.name_en) or p.name_en or p.name_zh or p.id
+    return pid
+
+
+def chain_options(
+    scenario: Scenario, role: str, site: str | None, lang: str
+) -> list[tuple[str, str]]:
+    """A role's call chain as (person id, label with role and place in the chain)."""
+    people = {p.id: p for p in scenario.roster.people}
+    out = []
+    for n, pid in enumerate(scenario.roster.chain(role, site)):
+        pos = t("drill_chain_first", lang) if n == 0 else t("drill_chain_backup", lang, n=n)
+        role_text = label(scenario.plan, "roles", people[pid].role, lang) if pid in people else ""
+        out.append(
+            (
+                pid,
+                t(
+                    "drill_person_option",
+                    lang,
+                    name=person_label(scenario, pid, lang),
+                    role=role_text,
+                    pos=pos,
+                ),
+            )
+        )
+    return out
+
+
+def office_chain(scenario: Scenario, drill: Drill) -> list[str]:
+    """Who can take a verbal report for the working group now: the office's duty chain."""
+    return [
+        pid
+        for pid in scenario.roster.chain(drill.r.office_role())
+        if drill.r.people[pid].role in OFFICE_ROLES
+    ]
+
+
+def report_bodies(plan) -> list[str]:
+    """The bodies a team can report to, in the plan's order."""
+    return [b for b in plan.bodies if b in OUTSIDE_BODIES]
+
+
+def pick(value: Any, options: Sequence[Any], default: Any = None) -> Any:
+    """``value`` when it is one of ``options``, else ``default`` (else the first option)."""
+    if value in options:
+        return value
+    if default in options:
+        return default
+    return options[0] if options else None
+
+
+def dispatch_roles(family: str) -> tuple[str, ...]:
+    """Who can be dispatched for an incident: its family's emergency team, and a deputy leader."""
+    return (*TEAMS_BY_FAMILY.get(family, ()), "deputy_leader")
+
+
+def next_in_chain(chain: Sequence[str], pid: str | None) -> str | None:
+    """The person after ``pid`` in a call chain (the backup to try next), if any."""
+    chain = list(chain)
+    if pid not in chain:
+        return None
+    i = chain.index(pid)
+    return chain[i + 1] if i + 1 < len(chain) else None
+
+
+def board_rows(live: LiveDrill, lang: str, *, team_view: bool = False) -> list[dict[str, str]]:
+    """The live deadline board in words: incident, rule, status, deadline, time left or taken.
+
+    ``team_view`` (the projector) leaves out rules that only some grades have unless the team's
+    own grade has them: the engine's board lists rules by the plan's grade, which would tell
+    the team the answer.
+    """
+    plan = live.scenario.plan
+    graded = live.drill.team_grade
+    rows = []
+    for r in live.drill.deadline_board():
+        grades = set(plan.rules[r["rule"]].grades)
+        if team_view and not grades >= set(plan.grades) and graded.get(r["incident"]) not in grades:
+            continue
+        if r["status"] == "pending" and r["left_min"] is not None:
+            left = t("drill_left", lang, t=fmt_minutes(max(0.0, r["left_min"]), lang))
+        elif (
+            r["status"] in (MET, MISSED)
+            and r["measured_min"] is not None
+            and r["rule"] not in ("duty_24h_during_exam",)
+        ):
+            left = t("drill_taken", lang, t=fmt_minutes(r["measured_min"], lang))
+        else:
+            left = "—"
+        rows.append(
+            {
+                t("incident", lang): r["incident"],
+                t("rule", lang): label(plan, "rules", r["rule"], lang),
+                t("status", lang): status_text(r["status"], lang),
+                t("drill_col_deadline", lang): "—"
+                if r["deadline"] is None
+                else format_time(r["deadline"]),
+                t("drill_col_left", lang): left,
+            }
+        )
+    return rows
+
+
+def note_text(note: str, lang: str) -> str:
+    """A scorecard verdict's note in words (the engine's notes are English).
+
+    At the end of a drill a "pending" clock is one whose incident was never closed.
+    """
+    key = {
+        "pending": "drill_note_not_closed",
+        "not done": "drill_note_not_done",
+        "not closed": "drill_note_not_closed",
+        "not started": "drill_note_not_started",
+        "no first report": "drill_note_no_first_report",
+        "no written report": "drill_note_no_written",
+        "office never received a report": "drill_note_office_never",
+        "department not reached": "drill_note_dept_not_reached",
+        "24-hour duty not declared": "drill_note_duty_not_declared",
+        "outside the exam period": "drill_note_outside_exam",
+    }.get(note or "")
+    return t(key, lang) if key else (note or "")
+
+
+def applicable(v: dict[str, Any]) -> bool:
+    """A verdict the scorecard shows: the rule applies to the incident's grade under the plan."""
+    return not (v["status"] == NA and v.get("note") == "grade")
+
+
+def score_rows(result: dict[str, Any], plan, lang: str) -> list[dict[str, str]]:
+    """Per incident and applicable rule: the team's verdict beside the automatic policy's."""
+    auto = {(v["incident"], v["rule"]): v for v in result.get("auto", {}).get("verdicts", [])}
+    rows = []
+    for v in result["verdicts"]:
+        if not applicable(v):
+            continue
+        a = auto.get((v["incident"], v["rule"]))
+        rows.append(
+            {
+                t("incident", lang): v["incident"],
+                t("rule", lang): label(plan, "rules", v["rule"], lang),
+                t("status", lang): status_text(v["status"], lang),
+                t("measured", lang): fmt_minutes(v["measured_min"], lang),
+                t("allowed", lang): fmt_minutes(v["allowed_min"], lang),
+                t("drill_col_note", lang): note_text(v.get("note", ""), lang),
+                t("drill_col_auto", lang): status_text(a["status"], lang) if a else "—",
+                t("drill_col_auto_measured", lang): fmt_minutes(a["measured_min"], lang)
+                if a
+                else "—",
+            }
+        )
+    return rows
+
+
+def grading_rows(result: dict[str, Any], plan, lang: str) -> list[dict[str, str]]:
+    return [
+        {
+            t("incident", lang): g["incident"],
+            t("drill_col_team_grade", lang): grade_label(plan, g["team"], lang),
+            t("drill_col_plan_grade", lang): grade_label(plan, g["plan"], lang),
+            t("drill_col_basis", lang): g["basis_zh"] if lang == "zh" else g["basis_en"],
+            t("drill_col_agrees", lang): ("✓ " if g["agrees"] else "✗ ")
+            + t("drill_yes" if g["agrees"] else "drill_no", lang),
+        }
+        for g in result["grading"]
+    ]
+
+
+def content_rows(result: dict[str, Any], lang: str) -> list[dict[str, str]]:
+    sep = "、" if lang == "zh" else ", "
+    rows = []
+    for iid, c in result["report_content"].items():
+        given = sep.join(t(f"drill_content_{x}", lang) for x in c["given"])
+        missing = sep.join(t(f"drill_content_{x}", lang) for x in c["missing"])
+        rows.append(
+            {
+                t("incident", lang): iid,
+                t("drill_col_given", lang): given or t("drill_no_written", lang),
+                t("drill_col_missing", lang): missing or t("drill_none", lang),
+            }
+        )
+    return rows
+
+
+def standing_lines(result: dict[str, Any], plan, lang: str) -> list[str]:
+    """ "First report within 3 hours: 2 h 10 min — 78 % of simulated runs do better"."""
+    out = []
+    for rule, s in result.get("standing", {}).items():
+        out.append(
+            t(
+                "drill_standing_line",
+                lang,
+                rule=label(plan, "rules", rule, lang),
+                measured=fmt_minutes(s["measured_min"], lang),
+                share=round(100 * s["share_better"]),
+            )
+        )
+    return out
+
+
+def outcome_result(result: str, lang: str) -> str:
+    key = f"drill_result_{result}"
+    text = t(key, lang)
+    return result if text == key else text
+
+
+def decision_label(decision: dict[str, Any], plan, scenario: Scenario, lang: str) -> str:
+    """A stored decision in words, for the log and the undo message."""
+    kind = decision.get("kind")
+    if kind == "advance":
+        return f"{t('drill_kind_advance', lang)} → {format_time(decision['to'])}"
+    if kind == "grade":
+        return f"{t('drill_kind_grade', lang)}: {grade_label(plan, decision.get('level'), lang)}"
+    if kind == "report":
+        body = label(plan, "bodies", decision.get("body", ""), lang)
+        rtype = decision.get("type", "report")
+        if rtype == "follow_up":
+            what = t("drill_kind_follow_up", lang)
+        elif rtype == "final":
+            what = t("drill_kind_final", lang)
+        elif decision.get("channel") == "written":
+            what = t("drill_kind_written", lang)
+        else:
+            what = t("drill_kind_verbal", lang)
+        person = decision.get("person")
+        extra = f" ({person_label(scenario, person, lang)})" if person else ""
+        return f"{what} → {body}{extra}"
+    if kind == "call":
+        what = t(
+            "drill_kind_dispatch" if decision.get("purpose") == "dispatch" else "drill_kind_call",
+            lang,
+        )
+        return f"{what} → {person_label(scenario, decision.get('person', ''), lang)}"
+    if kind == "note":
+        return f"{t('drill_kind_note', lang)}: {str(decision.get('text', ''))[:60]}"
+    key = {"close": "drill_kind_close"}.get(kind, f"drill_kind_{kind}")
+    return t(key, lang)
+
+
+def log_rows(live: LiveDrill, lang: str) -> list[dict[str, str]]:
+    """The team's decisions with what each did and cost, newest first."""
+    plan = live.scenario.plan
+    rows = []
+    for d, o in zip(live.drill.decisions, live.drill.outcomes, strict=True):
+        detail = ""
+        if o.detail.get("missing_content"):
+            sep = "、" if lang == "zh" else ", "
+            detail = t(
+                "drill_out_missing",
+                lang,
+                items=sep.join(t(f"drill_content_{c}", lang) for c in o.detail["missing_content"]),
+            )
+        rows.append(
+            {
+                t("time", lang): format_time(o.start),
+                t("incident", lang): d.get("incident") or "",
+                t("drill_col_action", lang): decision_label(d, plan, live.scenario, lang),
+                t("drill_col_result", lang): outcome_result(o.result, lang),
+                t("drill_col_took", lang): fmt_minutes(o.end - o.start, lang),
+                t("drill_col_detail", lang): detail,
+            }
+        )
+    return rows[::-1]
+
+
+def expected_steps(live: LiveDrill, incident: str, lang: str, ref=None) -> list[str]:
+    """What the plan-compliant automatic policy did for the same incident (trainer's answer key)."""
+    ref = ref or auto_reference(live.scenario, live.drill.seed)
+    plan = live.scenario.plan
+    out = []
+    for a in ref.records:
+        if a.incident != incident or a.action in ("occurred", "discovered"):
+            continue
+        what = t(f"drill_rec_{a.action}", lang)
+        target = ""
+        if a.target in plan.bodies:
+            target = label(plan, "bodies", a.target, lang)
+        elif a.target in plan.roles:
+            target = label(plan, "roles", a.target, lang)
+        elif a.action == "call":
+            target = person_label(live.scenario, a.target, lang)
+        if a.action == "graded":
+            target = grade_label(plan, a.outcome, lang)
+        out.append(f"{format_time(a.time)} · {what}" + (f" · {target}" if target else ""))
+    return out
+
+
+def outcome_messages(
+    live: LiveDrill, decision: dict[str, Any], out: Outcome, lang: str
+) -> list[tuple[str, str]]:
+    """What to tell the team after a decision: (level, text) with level success|warning|info."""
+    plan, sc = live.scenario.plan, live.scenario
+    took = t(
+        "drill_out_done",
+        lang,
+        action=decision_label(decision, plan, sc, lang),
+        took=fmt_minutes(out.end - out.start, lang),
+        start=format_time(out.start),
+        end=format_time(out.end),
+    )
+    msgs: list[tuple[str, str]] = [("info", took)]
+    if out.result in ("answered", "unanswered", "busy") and "person" in out.detail:
+        who = person_label(sc, out.detail["person"], lang)
+        level = "success" if out.result == "answered" else "warning"
+        msgs.append((level, t(f"drill_out_{out.result}", lang, person=who)))
+    elif out.result == "received":
+        missing = out.detail.get("missing_content") or []
+        if decision.get("channel") == "written" and decision.get("type", "report") == "report":
+            sep = "、" if lang == "zh" else ", "
+            items = sep.join(t(f"drill_content_{c}", lang) for c in missing)
+            msgs.append(
+                ("warning", t("drill_out_missing", lang, items=items))
+                if missing
+                else ("success", t("drill_out_complete", lang))
+            )
+        else:
+            body = label(plan, "bodies", out.detail.get("body", ""), lang)
+            msgs.append(("success", t("drill_out_received", lang, body=body)))
+    elif out.result == "graded":
+        msgs.append(
+            (
+                "success",
+                t("drill_out_graded", lang, grade=grade_label(plan, out.detail.get("level"), lang)),
+            )
+        )
+    elif out.result == "closed":
+        msgs.append(("success", t("drill_out_closed", lang)))
+    return msgs
+
+
+def content_of(fields: dict[str, str]) -> list[str]:
+    """The first-report content items the team filled in (an empty field counts as missing)."""
+    return [c for c in REPORT_CONTENT if (fields.get(c) or "").strip()]
+
+
+__all__ = [
+    "DEFAULT_REPS",
+    "SPEEDS",
+    "TICK_SECONDS",
+    "UI_KINDS",
+    "LiveDrill",
+    "build_result",
+    "build_snapshot",
+    "create_drill",
+    "end_drill",
+    "latest_running",
+    "site_history",
+    "suggest_site",
+    "sync",
+]
+
+
+_ENGINE_MESSAGES = (
+    ("this incident has not been discovered", "drill_err_not_discovered"),
+    ("this incident is closed", "drill_err_closed"),
+    ("not resolved yet", "drill_err_not_resolved"),
+    ("the final report comes after", "drill_err_final_before_close"),
+    ("a verbal report to the working group goes to", "drill_err_office_person"),
+    ("advance: 'to' must be", "drill_err_advance_back"),
+    ("grade: none is not one of", "drill_err_choose_grade"),
+    ("unknown incident none", "drill_err_choose_incident"),
+    ("the drill has ended", "drill_ended_no_actions"),
+)
+
+
+def error_text(exc: Exception, lang: str) -> str:
+    """An engine refusal in the page's language (the engine's own words when not known)."""
+    msg = str(exc)
+    low = msg.lower()
+    for start, key in _ENGINE_MESSAGES:
+        if low.startswith(start):
+            return t(key, lang)
+    return msg

@@ -1,0 +1,114 @@
+"""The projector view: what the team sees — clock, injects, deadline board; no controls, no answers.
+
+Reads the drill from ``?drill=N`` (else the latest running drill) and refreshes itself every few
+seconds from the store, so it follows the trainer's console in another window or on another
+computer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from sim.i18n import t
+from sim.scenario import format_time
+from ui import drill_logic as dl
+from ui.common import lang, show_error, store
+
+L = lang()
+SS = st.session_state
+REFRESH_SECONDS = 2.0
+
+
+def _t(key: str, **kwargs: Any) -> str:
+    return t(key, L, **kwargs)
+
+
+def _drill_id() -> int | None:
+    raw = st.query_params.get("drill")
+    if raw and str(raw).isdigit():
+        return int(raw)
+    return dl.latest_running(store())
+
+
+def _injects(live: dl.LiveDrill) -> None:
+    injects = live.drill.injects()
+    if not injects:
+        st.info(_t("drill_no_injects"))
+        return
+    for inj in reversed(injects):
+        with st.container(border=True):
+            head = _t(
+                "drill_inject_head",
+                family=dl.family_label(inj["family"], L),
+                site=inj["site_zh"] if L == "zh" else inj["site_en"],
+                time=format_time(inj["discovered_at"]),
+            )
+            st.markdown(f"### :material/warning: {inj['id']} · {head}")
+            text = inj["text_zh"] if L == "zh" else inj["text_en"]
+            if text:
+                st.markdown(f"#### {text}")
+            st.markdown(" · ".join(dl.facts_lines(inj["facts"], L)))
+            status = []
+            if inj["team_grade"]:
+                status.append(
+                    _t(
+                        "drill_team_grade",
+                        grade=dl.grade_label(live.scenario.plan, inj["team_grade"], L),
+                    )
+                )
+            if inj["closed"]:
+                status.append(":material/flag: " + _t("drill_inc_closed"))
+            if status:
+                st.caption(" · ".join(status))
+
+
+@st.fragment(run_every=REFRESH_SECONDS)
+def _view() -> None:
+    """Re-read the store and redraw (rebuilt only when the trainer has acted)."""
+    try:
+        drill_id = _drill_id()
+        if drill_id is None:
+            st.info(_t("proj_no_drill"))
+            return
+        live = dl.sync(SS.get("proj_live"), store(), drill_id)
+    except Exception as exc:  # noqa: BLE001 - shown, never a traceback
+        show_error(exc)
+        return
+    SS["proj_live"] = live
+    site = next((s for s in live.scenario.sites if s.id == live.row["site"]), None)
+    name = live.scenario.name_zh if L == "zh" else live.scenario.name_en
+    st.caption(
+        _t(
+            "proj_caption",
+            year=live.row["year"],
+            site=dl.site_name(site, L) if site else live.row["site"],
+            scenario=name or live.row["scenario_name"],
+        )
+    )
+    if live.ended:
+        st.success(_t("proj_ended"))
+    hhmm, day = dl.clock_parts(live.scenario, live.drill.now, L)
+    left, right = st.columns([2, 3])
+    with left:
+        st.markdown(
+            f"<div style='font-size:4.5rem;font-weight:700;line-height:1.1'>{hhmm}</div>",
+            unsafe_allow_html=True,
+        )
+        st.markdown(f"**{_t('drill_clock')}** · {day}")
+        st.markdown(f"## {_t('drill_injects')}")
+        _injects(live)
+    with right:
+        st.markdown(f"## {_t('drill_board')}")
+        rows = dl.board_rows(live, L, team_view=True)
+        if rows:
+            st.table(pd.DataFrame(rows), hide_index=True)
+        else:
+            st.info(_t("drill_board_empty"))
+    st.caption(_t("proj_updated", s=int(REFRESH_SECONDS)))
+
+
+st.title(_t("proj_title"))
+_view()

@@ -20,7 +20,16 @@ import yaml
 
 from sim.grading import grade
 from sim.model import TEAMS_BY_FAMILY, Response
-from sim.plan import FAMILIES, GRADES, PHASES, REPORT_CONTENT, SCOPES, parse_plan
+from sim.plan import (
+    BODY_IDS,
+    FAMILIES,
+    GRADES,
+    PHASES,
+    REPORT_CONTENT,
+    ROLE_IDS,
+    SCOPES,
+    parse_plan,
+)
 from sim.records import Action
 from sim.rules import MET, MISSED, NA, Verdict, verdicts
 from sim.scenario import DAY, Incident, Scenario, format_time, parse_scenario
@@ -41,15 +50,7 @@ ACTION_KINDS = (
     "close",
     "note",
 )
-OUTSIDE_BODIES = (
-    "local_government",
-    "higher_authority",
-    "working_group",
-    "regional_department",
-    "regional_government",
-    "ministry",
-    "regional_emergency_office",
-)
+OUTSIDE_BODIES = BODY_IDS  # every body a team may report to (the plan's own list)
 
 
 class DrillError(ValueError):
@@ -192,7 +193,9 @@ def generate_incidents(scenario: Scenario, seed: int, count: int = 2) -> tuple[I
                 **facts,
             )
         )
-    return tuple(sorted(out, key=lambda x: (x.at, x.id)))
+    ordered = sorted(out, key=lambda x: (x.at, x.id))
+    # numbered in time order, so g1 is always the first inject the team sees
+    return tuple(replace(inc, id=f"g{n}") for n, inc in enumerate(ordered, 1))
 
 
 class Drill:
@@ -449,10 +452,16 @@ class Drill:
         pid = d.get("person")
         if pid not in self.r.people:
             raise DrillError(f"call: unknown person {pid!r}")
-        return self._call(inc, pid, purpose=d.get("purpose"))
+        role = d.get("role") or self.r.people[pid].role
+        if role not in ROLE_IDS:
+            raise DrillError(f"call: unknown role {role!r}")
+        if pid not in self.r.chain(role, inc.site):
+            raise DrillError(f"call: {pid} is not in the call chain of {role}")
+        return self._call(inc, pid, purpose=d.get("purpose"), role=role)
 
-    def _call(self, inc: Incident, pid: str, purpose: str | None):
-        role = self.r.people[pid].role
+    def _call(self, inc: Incident, pid: str, purpose: str | None, role: str | None = None):
+        """One call to ``pid`` working ``role``'s chain (a backup answers for the role)."""
+        role = role or self.r.people[pid].role
         result: dict[str, Any] = {}
 
         def act():

@@ -303,3 +303,42 @@ def test_every_grade_is_accepted(level):
     d = started(10)
     assert d.apply({"kind": "grade", "incident": INC, "level": level}).detail == {"level": level}
     assert d.injects()[0]["team_grade"] == level
+
+
+def test_a_backup_reached_for_a_role_counts_for_that_role():
+    """The emergency contact silent, the office director (next in that chain) answers for it."""
+    chain = SCENARIO.roster.chain("emergency_contact")
+    assert chain[:2] == ("emergency_contact", "office_director")
+
+    def silent_then_backup(seed: int) -> bool:
+        d = started(seed)
+        d.apply({"kind": "grade", "incident": INC, "level": "III"})
+        first = d.apply(
+            {"kind": "call", "incident": INC, "person": chain[0], "role": "emergency_contact"}
+        )
+        second = d.apply(
+            {"kind": "call", "incident": INC, "person": chain[1], "role": "emergency_contact"}
+        )
+        return first.result != "answered" and second.result == "answered"
+
+    d = started(find_seed(silent_then_backup))
+    d.apply({"kind": "grade", "incident": INC, "level": "III"})
+    d.apply({"kind": "call", "incident": INC, "person": chain[0], "role": "emergency_contact"})
+    d.apply({"kind": "call", "incident": INC, "person": chain[1], "role": "emergency_contact"})
+    verdict = next(v for v in d.verdicts() if v.rule == "emergency_contact_III_plus")
+    assert verdict.status == MET
+
+
+def test_a_call_outside_the_roles_chain_is_refused():
+    d = started(1)
+    with pytest.raises(DrillError):
+        d.apply(
+            {"kind": "call", "incident": INC, "person": "team_it_1", "role": "emergency_contact"}
+        )
+    assert d.decisions == [{"kind": "advance", "to": d.decisions[0]["to"]}]
+
+
+def test_generated_incidents_are_numbered_in_time_order():
+    incs = generate_incidents(SCENARIO, 7, 4)
+    assert [i.id for i in incs] == ["g1", "g2", "g3", "g4"]
+    assert [i.at for i in incs] == sorted(i.at for i in incs)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import streamlit as st
@@ -26,6 +28,12 @@ def lang() -> str:
 
 def tr(key: str, **kwargs) -> str:
     return t(key, lang(), **kwargs)
+
+
+def translator(code: str) -> Callable[..., str]:
+    """``_t(key, **kwargs)`` bound to one language for a page run, so that functions Streamlit
+    calls outside the script (``format_func``) stay pure."""
+    return partial(t, lang=code)
 
 
 def language_switch() -> None:

@@ -23,15 +23,12 @@ from sim.i18n import label, t
 from sim.plan import GRADES, REPORT_CONTENT
 from sim.scenario import Scenario, format_time
 from ui import drill_logic as dl
-from ui.common import db_path, lang, scenario_files, show_error, store
+from ui.common import db_path, lang, scenario_files, show_error, store, translator
 
 L = lang()
 SS = st.session_state
 
-
-def _t(key: str, **kwargs: Any) -> str:
-    """A string in the page's language."""
-    return t(key, L, **kwargs)
+_t = translator(L)
 
 
 # -- state shared by callbacks ------------------------------------------------------------------

@@ -32,7 +32,7 @@ from sim.compare import (
     sweep,
     sweep_figure,
 )
-from sim.i18n import label, t
+from sim.i18n import label
 from sim.parallel import default_workers
 from sim.plan import ROLE_IDS, RULE_IDS
 from sim.scenario import STATES, load_scenario
@@ -53,14 +53,11 @@ from sim.variants import (
     variant_to_yaml,
 )
 from sim.yamlio import InputError, load_text
-from ui.common import lang, scenario_files, show_error
+from ui.common import lang, scenario_files, show_error, translator
 
 L = lang()
 
-
-def _t(key: str, **kwargs) -> str:
-    """A string in the page's language (fixed for this run)."""
-    return t(key, L, **kwargs)
+_t = translator(L)
 
 
 @st.cache_resource(show_spinner=False)

@@ -9,7 +9,7 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from sim.i18n import label, t
+from sim.i18n import label
 from sim.plan import load_plan
 from sim.programme import (
     longest_without,
@@ -19,14 +19,11 @@ from sim.programme import (
     rule_trend,
     site_gaps,
 )
-from ui.common import lang, scenario_files, show_error, store
+from ui.common import lang, scenario_files, show_error, store, translator
 
 L = lang()
 
-
-def _t(key: str, **kwargs) -> str:
-    """A string in the page's language (fixed for this run, so format functions stay pure)."""
-    return t(key, L, **kwargs)
+_t = translator(L)
 
 
 PLAN = load_plan()

@@ -7,23 +7,18 @@ computer.
 
 from __future__ import annotations
 
-from typing import Any
-
 import pandas as pd
 import streamlit as st
 
-from sim.i18n import t
 from sim.scenario import format_time
 from ui import drill_logic as dl
-from ui.common import lang, show_error, store
+from ui.common import lang, show_error, store, translator
 
 L = lang()
 SS = st.session_state
 REFRESH_SECONDS = 2.0
 
-
-def _t(key: str, **kwargs: Any) -> str:
-    return t(key, L, **kwargs)
+_t = translator(L)
 
 
 def _drill_id() -> int | None:

@@ -35,14 +35,11 @@ from sim.report import (
 from sim.report import Redactor as _Redactor
 from sim.rules import verdicts
 from sim.scenario import format_time
-from ui.common import db_path, lang, show_error, store
+from ui.common import db_path, lang, show_error, store, translator
 
 L = lang()
 
-
-def _t(key: str, **kwargs) -> str:
-    """A string in the page's language (fixed for this run, so format functions stay pure)."""
-    return t(key, L, **kwargs)
+_t = translator(L)
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)

@@ -292,19 +292,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         if args.scheduler:
             raise _cluster_error(args, exc) from None
         raise
-    if args.out_csv:
-        Path(args.out_csv).parent.mkdir(parents=True, exist_ok=True)
-        sw.frame.to_csv(args.out_csv, index=False)
-    if args.out_parquet:
-        Path(args.out_parquet).parent.mkdir(parents=True, exist_ok=True)
-        sw.frame.to_parquet(args.out_parquet, index=False)
-    if args.out_png:
-        import matplotlib.pyplot as plt
-
-        fig = sweep_figure(sw, args.lang, sw.comparison.key_rules())
-        Path(args.out_png).parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(args.out_png, metadata={"Software": None})
-        plt.close(fig)
+    _write_outputs(args, sw.frame, lambda: sweep_figure(sw, args.lang, sw.comparison.key_rules()))
     if args.json:
         _print_json(
             {"scenario": base.name, "reps": sw.comparison.reps, "seed": args.seed, **sw.as_json()}
@@ -437,19 +425,7 @@ def cmd_size(args: argparse.Namespace) -> int:
         if args.scheduler:
             raise _cluster_error(args, exc) from None
         raise
-    if args.out_csv:
-        Path(args.out_csv).parent.mkdir(parents=True, exist_ok=True)
-        sz.cells.to_csv(args.out_csv, index=False)
-    if args.out_parquet:
-        Path(args.out_parquet).parent.mkdir(parents=True, exist_ok=True)
-        sz.cells.to_parquet(args.out_parquet, index=False)
-    if args.out_png:
-        import matplotlib.pyplot as plt
-
-        fig = sizing_figure(sz, None, args.lang)
-        Path(args.out_png).parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(args.out_png, metadata={"Software": None})
-        plt.close(fig)
+    _write_outputs(args, sz.cells, lambda: sizing_figure(sz, None, args.lang))
     if args.json:
         _print_json({"scenario": base.name, "reps": args.reps, "seed": args.seed, **sz.as_json()})
         return 0
@@ -481,6 +457,21 @@ def cmd_size(args: argparse.Namespace) -> int:
 
 
 # -- bench -----------------------------------------------------------------------------------
+
+
+def _write_outputs(args: argparse.Namespace, frame, figure) -> None:
+    """The table to --out-csv / --out-parquet and the figure (made only if asked) to --out-png."""
+    for path, write in ((args.out_csv, frame.to_csv), (args.out_parquet, frame.to_parquet)):
+        if path:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            write(path, index=False)
+    if args.out_png:
+        import matplotlib.pyplot as plt
+
+        fig = figure()
+        Path(args.out_png).parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(args.out_png, metadata={"Software": None})
+        plt.close(fig)
 
 
 def cmd_bench_planner(args: argparse.Namespace) -> int:

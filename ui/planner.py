@@ -488,32 +488,29 @@ if comp is not None and comp.scenario == base.name:
 # -- sizing ----------------------------------------------------------------------------------
 st.header(_t("plan_sizing"))
 st.caption(_t("plan_sizing_help"))
+
+
+def _axis_inputs(n: int, role: str, state_index: int) -> tuple[str, int, str]:
+    """One grid dimension of the sizing search: which role to add, how many at most, in what state."""
+    c1, c2, c3 = st.columns(3)
+    chosen = c1.selectbox(
+        _t("plan_size_role", n=n),
+        ROLE_IDS,
+        index=ROLE_IDS.index(role),
+        format_func=lambda r: label(base.plan, "roles", r, L),
+        key=f"plan_size_role{n}",
+    )
+    most = c2.number_input(
+        _t("plan_size_max"), min_value=0, max_value=10, value=2, key=f"plan_size_max{n}"
+    )
+    state = c3.selectbox(_t("plan_col_state"), STATES, index=state_index, key=f"plan_size_state{n}")
+    return chosen, most, state
+
+
 with st.form("plan_size_form"):
-    a1, a2, a3 = st.columns(3)
-    role1 = a1.selectbox(
-        _t("plan_size_role", n=1),
-        ROLE_IDS,
-        index=ROLE_IDS.index("duty_desk"),
-        format_func=lambda r: label(base.plan, "roles", r, L),
-        key="plan_size_role1",
-    )
-    max1 = a2.number_input(
-        _t("plan_size_max"), min_value=0, max_value=10, value=2, key="plan_size_max1"
-    )
-    state1 = a3.selectbox(_t("plan_col_state"), STATES, index=0, key="plan_size_state1")
+    role1, max1, state1 = _axis_inputs(1, "duty_desk", 0)
     two = st.checkbox(_t("plan_size_two"), value=True, key="plan_size_two")
-    b1, b2, b3 = st.columns(3)
-    role2 = b1.selectbox(
-        _t("plan_size_role", n=2),
-        ROLE_IDS,
-        index=ROLE_IDS.index("emergency_contact"),
-        format_func=lambda r: label(base.plan, "roles", r, L),
-        key="plan_size_role2",
-    )
-    max2 = b2.number_input(
-        _t("plan_size_max"), min_value=0, max_value=10, value=2, key="plan_size_max2"
-    )
-    state2 = b3.selectbox(_t("plan_col_state"), STATES, index=1, key="plan_size_state2")
+    role2, max2, state2 = _axis_inputs(2, "emergency_contact", 1)
     t1, t2, t3, t4 = st.columns(4)
     size_rule = t1.selectbox(
         _t("plan_size_target_rule"),

@@ -1,5 +1,6 @@
 """Bad input: one line per problem, ``file:line: field: message``, exit code 2, never a traceback."""
 
+import base64
 import re
 import subprocess
 import sys
@@ -195,7 +196,10 @@ def test_one_drill_per_family_shipped():
 
 def test_shipped_files_hold_no_real_names_or_numbers():
     banned = re.compile(
-        r"刘建明|康国英|程建军|田春青|李秀英|韩沛松|王磊|(^|[^0-9])1[3-9][0-9]{9}([^0-9]|$)|0478-?[0-9]{7,}"
+        base64.b64decode(
+            "5YiY5bu65piOfOW6t+WbveiLsXznqIvlu7rlhpt855Sw5pil6Z2SfOadjuengOiLsXzpn6nmspvmnb58546L56OK"
+        ).decode()
+        + r"|(^|[^0-9])1[3-9][0-9]{9}([^0-9]|$)|0478-?[0-9]{7,}"
     )
     for p in Path("scenarios").rglob("*.yaml"):
         assert not banned.search(p.read_text(encoding="utf-8")), p

@@ -122,7 +122,6 @@ class Summary:
     seed: int
     per_rep: list[RepSummary] = field(repr=False)
     roles: dict[str, dict] = field(default_factory=dict)
-    role_of: dict[str, str] = field(default_factory=dict, repr=False)
 
     def rule_table(self) -> list[dict]:
         out = []
@@ -143,14 +142,6 @@ class Summary:
                 }
             )
         return out
-
-    def met_share_by_rep(self, rule: str) -> np.ndarray:
-        """Per replication: share of applicable incidents meeting ``rule`` (NaN when none)."""
-        vals = []
-        for rs in self.per_rep:
-            n, met, _ = rs.rules[rule]
-            vals.append(met / n if n else np.nan)
-        return np.array(vals)
 
     def all_met_share(self) -> float:
         return sum(rs.all_met for rs in self.per_rep) / max(1, len(self.per_rep))
@@ -191,7 +182,6 @@ def summarise(scenario: Scenario, seed: int, per_rep: list[RepSummary]) -> Summa
         seed=seed,
         per_rep=sorted(per_rep, key=lambda r: r.replication),
         roles=_role_table(scenario, per_rep, horizon),
-        role_of={p.id: p.role for p in scenario.roster.people},
     )
 
 

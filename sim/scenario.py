@@ -289,7 +289,6 @@ class Scenario:
     incidents: tuple[Incident, ...]
     rates: tuple[FamilyRate, ...]
     timing: Timing
-    horizon_days: int
     source: str = ""
     text: str = field(default="", repr=False)
 
@@ -811,7 +810,6 @@ def parse_scenario(data: Any, file: str, *, plan: Plan | None = None, text: str 
             choices=("on_duty_first", "written"),
         ),
     )
-    horizon = days + 3
     r.raise_if_any()
     return Scenario(
         name=name,
@@ -827,7 +825,6 @@ def parse_scenario(data: Any, file: str, *, plan: Plan | None = None, text: str 
         incidents=tuple(sorted(incidents, key=lambda x: (x.at, x.id))),
         rates=tuple(rates),
         timing=timing,
-        horizon_days=horizon,
         source=file,
         text=text,
     )

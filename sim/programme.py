@@ -91,16 +91,22 @@ def missed_years(table: pd.DataFrame) -> list[int]:
     return [int(y) for y in table.loc[table["status"] == "missed", "year"]]
 
 
+def _snapshot_text(store, row: dict) -> str | None:
+    """A drill row's scenario snapshot, read from the store when the list row lacks it."""
+    text = row.get("scenario_text")
+    if text is None:
+        try:
+            text = store.drill(row["id"]).get("scenario_text")
+        except Exception:  # noqa: BLE001 - an unreadable row only loses its names
+            text = None
+    return text
+
+
 def known_sites(store, extra: Iterable[tuple[str, str, str]] = ()) -> dict[str, tuple[str, str]]:
     """Site id -> (name_zh, name_en): from the stored drills' scenario snapshots, plus ``extra``."""
     sites: dict[str, tuple[str, str]] = {}
     for d in store.list_drills():
-        text = d.get("scenario_text")
-        if text is None:
-            try:
-                text = store.drill(d["id"]).get("scenario_text")
-            except Exception:  # noqa: BLE001 - an unreadable row only loses its names
-                text = None
+        text = _snapshot_text(store, d)
         for s in _snapshot_sites(text):
             sites.setdefault(s[0], (s[1], s[2]))
         if d.get("site"):
@@ -114,12 +120,7 @@ def scenario_titles(store) -> dict[int, tuple[str, str]]:
     """Drill id -> the scenario's (name_zh, name_en) from its snapshot (the id's name if absent)."""
     out: dict[int, tuple[str, str]] = {}
     for d in store.list_drills():
-        text = d.get("scenario_text")
-        if text is None:
-            try:
-                text = store.drill(d["id"]).get("scenario_text")
-            except Exception:  # noqa: BLE001 - an unreadable row keeps its stored name
-                text = None
+        text = _snapshot_text(store, d)
         name = d.get("scenario_name") or ""
         try:
             data = yaml.safe_load(text) if text else {}

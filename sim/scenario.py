@@ -22,6 +22,18 @@ from sim.yamlio import InputError, LineDict, Problem, Reader, line_of, load_file
 
 DAY = 24 * 60
 STATES = ("on_duty", "on_call", "off_duty")
+# keys of a person in a roster (a roster adds contact_change, a variant's new person its chain)
+PERSON_KEYS = (
+    "id",
+    "role",
+    "name_zh",
+    "name_en",
+    "phone",
+    "site",
+    "default_state",
+    "duty",
+    "reach",
+)
 DISTS = {
     "fixed": ("value",),
     "uniform": ("low", "high"),
@@ -405,18 +417,7 @@ def _roster(r: Reader, node: Any, prefix: str, site_ids: set[str] | None) -> Ros
         item = r.mapping(item, pre, plist, i)
         r.unknown(
             item,
-            {
-                "id",
-                "role",
-                "name_zh",
-                "name_en",
-                "phone",
-                "site",
-                "default_state",
-                "duty",
-                "reach",
-                "contact_change",
-            },
+            {*PERSON_KEYS, "contact_change"},
             pre,
         )
         pid = r.take(item, "id", pre, str)

@@ -64,6 +64,7 @@ import yaml
 from sim.plan import BODY_IDS, ROLE_IDS, RULE_IDS, Plan
 from sim.scenario import (
     DAY,
+    PERSON_KEYS,
     PROB_KEYS,
     STATES,
     TIMING_KEYS,
@@ -301,22 +302,7 @@ def _chain_spec(
 
 def _new_person(r: Reader, item: Any, items: Any, i: int, pre: str) -> NewPerson | None:
     item = r.mapping(item, pre, items, i)
-    r.unknown(
-        item,
-        {
-            "id",
-            "role",
-            "name_zh",
-            "name_en",
-            "phone",
-            "site",
-            "default_state",
-            "duty",
-            "reach",
-            "chain",
-        },
-        pre,
-    )
+    r.unknown(item, {*PERSON_KEYS, "chain"}, pre)
     pid = r.take(item, "id", pre, str)
     role = r.take(item, "role", pre, str, choices=ROLE_IDS)
     shifts = _shifts(r, item.get("duty", []), item, "duty", f"{pre}.duty")

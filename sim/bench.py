@@ -12,7 +12,8 @@ from pathlib import Path
 import simpy
 
 from sim.experiment import run_once
-from sim.model import Response, incident_journey
+from sim.model import Model
+from sim.policy import start_incident
 from sim.scenario import load_scenario
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
@@ -34,9 +35,9 @@ def count_events(scenario, seed: int, reps: int) -> int:
     total = 0
     for i in range(reps):
         env = _CountingEnvironment()
-        r = Response(scenario, seed, i, env=env)
-        for inc in r.incidents:
-            env.process(incident_journey(r, inc))
+        m = Model(scenario, seed, i, env=env)
+        for inc in m.incidents:
+            start_incident(m, inc)
         env.run()
         total += env.processed
     return total

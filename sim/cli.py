@@ -16,7 +16,7 @@ from collections.abc import Callable
 from sim.yamlio import InputError
 
 # Modules that add their own subcommands: each has ``add_commands(subparsers)``.
-COMMAND_MODULES = ("sim.cli_planner", "sim.cli_records")
+COMMAND_MODULES = ("sim.cli_planner", "sim.cli_records", "sim.cli_judge")
 
 
 class UsageError(Exception):
@@ -27,14 +27,31 @@ def _print_json(obj) -> None:
     print(json.dumps(obj, ensure_ascii=False, indent=2, sort_keys=False))
 
 
+_JSON_DIGITS = 30  # far more than any count of people needs
+
+
+def _json_int(text: str) -> int:
+    """A JSON integer, refused before Python's own digit limit turns it into a traceback."""
+    digits = len(text.lstrip("-"))
+    if digits > _JSON_DIGITS:
+        raise UsageError(f"incident: a number of {digits} digits (at most {_JSON_DIGITS})")
+    return int(text)
+
+
 def cmd_grade(args: argparse.Namespace) -> int:
     from sim.grading import IncidentError, grade
     from sim.plan import load_plan
 
     try:
-        facts = json.loads(args.incident)
+        facts = json.loads(args.incident, parse_int=_json_int)
     except json.JSONDecodeError as exc:
         raise UsageError(f"incident: not valid JSON ({exc.msg} at column {exc.colno})") from None
+    except RecursionError:
+        raise UsageError(
+            "incident: JSON nested too deeply (an incident is one flat object)"
+        ) from None
+    except ValueError as exc:  # any other number the decoder cannot take
+        raise UsageError(f"incident: not usable JSON ({str(exc).splitlines()[0][:80]})") from None
     plan = load_plan(args.plan)
     try:
         result = grade(facts, plan)

@@ -19,13 +19,14 @@ import numpy as np
 import yaml
 
 from sim.grading import grade
-from sim.model import TEAMS_BY_FAMILY, Response
+from sim.model import Model
 from sim.plan import (
     BODY_IDS,
+    CONTENT_IDS,
     FAMILIES,
     GRADES,
+    INCIDENT_FIELDS,
     PHASES,
-    REPORT_CONTENT,
     ROLE_IDS,
     SCOPES,
     parse_plan,
@@ -33,6 +34,7 @@ from sim.plan import (
 from sim.records import Action
 from sim.rules import MET, MISSED, NA, Verdict, verdicts
 from sim.scenario import DAY, Incident, Scenario, format_time, parse_scenario
+from sim.steps import discover, perform
 from sim.streams import Streams
 from sim.yamlio import LineDict, load_file, load_text
 
@@ -40,6 +42,7 @@ SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
 
 ACTION_KINDS = (
     "advance",
+    "step",
     "control",
     "grade",
     "report",
@@ -97,7 +100,7 @@ def incident_to_dict(inc: Incident) -> dict[str, Any]:
         "site": inc.site,
         "family": inc.family,
     }
-    for key in ("people", "scope", "phase", "spares_enough", "time_recoverable"):
+    for key in INCIDENT_FIELDS:
         value = getattr(inc, key)
         if value is not None:
             out[key] = value
@@ -202,87 +205,95 @@ class Drill:
     """A live drill: the clock, the injects seen so far, and the team's decisions.
 
     Use :meth:`apply` with decision dicts ``{"kind": ..., ...}``; the same list applied to a
-    fresh ``Drill(scenario, seed)`` rebuilds the same state (:meth:`replay`).
+    fresh ``Drill(scenario, seed)`` rebuilds the same state (:meth:`replay`). The team's main
+    decision is ``{"kind": "step", "incident", "step", "to", "content", "level", "person"}``:
+    one step of the plan's procedure, run through the same interpreter as the automatic policy
+    (:func:`sim.steps.perform`), so it costs the same time and leaves the same records.
+    Older decision kinds (``control``, ``grade``, ``report``, ``call``, …) are read as steps,
+    so stored drills replay.
     """
 
     def __init__(self, scenario: Scenario, seed: int, *, start: float | None = None):
         self.scenario = scenario
         self.seed = int(seed)
-        self.r = Response(scenario, seed, 0, office_acts=False)
+        self._m = Model(scenario, seed, 0)
         self.decisions: list[dict[str, Any]] = []
         self.outcomes: list[Outcome] = []
         self.plan = scenario.plan
-        self.incidents = {inc.id: inc for inc in self.r.incidents}
-        self.discovered: dict[str, float] = {}
-        self.on_site: dict[str, float] = {}
-        self.resolved: dict[str, float] = {}
-        self.team_grade: dict[str, str] = {}
-        self.closed: dict[str, float] = {}
-        self.first_report_content: dict[str, tuple[str, ...]] = {}
-        env = self.r.env
-        for inc in self.r.incidents:
-            env.process(self._arrive(inc))
-        first = min((i.at for i in self.r.incidents), default=0.0)
+        self.incidents = {inc.id: inc for inc in self._m.incidents}
+        env = self._m.env
+        for inc in self._m.incidents:
+            env.process(discover(self._m, inc))
+        first = min((i.at for i in self._m.incidents), default=0.0)
         self.start = float(start if start is not None else max(0.0, first - 15))
         self._run_until(self.start)
 
-    # -- incidents arrive on their own --------------------------------------------------------
-    def _arrive(self, inc: Incident):
-        env, fate = self.r.env, self.r.fates[inc.id]
-        yield env.timeout(max(0.0, inc.at - env.now))
-        self.r.log(inc.id, "site", "occurred", target=inc.site, detail=inc.family)
-        yield env.timeout(fate.discovery)
-        self.discovered[inc.id] = env.now
-        self.r.log(inc.id, "site", "discovered", target=inc.site)
-
-    def _team_works(self, inc: Incident, pid: str, req):
-        """The emergency team travels, works the response, then the incident is resolved."""
-        env, fate = self.r.env, self.r.fates[inc.id]
-        yield env.timeout(fate.dispatch + fate.travel)
-        self.on_site.setdefault(inc.id, env.now)
-        self.r.log(inc.id, pid, "team_on_site", "in_person", inc.site, "arrived")
-        yield env.timeout(fate.response)
-        self.r.busy_minutes[pid] += fate.dispatch + fate.travel + fate.response
-        self.r.resources[pid].release(req)
-        if inc.id not in self.resolved:
-            self.resolved[inc.id] = env.now
-            self.r.log(inc.id, "working_group", "resolved", target=inc.site)
-
-    def _deputy_travels(self, inc: Incident, pid: str, req):
-        env, fate = self.r.env, self.r.fates[inc.id]
-        self.r.log(inc.id, pid, "deputy_dispatched", "in_person", inc.site, "travelling")
-        yield env.timeout(fate.travel)
-        self.r.log(inc.id, pid, "deputy_on_site", "in_person", inc.site, "arrived")
-        self.r.resources[pid].release(req)
-
-    # -- the clock --------------------------------------------------------------------------------
+    # -- what the team may see (never the model's private state) ----------------------------------
     @property
     def now(self) -> float:
-        return float(self.r.env.now)
+        return float(self._m.env.now)
 
     @property
     def records(self) -> list[Action]:
-        return self.r.records
+        return self._m.records
+
+    def _times(self, step: str, outcome: str | None = None) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for a in self._m.records:
+            if a.action == step and (outcome is None or a.outcome == outcome):
+                out.setdefault(a.incident, a.time)
+        return out
+
+    @property
+    def discovered(self) -> dict[str, float]:
+        return self._times("discovered")
+
+    @property
+    def resolved(self) -> dict[str, float]:
+        return self._times("resolved")
+
+    @property
+    def closed(self) -> dict[str, float]:
+        return self._times("closed", "done")
+
+    @property
+    def team_grade(self) -> dict[str, str]:
+        return dict(self._m.assigned_grade)
+
+    def office_role(self) -> str:
+        """Who acts as the working group's office now (the duty desk during exams)."""
+        return self._m.office_role()
+
+    def true_grade(self, incident: str) -> str:
+        """The plan's grade (for the trainer's scorecard, never for the team's screens)."""
+        return self._m.true_grade[incident]
 
     def next_inject_at(self) -> float | None:
         """When the next incident not yet discovered will be (its inject time), if any."""
+        seen = self.discovered
         times = [
-            i.at + self.r.fates[i.id].discovery
-            for i in self.r.incidents
-            if i.id not in self.discovered
+            i.at + self._m.fates[i.id].minutes("discovery_minutes")
+            for i in self._m.incidents
+            if i.id not in seen
         ]
         return min(times) if times else None
 
     def injects(self) -> list[dict[str, Any]]:
         """Incidents the team has been told of (discovered by now), with their facts."""
         out = []
-        for inc in self.r.incidents:
-            if inc.id in self.discovered:
+        seen, closed, resolved, graded = (
+            self.discovered,
+            self.closed,
+            self.resolved,
+            self.team_grade,
+        )
+        for inc in self._m.incidents:
+            if inc.id in seen:
                 site = self.scenario.site(inc.site)
                 out.append(
                     {
                         "id": inc.id,
-                        "discovered_at": self.discovered[inc.id],
+                        "discovered_at": seen[inc.id],
                         "occurred_at": inc.at,
                         "site": inc.site,
                         "site_zh": site.name_zh,
@@ -291,11 +302,28 @@ class Drill:
                         "facts": inc.facts(),
                         "text_zh": inc.text_zh,
                         "text_en": inc.text_en,
-                        "team_grade": self.team_grade.get(inc.id),
-                        "closed": inc.id in self.closed,
-                        "resolved": inc.id in self.resolved,
+                        "team_grade": graded.get(inc.id),
+                        "closed": inc.id in closed,
+                        "resolved": inc.id in resolved,
                     }
                 )
+        return out
+
+    def steps_for(self, incident: str) -> list[str]:
+        """The procedure's steps a team can take for an incident now (the action menu)."""
+        inc = self.incidents[incident]
+        closed = incident in self.closed
+        out = []
+        for step in self.plan.procedure:
+            if step.kind == "event" or step.id == "discovered":
+                continue
+            if step.families is not None and inc.family not in step.families:
+                continue
+            if inc.family in step.families_not:
+                continue
+            if closed != (step.id in _AFTER_CLOSE):
+                continue
+            out.append(step.id)
         return out
 
     # -- decisions -------------------------------------------------------------------------------
@@ -304,318 +332,192 @@ class Drill:
         kind = decision.get("kind")
         if kind not in ACTION_KINDS:
             raise DrillError(f"unknown action {kind!r}")
-        handler = getattr(self, f"_do_{kind}")
-        self._check(decision)
-        before = len(self.r.records)
+        step_decision = (
+            decision if kind in ("advance", "note", "step") else _as_step(self, decision)
+        )
+        before = len(self._m.records)
         start = self.now
-        result, detail = handler(decision)
-        out = Outcome(kind, result, start, self.now, detail, tuple(self.r.records[before:]))
+        if step_decision["kind"] == "advance":
+            result, detail = self._advance(step_decision)
+        elif step_decision["kind"] == "note":
+            self._check_incident(decision, optional=True)
+            self._m.log(
+                decision.get("incident") or "",
+                "team",
+                "note",
+                detail=str(decision.get("text", ""))[:2000],
+            )
+            result, detail = "noted", {}
+        else:
+            result, detail = self._step(step_decision)
+        out = Outcome(kind, result, start, self.now, detail, tuple(self._m.records[before:]))
         self.decisions.append(copy.deepcopy(decision))
         self.outcomes.append(out)
         return out
 
-    def _check(self, d: dict[str, Any]) -> None:
-        kind = d["kind"]
-        if kind == "advance":
-            to = d.get("to")
-            if not isinstance(to, int | float) or isinstance(to, bool) or to < self.now:
-                raise DrillError("advance: 'to' must be a time not before the clock")
-            return
-        if kind == "note":
-            return
+    def _check_incident(self, d: dict[str, Any], optional: bool = False) -> Incident | None:
         iid = d.get("incident")
+        if optional and not iid:
+            return None
         if iid not in self.incidents:
             raise DrillError(f"unknown incident {iid!r}")
         if iid not in self.discovered:
             raise DrillError("this incident has not been discovered yet")
-        if iid in self.closed and kind != "report":
-            raise DrillError("this incident is closed")
+        return self.incidents[iid]
 
-    def _run_action(self, gen):
-        """Run one action process to its end; the clock moves by what it cost."""
-        proc = self.r.env.process(gen)
-        self.r.env.run(until=proc)
+    def _advance(self, d):
+        to = d.get("to")
+        if not isinstance(to, int | float) or isinstance(to, bool) or to < self.now:
+            raise DrillError("advance: 'to' must be a time not before the clock")
+        self._run_until(float(to))
+        return "advanced", {"to": self.now}
+
+    def _step(self, d: dict[str, Any]):
+        inc = self._check_incident(d)
+        assert inc is not None
+        sid = d.get("step")
+        if sid not in self.plan.steps:
+            raise DrillError(f"unknown step {sid!r}")
+        step = self.plan.step(sid)
+        if step.kind == "event":
+            raise DrillError(f"{sid} happens by itself; it is not a decision")
+        closed = inc.id in self.closed
+        if closed and sid not in _AFTER_CLOSE and sid not in _REPORT_STEPS:
+            raise DrillError("this incident is closed")
+        if sid == "closed" and inc.id not in self.resolved:
+            raise DrillError(
+                "not resolved yet: the emergency team must be dispatched and finish its work first"
+            )
+        if sid in _AFTER_CLOSE and not closed:
+            raise DrillError(f"{sid} comes after the incident is closed")
+        level = d.get("level")
+        if sid == "graded" and level not in GRADES:
+            raise DrillError(f"grade: {level!r} is not one of {', '.join(GRADES)}")
+        targets = d.get("to")
+        if targets is not None:
+            if isinstance(targets, str):
+                targets = [targets]
+            allowed = set(self.plan.addressees(sid, inc.family))
+            if sid in _REPORT_STEPS:
+                allowed |= set(BODY_IDS)
+            bad = [t for t in targets if t not in allowed]
+            if bad:
+                raise DrillError(f"{sid}: cannot go to {', '.join(map(str, bad))}")
+        content = d.get("content")
+        if content is not None:
+            content = [c for c in content if c in CONTENT_IDS]
+        person = d.get("person")
+        if person is not None:
+            if person not in self._m.people:
+                raise DrillError(f"call: unknown person {person!r}")
+            roles = [
+                self._m.office_role() if t == "working_group" else t
+                for t in (targets or self.plan.addressees(sid, inc.family))
+                if t not in BODY_IDS or t == "working_group"
+            ]
+            if not roles:
+                raise DrillError(f"{sid}: no one to call")
+            if not any(person in self._m.chain(role, inc.site) for role in roles):
+                raise DrillError(f"call: {person} is not in the call chain of {', '.join(roles)}")
+        proc = self._m.env.process(
+            perform(
+                self._m, inc, step, targets=targets, content=content, level=level, person=person
+            )
+        )
+        self._m.env.run(until=proc)
         self._run_until(self.now)
-        return proc.value
+        reached = proc.value.get("reached", {})
+        detail: dict[str, Any] = {"step": sid, "reached": reached}
+        if person is not None:
+            detail["person"] = person
+        if sid == "graded":
+            detail["level"] = level
+            return "graded", detail
+        if step.content and content is not None:
+            detail["missing_content"] = [c for c in step.content if c not in content]
+        if person is not None:
+            answered = any(v != "failed" for v in reached.values())
+            return ("answered" if answered else "unanswered"), detail
+        if reached and all(v == "failed" for v in reached.values()):
+            return "failed", detail
+        return {"closed": "closed"}.get(sid, "received" if reached else "done"), detail
 
     def _run_until(self, t: float) -> None:
         """Run to ``t`` including the events due exactly at ``t`` (an inject at 11:45 shows at 11:45)."""
-        env = self.r.env
+        env = self._m.env
         if t > env.now:
             env.run(until=t)
         while env.peek() <= t:
             env.step()
-
-    def _do_advance(self, d):
-        self._run_until(float(d["to"]))
-        return "advanced", {"to": self.now}
-
-    def _do_note(self, d):
-        self.r.log(d.get("incident") or "", "team", "note", detail=str(d.get("text", ""))[:2000])
-        return "noted", {}
-
-    def _do_control(self, d):
-        inc = self.incidents[d["incident"]]
-        fate = self.r.fates[inc.id]
-
-        def act():
-            yield self.r.env.timeout(fate.control)
-            self.r.log(inc.id, "team", "control", "in_person", inc.site, "evidence_preserved")
-
-        self._run_action(act())
-        return "done", {}
-
-    def _do_grade(self, d):
-        level = d.get("level")
-        if level not in GRADES:
-            raise DrillError(f"grade: {level!r} is not one of {', '.join(GRADES)}")
-        inc = self.incidents[d["incident"]]
-        fate = self.r.fates[inc.id]
-
-        def act():
-            yield self.r.env.timeout(fate.grading)
-            self.r.log(
-                inc.id,
-                "working_group",
-                "graded",
-                target=inc.id,
-                outcome=level,
-                detail=self.r.true_grade[inc.id],
-            )
-
-        self._run_action(act())
-        self.team_grade[inc.id] = level
-        self.r.assigned_grade[inc.id] = level
-        return "graded", {"level": level}
-
-    def _do_report(self, d):
-        inc = self.incidents[d["incident"]]
-        body = d.get("body")
-        channel = d.get("channel", "verbal")
-        rtype = d.get("type", "report")
-        if body not in OUTSIDE_BODIES:
-            raise DrillError(f"report: unknown body {body!r}")
-        if channel not in ("verbal", "written"):
-            raise DrillError("report: channel must be verbal or written")
-        if rtype not in ("report", "follow_up", "final"):
-            raise DrillError("report: type must be report, follow_up or final")
-        if rtype == "final" and inc.id not in self.closed:
-            raise DrillError("the final report comes after the incident is closed")
-        fate = self.r.fates[inc.id]
-        content = tuple(c for c in d.get("content", ()) if c in REPORT_CONTENT)
-        if channel == "verbal" and body == "working_group" and rtype == "report":
-            # a verbal report to the working group is a phone call to the office's duty person
-            pid = d.get("person") or self.r.scenario.roster.chain(self.r.office_role())[0]
-            role = self.r.people[pid].role if pid in self.r.people else None
-            if role not in ("duty_desk", "office_director"):
-                raise DrillError(
-                    "a verbal report to the working group goes to the duty desk or the office director"
-                )
-            return self._call(inc, pid, purpose="report")
-        minutes = (
-            fate.verbal
-            if channel == "verbal"
-            else (fate.written if rtype == "report" else fate.follow_up)
-        )
-        if rtype == "final":
-            minutes = fate.final
-        kind = {
-            "report": "verbal_report" if channel == "verbal" else "written_report",
-            "follow_up": "follow_up",
-            "final": "final_report",
-        }[rtype]
-        detail = ",".join(content)
-
-        def act():
-            yield from self.r.report(
-                inc,
-                "team",
-                body,
-                "phone" if channel == "verbal" else "written",
-                minutes,
-                kind,
-                detail,
-            )
-
-        self._run_action(act())
-        if kind == "written_report" and inc.id not in self.first_report_content:
-            self.first_report_content[inc.id] = content
-        missing = (
-            [c for c in self.plan.reporting.first_report_content if c not in content]
-            if kind == "written_report"
-            else []
-        )
-        return "received", {"body": body, "missing_content": missing}
-
-    def _do_call(self, d):
-        inc = self.incidents[d["incident"]]
-        pid = d.get("person")
-        if pid not in self.r.people:
-            raise DrillError(f"call: unknown person {pid!r}")
-        role = d.get("role") or self.r.people[pid].role
-        if role not in ROLE_IDS:
-            raise DrillError(f"call: unknown role {role!r}")
-        if pid not in self.r.chain(role, inc.site):
-            raise DrillError(f"call: {pid} is not in the call chain of {role}")
-        return self._call(inc, pid, purpose=d.get("purpose"), role=role)
-
-    def _call(self, inc: Incident, pid: str, purpose: str | None, role: str | None = None):
-        """One call to ``pid`` working ``role``'s chain (a backup answers for the role)."""
-        role = role or self.r.people[pid].role
-        result: dict[str, Any] = {}
-
-        def act():
-            req = yield from self.r.call_person(inc.id, "team", pid, role)
-            if req is None:
-                result["answered"] = False
-                return
-            result["answered"] = True
-            fate = self.r.fates[inc.id]
-            env = self.r.env
-            if role in ("duty_desk", "office_director") and purpose in (None, "report"):
-                yield env.timeout(fate.verbal)
-                self.r.log(inc.id, "team", "verbal_report", "phone", "working_group", "received")
-                if inc.id not in self.r.office_received:
-                    self.r.office_received[inc.id] = env.now
-                    self.r.log(inc.id, pid, "office_received", "phone", "working_group", "received")
-                self.r.resources[pid].release(req)
-            elif role in TEAMS_BY_FAMILY.get(inc.family, ()) or (
-                role.startswith("team_") and purpose == "dispatch"
-            ):
-                self.r.log(inc.id, "team", "team_dispatched", "phone", role, "dispatched", pid)
-                env.process(self._team_works(inc, pid, req))
-            elif role == "deputy_leader" and purpose == "dispatch":
-                yield env.timeout(fate.inform)
-                self.r.log(inc.id, "team", "inform", "phone", role, "informed", pid)
-                env.process(self._deputy_travels(inc, pid, req))
-            else:
-                yield from self.r.hold(pid, fate.inform)
-                if role in self.plan.reporting.office_informs_roles:
-                    self.r.log(inc.id, "team", "inform", "phone", role, "informed", pid)
-                self.r.resources[pid].release(req)
-
-        self._run_action(act())
-        return ("answered" if result.get("answered") else "unanswered"), {
-            "person": pid,
-            "role": role,
-        }
-
-    def _simple(self, d, action: str, minutes_key: str | None = None):
-        inc = self.incidents[d["incident"]]
-
-        def act():
-            if minutes_key:
-                yield self.r.env.timeout(getattr(self.r.fates[inc.id], minutes_key))
-            else:
-                yield self.r.env.timeout(0)
-            self.r.log(inc.id, "working_group", action, outcome="activated")
-
-        self._run_action(act())
-        return "done", {}
-
-    def _do_special_plan(self, d):
-        return self._simple(d, "special_plan")
-
-    def _do_emergency_state(self, d):
-        return self._simple(d, "emergency_state", "emergency_state")
-
-    def _do_duty_24h(self, d):
-        return self._simple(d, "duty_24h")
-
-    def _do_close(self, d):
-        inc = self.incidents[d["incident"]]
-        if inc.id not in self.resolved:
-            raise DrillError(
-                "not resolved yet: the emergency team must be dispatched and finish its work first"
-            )
-        self.r.log(inc.id, "working_group", "closed", target=inc.site)
-        self.closed[inc.id] = self.now
-        return "closed", {}
 
     # -- judging -------------------------------------------------------------------------------
     def verdicts(self, *, final: bool = False) -> list[Verdict]:
         """Verdicts now; ``final`` judges every open clock as if the drill ended here."""
         return verdicts(
             self.scenario,
-            tuple(self.r.incidents),
-            self.r.true_grade,
-            self.r.records,
+            tuple(self._m.incidents),
+            self._m.true_grade,
+            self._m.records,
             end_time=None if final else self.now,
         )
 
     def deadline_board(self) -> list[dict[str, Any]]:
         """Per discovered incident and rule: status, deadline (sim minute) and minutes left."""
         rows = []
-        vs = {(v.incident, v.rule): v for v in self.verdicts()}
-        for info in self.injects():
-            iid = info["id"]
-            recs = [a for a in self.r.records if a.incident == iid]
-            graded = next((a.time for a in recs if a.action == "graded"), None)
-            occ, disc = info["occurred_at"], info["discovered_at"]
-            start_first = (
-                disc if self.plan.setting("first_report_clock_starts") == "discovery" else occ
+        seen = self.discovered
+        for v in self.verdicts():
+            if v.incident not in seen or v.note == "grade":
+                continue
+            deadline = (
+                v.start_min + v.allowed_min
+                if v.start_min is not None and v.allowed_min is not None
+                else None
             )
-            anchors = {
-                "first_report_3h": start_first,
-                "direct_report_I_II": graded,
-                "emergency_contact_III_plus": graded,
-                "deputy_leader_on_site_I": graded,
-                "office_informs_leaders": self.r.office_received.get(iid),
-                "final_report": self.closed.get(iid),
-            }
-            for rule_id, rule in self.plan.rules.items():
-                v = vs[(iid, rule_id)]
-                if v.note == "grade":
-                    continue
-                anchor = anchors.get(rule_id)
-                deadline = (
-                    anchor + rule.allowed_minutes
-                    if anchor is not None and rule.allowed_minutes is not None
-                    else None
-                )
-                rows.append(
-                    {
-                        "incident": iid,
-                        "rule": rule_id,
-                        "status": "pending" if v.note == "pending" else v.status,
-                        "deadline": deadline,
-                        "left_min": None if deadline is None else round(deadline - self.now, 1),
-                        "measured_min": v.measured_min,
-                        "allowed_min": v.allowed_min,
-                    }
-                )
+            rows.append(
+                {
+                    "incident": v.incident,
+                    "rule": v.rule,
+                    "status": "pending" if v.note == "pending" else v.status,
+                    "deadline": deadline,
+                    "left_min": None if deadline is None else round(deadline - self.now, 1),
+                    "measured_min": v.measured_min,
+                    "allowed_min": v.allowed_min,
+                }
+            )
         return rows
 
     def scorecard(self) -> dict[str, Any]:
         """The end-of-drill scorecard: verdicts, grading against the plan, report content."""
         vs = self.verdicts(final=True)
+        team = self.team_grade
         grading = []
         for iid, inc in self.incidents.items():
             plan_grade = grade(inc.facts(), self.plan)
             grading.append(
                 {
                     "incident": iid,
-                    "team": self.team_grade.get(iid),
+                    "team": team.get(iid),
                     "plan": plan_grade.level,
                     "basis_zh": plan_grade.basis_zh,
                     "basis_en": plan_grade.basis_en,
-                    "agrees": self.team_grade.get(iid) == plan_grade.level,
+                    "agrees": team.get(iid) == plan_grade.level,
                 }
             )
+        required = self.plan.step("written_report").content
+        given: dict[str, list[str]] = {}
+        for a in self._m.records:
+            if a.action == "written_report" and a.incident not in given and a.outcome != "failed":
+                given[a.incident] = [c for c in a.detail.split(",") if c]
         content = {
             iid: {
-                "given": list(self.first_report_content.get(iid, ())),
-                "missing": [
-                    c
-                    for c in self.plan.reporting.first_report_content
-                    if c not in self.first_report_content.get(iid, ())
-                ],
+                "given": given.get(iid, []),
+                "missing": [c for c in required if c not in given.get(iid, [])],
             }
             for iid in self.incidents
         }
         counts = {s: sum(v.status == s for v in vs) for s in (MET, MISSED, NA)}
         return {
-            "verdicts": [v.__dict__ for v in vs],
+            "verdicts": [_verdict_dict(v) for v in vs],
             "grading": grading,
             "report_content": content,
             "counts": counts,
@@ -636,6 +538,76 @@ class Drill:
         for d in decisions:
             drill.apply(d)
         return drill
+
+
+_AFTER_CLOSE = ("evaluation", "investigation", "final_report")
+_REPORT_STEPS = ("verbal_report", "written_report", "direct_report", "follow_up", "final_report")
+_OFFICE_ROLES = ("duty_desk", "office_director")
+
+
+def _verdict_dict(v: Verdict) -> dict[str, Any]:
+    out = dict(v.__dict__)
+    out["missing"] = list(v.missing)
+    return out
+
+
+def _as_step(drill: Drill, d: dict[str, Any]) -> dict[str, Any]:
+    """An older decision kind read as a step of the procedure (stored drills replay)."""
+    kind = d["kind"]
+    base = {"kind": "step", "incident": d.get("incident")}
+    if kind in ("control", "special_plan", "emergency_state", "duty_24h"):
+        return {**base, "step": kind}
+    if kind == "close":
+        return {**base, "step": "closed"}
+    if kind == "grade":
+        return {**base, "step": "graded", "level": d.get("level")}
+    if kind == "report":
+        body, channel, rtype = d.get("body"), d.get("channel", "verbal"), d.get("type", "report")
+        if body not in BODY_IDS:
+            raise DrillError(f"report: unknown body {body!r}")
+        if channel not in ("verbal", "written"):
+            raise DrillError("report: channel must be verbal or written")
+        if rtype not in ("report", "follow_up", "final"):
+            raise DrillError("report: type must be report, follow_up or final")
+        sid = {
+            ("report", "verbal"): "verbal_report",
+            ("report", "written"): "written_report",
+        }.get((rtype, channel), {"follow_up": "follow_up", "final": "final_report"}.get(rtype))
+        out = {**base, "step": sid, "to": [body], "content": list(d.get("content", ()))}
+        if sid == "verbal_report" and body == "working_group":
+            pid = d.get("person")
+            if pid is None:
+                pid = drill._m.chain(drill.office_role())[0]
+            role = drill._m.people[pid].role if pid in drill._m.people else None
+            if role not in _OFFICE_ROLES:
+                raise DrillError(
+                    "a verbal report to the working group goes to the duty desk or the office director"
+                )
+            out["person"] = pid
+        return out
+    # call: which step a call is depends on who is called and why
+    pid = d.get("person")
+    if pid not in drill._m.people:
+        raise DrillError(f"call: unknown person {pid!r}")
+    role = d.get("role") or drill._m.people[pid].role
+    if role not in ROLE_IDS:
+        raise DrillError(f"call: unknown role {role!r}")
+    inc = drill.incidents.get(d.get("incident"))
+    if inc is not None and pid not in drill._m.chain(role, inc.site):
+        raise DrillError(f"call: {pid} is not in the call chain of {role}")
+    purpose = d.get("purpose")
+    family = inc.family if inc else ""
+    if role in _OFFICE_ROLES and purpose in (None, "report"):
+        return {**base, "step": "verbal_report", "to": ["working_group"], "person": pid}
+    if role in drill.plan.teams.get(family, ()) or (
+        role.startswith("team_") and purpose == "dispatch"
+    ):
+        return {**base, "step": "team_dispatched", "to": [role], "person": pid}
+    if role == "deputy_leader" and purpose == "dispatch":
+        return {**base, "step": "deputy_to_site", "to": [role], "person": pid}
+    if role == "emergency_contact":
+        return {**base, "step": "emergency_contact", "to": [role], "person": pid}
+    return {**base, "step": "office_informs", "to": [role], "person": pid}
 
 
 def auto_reference(scenario: Scenario, seed: int):

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from sim.model import simulate
 from sim.plan import RULE_IDS
+from sim.policy import simulate
 from sim.records import Action, to_frame
 from sim.rules import MET, MISSED, Verdict, verdict_frame, verdicts
 from sim.scenario import DAY, Incident, Scenario
@@ -160,7 +160,8 @@ def _role_table(scenario: Scenario, per_rep: list[RepSummary], horizon: float) -
     roles: dict[str, dict] = {}
     by_role: dict[str, list[str]] = {}
     for p in scenario.roster.people:
-        by_role.setdefault(p.role, []).append(p.id)
+        for role in p.roles:  # a person holding several roles counts in each
+            by_role.setdefault(role, []).append(p.id)
     for role, pids in sorted(by_role.items()):
         busy = sum(rs.busy_minutes.get(pid, 0.0) for rs in per_rep for pid in pids)
         calls = sum(rs.calls.get(pid, (0, 0))[0] for rs in per_rep for pid in pids)

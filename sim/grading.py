@@ -6,12 +6,26 @@ The grade found is the plan's floor: a working group may grade higher (setting `
 
 from __future__ import annotations
 
+import reprlib
 from dataclasses import dataclass
 from typing import Any
 
-from sim.plan import FAMILIES, INCIDENT_FIELDS, PHASES, SCOPES, Plan
+from sim.plan import (
+    BOOL_FIELDS,
+    ERROR_KINDS,
+    FAMILIES,
+    INCIDENT_ALIASES,
+    INCIDENT_FIELDS,
+    PEOPLE_MAX,
+    PHASES,
+    SCOPES,
+    Family,
+    Plan,
+)
 
-_KNOWN = {"family", *INCIDENT_FIELDS}
+_KNOWN = {"family", *INCIDENT_FIELDS, *INCIDENT_ALIASES}
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxstring, _REPR.maxother = 3, 40, 40
 
 
 class IncidentError(ValueError):
@@ -38,33 +52,103 @@ class Grading:
         }
 
 
-def check_incident(facts: dict[str, Any], plan: Plan) -> list[str]:
-    """Problems with an incident's facts, one message each (empty when usable)."""
+def _short(value: Any) -> str:
+    """A value for a one-line message: never thousands of digits or a deep nesting."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 10**18:
+        return f"a number of about {int(abs(value).bit_length() * 0.30103) + 1} digits"
+    try:
+        return _REPR.repr(value)
+    except (RecursionError, ValueError):
+        return f"a {type(value).__name__}"
+
+
+def _renamed(facts: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """Facts with old field names read as their new ones, and any clash between the two."""
+    out = {k: v for k, v in facts.items() if k not in INCIDENT_ALIASES}
     problems = []
+    for old, new in INCIDENT_ALIASES.items():
+        if old not in facts:
+            continue
+        if new in facts and facts[new] != facts[old]:
+            problems.append(
+                f"{old}: the old name of {new}, which says otherwise (give one of them)"
+            )
+        out.setdefault(new, facts[old])
+    return out, problems
+
+
+def _kind(facts: dict[str, Any], family: Family, plan: Plan) -> tuple[str | None, bool]:
+    """The incident's error kind and whether it came from setting ``error_kind_default``."""
+    if not family.has_kinds:
+        return None, False
+    if facts.get("error_kind") is not None:
+        return facts["error_kind"], False
+    return plan.setting("error_kind_default"), True
+
+
+def phase_problem(family_id: str, phase: str, kind: str | None, plan: Plan) -> str | None:
+    """Why ``phase`` contradicts the family (and kind) as the plan words it, or None if it fits.
+
+    None also when setting ``phase_mismatch`` is ``grade_anyway``.
+    """
+    family = plan.grading[family_id]
+    allowed, words = family.allowed_phases(kind)
+    if phase in allowed or plan.setting("phase_mismatch") == "grade_anyway":
+        return None
+    what = f"{family_id} ({kind})" if kind else family_id
+    quote = f" ({words})" if words else ""
+    return (
+        f"{phase} contradicts {what}, which the plan places {' or '.join(allowed)}{quote}"
+        " — setting phase_mismatch: grade_anyway grades it anyway"
+    )
+
+
+def check_incident(facts: dict[str, Any], plan: Plan) -> list[str]:
+    """Problems with an incident's facts, one message each (empty when usable).
+
+    ``spares_enough`` (the old name) is read as ``site_spares_enough``; a missing
+    ``error_kind`` of distribution_error takes setting ``error_kind_default``.
+    """
     if not isinstance(facts, dict):
         return ["an incident is a JSON object"]
+    problems = []
     for key in facts:
         if key not in _KNOWN:
-            problems.append(f"{key}: unknown field (known: {', '.join(sorted(_KNOWN))})")
+            name = key if isinstance(key, str) and len(key) <= 40 else _short(key)
+            problems.append(f"{name}: unknown field (known: {', '.join(sorted(_KNOWN))})")
+    facts, clashes = _renamed(facts)
+    problems += clashes
     family = facts.get("family")
-    if family not in FAMILIES:
-        problems.append(f"family: {family!r} is not one of {', '.join(FAMILIES)}")
+    if not isinstance(family, str) or family not in FAMILIES:
+        problems.append(f"family: {_short(family)} is not one of {', '.join(FAMILIES)}")
         return problems
     people = facts.get("people")
     if "people" in facts and (
         isinstance(people, bool) or not isinstance(people, int) or people < 0
     ):
-        problems.append(f"people: expected an integer ≥ 0, got {people!r}")
-    if "scope" in facts and facts["scope"] not in SCOPES:
-        problems.append(f"scope: {facts['scope']!r} is not one of {', '.join(SCOPES)}")
-    if "phase" in facts and facts["phase"] not in PHASES:
-        problems.append(f"phase: {facts['phase']!r} is not one of {', '.join(PHASES)}")
-    for flag in ("spares_enough", "time_recoverable"):
+        problems.append(f"people: expected a whole number ≥ 0, got {_short(people)}")
+    elif "people" in facts and people > PEOPLE_MAX:
+        problems.append(f"people: {_short(people)} is above the most accepted, {PEOPLE_MAX:,}")
+    for key, allowed in (("scope", SCOPES), ("phase", PHASES), ("error_kind", ERROR_KINDS)):
+        value = facts.get(key)
+        if key in facts and (not isinstance(value, str) or value not in allowed):
+            problems.append(f"{key}: {_short(value)} is not one of {', '.join(allowed)}")
+    for flag in BOOL_FIELDS:
         if flag in facts and not isinstance(facts[flag], bool):
-            problems.append(f"{flag}: expected true or false, got {facts[flag]!r}")
-    for used in plan.grading[family].uses:
+            problems.append(f"{flag}: expected true or false, got {_short(facts[flag])}")
+    fam = plan.grading[family]
+    kind, _ = _kind(facts, fam, plan)
+    if kind not in (None, *ERROR_KINDS):
+        return problems
+    for used in fam.required(kind):
         if used not in facts:
-            problems.append(f"{used}: required for family {family}")
+            for_what = f"{family} ({kind})" if kind in fam.kinds else family
+            problems.append(f"{used}: required for {for_what}")
+    phase = facts.get("phase")
+    if isinstance(phase, str) and phase in PHASES:
+        mismatch = phase_problem(family, phase, kind, plan)
+        if mismatch:
+            problems.append(f"phase: {mismatch}")
     return problems
 
 
@@ -77,7 +161,7 @@ def _holds(condition, facts: dict[str, Any]) -> bool:
             lo, hi = test
             if value is None or value < lo or (hi is not None and value > hi):
                 return False
-        elif key in ("scope", "phase"):
+        elif key in ("scope", "phase", "error_kind"):
             if value not in test:
                 return False
         elif value is None or value != test:
@@ -90,16 +174,24 @@ def grade(facts: dict[str, Any], plan: Plan) -> Grading:
     problems = check_incident(facts, plan)
     if problems:
         raise IncidentError("; ".join(problems))
+    facts, _ = _renamed(facts)
     family = plan.grading[facts["family"]]
+    used: set[str] = {"grade_is_floor"}
+    kind, defaulted = _kind(facts, family, plan)
+    if kind is not None:
+        facts["error_kind"] = kind
+        if defaulted:
+            used.add("error_kind_default")
+    if "phase" in facts and facts["phase"] not in family.allowed_phases(kind)[0]:
+        used.add("phase_mismatch")  # graded although the stage contradicts the family
     for rule in family.rules:
         held = next((c for c in rule.conditions if _holds(c, facts)), None)
         if held is None:
             continue
         level = plan.resolve(rule.grade)
-        used = set(held.get("_settings", ()))
+        used |= set(held.get("_settings", ()))
         if isinstance(rule.grade, str) and rule.grade.startswith("$"):
             used.add(rule.grade[1:])
-        used.add("grade_is_floor")
         return Grading(
             level=level,
             label_zh=plan.grade_label(level, "zh"),

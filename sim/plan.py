@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sim.procedure import TEAMS, Step, parse_procedure
 from sim.yamlio import LineDict, Reader, load_file
 
 GRADES = ("I", "II", "III", "IV")
@@ -26,17 +27,49 @@ FAMILIES = (
 )
 SCOPES = ("room", "rooms", "site", "sites", "local_area", "wider")
 PHASES = ("before_exam", "during_exam", "marking", "after_publication")
-INCIDENT_FIELDS = ("people", "scope", "phase", "spares_enough", "time_recoverable")
+INCIDENT_FIELDS = (
+    "people",
+    "scope",
+    "phase",
+    "error_kind",
+    "site_spares_enough",
+    "local_spares_enough",
+    "time_recoverable",
+)
+#: Old field names still read on input (older scenario files, plan copies and stored drills).
+INCIDENT_ALIASES = {"spares_enough": "site_spares_enough"}
+BOOL_FIELDS = ("site_spares_enough", "local_spares_enough", "time_recoverable")
+#: 试卷分发错误 (wrong distribution) and 错装 (wrong packing), told apart in one family.
+ERROR_KINDS = ("distribution", "packing")
+#: People an incident may name: far above any exam's candidates, far below absurd input.
+PEOPLE_MAX = 100_000_000
+#: Settings the grader reads by name (not through ``$name``), with the value an older plan
+#: copy that lacks them is read with; the shipped plan states them with their reasons.
+GRADER_SETTINGS = {
+    "phase_mismatch": ("error", ("error", "grade_anyway")),
+    "error_kind_default": ("distribution", ERROR_KINDS),
+}
 RULE_IDS = (
     "first_report_3h",
+    "first_report_content",
     "verbal_before_written",
+    "grade_determined",
     "direct_report_I_II",
     "dept_reports_up_immediately",
     "office_informs_leaders",
+    "office_informs_emergency_office",
+    "office_reports_up_II",
+    "department_informed_III_IV",
     "emergency_contact_III_plus",
+    "emergency_state_I_II",
+    "special_plan_or_containment",
+    "information_release",
     "duty_24h_during_exam",
+    "duty_24h_I",
     "deputy_leader_on_site_I",
     "follow_up_reports",
+    "follow_up_content",
+    "investigation_responsibility",
     "final_report",
 )
 ROLE_IDS = (
@@ -47,6 +80,8 @@ ROLE_IDS = (
     "general_contact",
     "emergency_contact",
     "chief_examiner",
+    "deputy_chief_examiner",
+    "site_exam_staff",
     "team_exam_affairs",
     "team_it",
     "team_logistics",
@@ -60,8 +95,15 @@ BODY_IDS = (
     "regional_government",
     "ministry",
     "regional_emergency_office",
+    "publicity_department",
+    "public_security",
+    "state_security",
+    "communications_authority",
 )
+#: The first report's seven items (首报信息) and the follow-ups' four (续报信息), in the plan's order.
 REPORT_CONTENT = ("time", "place", "scale", "people_units", "damage_injuries", "threat", "trend")
+FOLLOW_UP_CONTENT = ("cause_nature_impact", "measures_taken", "reactions", "progress_result")
+CONTENT_IDS = (*REPORT_CONTENT, *FOLLOW_UP_CONTENT)
 DEFAULT_PLAN = Path(__file__).resolve().parent.parent / "scenarios" / "plan.yaml"
 
 
@@ -95,6 +137,7 @@ class Rule:
     label_en: str
     grades: tuple[str, ...]
     allowed_minutes: float | None
+    clause_zh: str = ""
 
 
 @dataclass(frozen=True)
@@ -107,13 +150,41 @@ class GradingRule:
 
 @dataclass(frozen=True)
 class Family:
+    """One family's grading: required fields, the stages the text names, rules top to bottom.
+
+    ``phases`` are the stages the plan's words put the family in (any stage when the text names
+    none); ``kinds`` adds required fields or other stages per ``error_kind`` (distribution_error).
+    """
+
     id: str
     uses: tuple[str, ...]
     rules: tuple[GradingRule, ...]
+    phases: tuple[str, ...] = PHASES
+    phases_zh: str = ""
+    kinds: Frozen = field(default_factory=lambda: Frozen({}))  # kind -> {uses, phases, phases_zh}
+
+    @property
+    def has_kinds(self) -> bool:
+        """Whether the family tells error kinds apart (then a missing kind takes the default)."""
+        return bool(self.kinds) or any(
+            "error_kind" in c for rule in self.rules for c in rule.conditions
+        )
+
+    def required(self, kind: str | None) -> tuple[str, ...]:
+        return self.uses + tuple(self.kinds.get(kind, {}).get("uses", ()))
+
+    def allowed_phases(self, kind: str | None) -> tuple[tuple[str, ...], str]:
+        """The stages the text allows for an incident of this family (and kind), and its words."""
+        k = self.kinds.get(kind, {})
+        if "phases" in k:
+            return k["phases"], k.get("phases_zh", "")
+        return self.phases, self.phases_zh
 
 
 @dataclass(frozen=True)
 class Reporting:
+    """Who reports to whom, read off the procedure's steps (a convenience view, not data)."""
+
     verbal_then_written_to: tuple[str, ...]
     direct_grades: tuple[str, ...]
     direct_to: tuple[str, ...]
@@ -137,11 +208,52 @@ class Plan:
     settings: Frozen  # name -> Setting
     roles: Frozen  # role id -> {label_zh, label_en}
     bodies: Frozen  # body id -> {label_zh, label_en}
-    reporting: Reporting
+    content: Frozen  # content id -> {label_zh, label_en}
+    teams: Frozen  # family -> roles of its emergency team
+    procedure: tuple[Step, ...]
     rules: Frozen  # rule id -> Rule (allowed minutes resolved)
     grading: Frozen  # family -> Family
     source: str = ""
     raw: Frozen = field(default_factory=lambda: Frozen({}), repr=False)
+
+    @property
+    def steps(self) -> dict[str, Step]:
+        """Steps by id (procedure order)."""
+        return {s.id: s for s in self.procedure}
+
+    def step(self, sid: str) -> Step:
+        for s in self.procedure:
+            if s.id == sid:
+                return s
+        raise KeyError(sid)
+
+    def addressees(self, sid: str, family: str) -> tuple[str, ...]:
+        """Who a step goes to for an incident of ``family`` (the family's team for ``$teams``)."""
+        to = self.step(sid).to
+        return tuple(self.teams.get(family, ())) if to == TEAMS else tuple(to)
+
+    @property
+    def first_report_step(self) -> str:
+        """``written_report`` or ``verbal_report``, as the setting ``first_report_is`` says."""
+        return "written_report" if self.setting("first_report_is") == "written" else "verbal_report"
+
+    @property
+    def reporting(self) -> Reporting:
+        st = self.steps
+        informs = st["office_informs"].to
+        return Reporting(
+            verbal_then_written_to=tuple(st["written_report"].to),
+            direct_grades=st["direct_report"].grades,
+            direct_to=tuple(st["direct_report"].to),
+            department_reports_to=tuple(st["dept_report_up"].to),
+            office_informs_roles=tuple(x for x in informs if x in ROLE_IDS),
+            office_informs_bodies=tuple(x for x in informs if x in BODY_IDS),
+            emergency_contact_grades=st["emergency_contact"].grades,
+            emergency_state_grades=st["emergency_state"].grades,
+            duty_24h_grades=st["duty_24h"].grades,
+            deputy_on_site_grades=st["deputy_to_site"].grades,
+            first_report_content=st["written_report"].content,
+        )
 
     def setting(self, name: str) -> Any:
         return self.settings[name].value
@@ -162,6 +274,17 @@ class Plan:
             if name not in raw.get("settings", {}):
                 raise KeyError(f"unknown setting {name!r}")
             raw["settings"][name]["value"] = value
+        return parse_plan(raw, self.source or "<plan>")
+
+    def with_step(self, step_id: str, **changes: Any) -> Plan:
+        """A copy with one step of the procedure changed (e.g. moved to another role: ``by``)."""
+        raw = copy.deepcopy(dict(self.raw))
+        for item in raw.get("procedure", []):
+            if isinstance(item, dict) and item.get("id") == step_id:
+                item.update(changes)
+                break
+        else:
+            raise KeyError(f"unknown step {step_id!r}")
         return parse_plan(raw, self.source or "<plan>")
 
     def with_rule_minutes(self, rule_id: str, minutes: float) -> Plan:
@@ -221,7 +344,9 @@ def parse_plan(data: Any, file: str) -> Plan:
             "settings",
             "roles",
             "bodies",
-            "reporting",
+            "content",
+            "teams",
+            "procedure",
             "rules",
             "grading",
         },
@@ -274,6 +399,9 @@ def parse_plan(data: Any, file: str) -> Plan:
         settings[name] = Setting(
             name, _freeze(value), reason or "", tuple(choices) if choices else None
         )
+    for name, (default, choices) in GRADER_SETTINGS.items():
+        if name not in settings:  # an older plan copy: read as the shipped plan's default
+            settings[name] = Setting(name, default, "not in this plan file: default", choices)
 
     def resolve(value: Any, node: Any, key: Any, fld: str) -> Any:
         if isinstance(value, str) and value.startswith("$"):
@@ -286,23 +414,32 @@ def parse_plan(data: Any, file: str) -> Plan:
     roles = _labels(r, top.get("roles"), "roles", ROLE_IDS)
     bodies = _labels(r, top.get("bodies"), "bodies", BODY_IDS)
 
-    rep = r.mapping(top.get("reporting"), "reporting", top, "reporting")
-    rep_fields = {
-        "verbal_then_written_to": BODY_IDS,
-        "direct_grades": GRADES,
-        "direct_to": BODY_IDS,
-        "department_reports_to": BODY_IDS,
-        "office_informs_roles": ROLE_IDS,
-        "office_informs_bodies": BODY_IDS,
-        "emergency_contact_grades": GRADES,
-        "emergency_state_grades": GRADES,
-        "duty_24h_grades": GRADES,
-        "deputy_on_site_grades": GRADES,
-        "first_report_content": REPORT_CONTENT,
-    }
-    r.unknown(rep, set(rep_fields), "reporting")
-    reporting = Reporting(
-        **{k: _tuple_of(r, rep, k, "reporting", v) for k, v in rep_fields.items()}
+    content = _labels(r, top.get("content"), "content", CONTENT_IDS)
+    teams: dict[str, tuple[str, ...]] = {}
+    tnode = r.mapping(top.get("teams"), "teams", top, "teams")
+    for fam in FAMILIES:
+        if fam not in tnode:
+            r.add(tnode, None, f"teams.{fam}", "missing")
+    for fam in tnode:
+        if fam not in FAMILIES:
+            r.add(
+                tnode,
+                fam,
+                f"teams.{fam}",
+                f"unknown incident family (known: {', '.join(FAMILIES)})",
+            )
+            continue
+        teams[fam] = _tuple_of(r, tnode, fam, "teams", ROLE_IDS)
+    procedure = parse_procedure(
+        r,
+        top.get("procedure"),
+        resolve=resolve,
+        grades=GRADES,
+        families=FAMILIES,
+        roles=ROLE_IDS,
+        bodies=BODY_IDS,
+        content=CONTENT_IDS,
+        rules=RULE_IDS,
     )
 
     rules: dict[str, Rule] = {}
@@ -315,7 +452,9 @@ def parse_plan(data: Any, file: str) -> Plan:
             r.add(rnode, rid, f"rules.{rid}", f"unknown rule id (known: {', '.join(RULE_IDS)})")
             continue
         item = r.mapping(item, f"rules.{rid}", rnode, rid)
-        r.unknown(item, {"label_zh", "label_en", "grades", "allowed_minutes"}, f"rules.{rid}")
+        r.unknown(
+            item, {"label_zh", "label_en", "clause_zh", "grades", "allowed_minutes"}, f"rules.{rid}"
+        )
         allowed = resolve(
             item.get("allowed_minutes"), item, "allowed_minutes", f"rules.{rid}.allowed_minutes"
         )
@@ -335,6 +474,7 @@ def parse_plan(data: Any, file: str) -> Plan:
             r.take(item, "label_en", f"rules.{rid}", str, rid),
             _tuple_of(r, item, "grades", f"rules.{rid}", GRADES),
             float(allowed) if allowed is not None else None,
+            r.take(item, "clause_zh", f"rules.{rid}", str, ""),
         )
 
     families: dict[str, Family] = {}
@@ -348,8 +488,22 @@ def parse_plan(data: Any, file: str) -> Plan:
             r.add(fnode, fam, pre, f"unknown incident family (known: {', '.join(FAMILIES)})")
             continue
         item = r.mapping(item, pre, fnode, fam)
-        r.unknown(item, {"uses", "rules"}, pre)
-        uses = _tuple_of(r, item, "uses", pre, INCIDENT_FIELDS)
+        r.unknown(item, {"uses", "rules", "phases", "phases_zh", "kinds"}, pre)
+        uses = _uses(r, item, pre)
+        phases = _phases(r, item, pre) or PHASES
+        kinds = {}
+        knode = r.mapping(item.get("kinds", LineDict()), f"{pre}.kinds", item, "kinds")
+        for kind, kitem in knode.items():
+            kpre = f"{pre}.kinds.{kind}"
+            if kind not in ERROR_KINDS:
+                r.add(knode, kind, kpre, f"unknown error kind (known: {', '.join(ERROR_KINDS)})")
+                continue
+            kitem = r.mapping(kitem, kpre, knode, kind)
+            r.unknown(kitem, {"uses", "phases", "phases_zh"}, kpre)
+            kinds[kind] = {"uses": _uses(r, kitem, kpre)}
+            if "phases" in kitem:
+                kinds[kind]["phases"] = _phases(r, kitem, kpre) or PHASES
+                kinds[kind]["phases_zh"] = r.take(kitem, "phases_zh", kpre, str, "")
         grules = []
         rlist = r.sequence(item.get("rules"), f"{pre}.rules", item, "rules")
         if not rlist:
@@ -377,7 +531,14 @@ def parse_plan(data: Any, file: str) -> Plan:
                     basis_en=r.take(gr, "basis_en", gpre, str, ""),
                 )
             )
-        families[fam] = Family(fam, uses, tuple(grules))
+        families[fam] = Family(
+            fam,
+            uses,
+            tuple(grules),
+            phases=phases,
+            phases_zh=r.take(item, "phases_zh", pre, str, ""),
+            kinds=Frozen({k: Frozen(v) for k, v in kinds.items()}),
+        )
 
     r.raise_if_any()
     return Plan(
@@ -387,7 +548,9 @@ def parse_plan(data: Any, file: str) -> Plan:
         settings=Frozen(settings),
         roles=Frozen(roles),
         bodies=Frozen(bodies),
-        reporting=reporting,
+        content=Frozen(content),
+        teams=Frozen(teams),
+        procedure=procedure,
         rules=Frozen(rules),
         grading=Frozen(families),
         source=file,
@@ -395,28 +558,48 @@ def parse_plan(data: Any, file: str) -> Plan:
     )
 
 
+def _phases(r: Reader, node: Any, pre: str) -> tuple[str, ...]:
+    """A ``phases`` list: the stages the text allows (empty when left out: any stage)."""
+    if "phases" not in node:
+        return ()
+    phases = _tuple_of(r, node, "phases", pre, PHASES)
+    if not phases:
+        r.add(node, "phases", f"{pre}.phases", "needs a stage (leave it out for any stage)")
+    return phases
+
+
+def _uses(r: Reader, node: Any, pre: str) -> tuple[str, ...]:
+    """A ``uses`` list (old names read as their new ones)."""
+    names = _tuple_of(r, node, "uses", pre, (*INCIDENT_FIELDS, *INCIDENT_ALIASES))
+    return tuple(dict.fromkeys(INCIDENT_ALIASES.get(n, n) for n in names))
+
+
 def _condition(r: Reader, node: Any, pre: str, resolve) -> Frozen:
     node = r.mapping(node, pre)
-    r.unknown(node, set(INCIDENT_FIELDS), pre)
+    r.unknown(node, {*INCIDENT_FIELDS, *INCIDENT_ALIASES}, pre)
     out: dict[str, Any] = {}
-    for key, value in node.items():
+    for name, value in node.items():
+        key = INCIDENT_ALIASES.get(name, name)  # a plan copy may still test spares_enough
         if key not in INCIDENT_FIELDS:
             continue
-        v = resolve(value, node, key, f"{pre}.{key}")
+        fld = f"{pre}.{name}"
+        v = resolve(value, node, name, fld)
         if key == "people":
             if not isinstance(v, dict) or set(v) - {"min", "max"}:
-                r.add(node, key, f"{pre}.people", "expected {min: N, max: N}")
+                r.add(node, name, fld, "expected {min: N, max: N}")
                 continue
             out["people"] = (v.get("min", 0), v.get("max"))
-        elif key in ("scope", "phase"):
-            allowed = SCOPES if key == "scope" else PHASES
+        elif key in ("scope", "phase", "error_kind"):
+            allowed = {"scope": SCOPES, "phase": PHASES, "error_kind": ERROR_KINDS}[key]
+            if key == "error_kind" and isinstance(v, str):
+                v = [v]
             if not isinstance(v, list | tuple) or any(x not in allowed for x in v):
-                r.add(node, key, f"{pre}.{key}", f"expected a list of {', '.join(allowed)}")
+                r.add(node, name, fld, f"expected a list of {', '.join(allowed)}")
                 continue
             out[key] = frozenset(v)
         else:
             if not isinstance(v, bool):
-                r.add(node, key, f"{pre}.{key}", "expected true or false")
+                r.add(node, name, fld, "expected true or false")
                 continue
             out[key] = v
         if isinstance(value, str) and value.startswith("$"):

@@ -1,23 +1,37 @@
-"""Rule verdicts: per incident and plan rule, met / missed / n/a with measured and allowed time.
+"""Rule verdicts: per incident and plan rule, met / missed / n/a, measured against allowed time.
 
-Verdicts are derived from the action records alone (plus the roster for the duty calendar), so a
-drill played by a human team and a run of the automatic policy are judged the same way.
-Applicability follows the plan's grade of the incident (the floor), not the grade a team gave:
-misgrading a Ⅱ as a Ⅲ does not excuse the direct report.
+One judge function per rule, registered in :data:`JUDGES` under the rule's stable id. Each reads
+only the action records (the step ids of :mod:`sim.procedure`), so a drill played by a human
+team, a simulated run and a typed-in timeline (``drillsim judge``) are judged alike. Every
+verdict names the Chinese clause it judges.
+
+Which rules apply follows the grade the incident must be handled at: the plan's grade, or the
+team's when it graded higher (setting ``grade_is_floor``) — misgrading a Ⅱ as a Ⅲ does not
+excuse the direct report, and grading a Ⅲ as a Ⅱ brings the Ⅱ duties with it. The 立即 clocks
+start when grading was due (setting ``immediately_clock_starts``), so late grading cannot hide a
+late report.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import pandas as pd
 
-from sim.plan import RULE_IDS
+from sim.grading import grade_rank, more_severe
+from sim.plan import BODY_IDS, RULE_IDS, Plan
 from sim.records import Action
 from sim.scenario import Incident, Scenario, uncovered_minutes
 
 MET, MISSED, NA = "met", "missed", "n/a"
+_EPS = 1e-9
+#: Outcomes that count as a delivery made.
+DELIVERED = frozenset({"received", "informed", "informed_backup", "dispatched", "started"})
+#: Report steps: any of them reaching a body counts as that body having been told.
+REPORT_STEPS = ("verbal_report", "direct_report", "written_report", "follow_up")
 
 
 @dataclass(frozen=True)
@@ -28,294 +42,505 @@ class Verdict:
     measured_min: float | None
     allowed_min: float | None
     note: str = ""
+    clause_zh: str = ""
+    missing: tuple[str, ...] = field(default=())
+    start_min: float | None = None  # when the clock started (a deadline is start + allowed)
 
 
-def _first(recs: list[Action], pred=None) -> Action | None:
-    for r in recs:
-        if pred is None or pred(r):
-            return r
-    return None
+@dataclass
+class Case:
+    """What one judge function sees of one incident."""
+
+    plan: Plan
+    incident: Incident
+    plan_grade: str
+    team_grade: str | None
+    acts: dict[str, list[Action]]
+    now: float
+    live: bool  # a drill still running: clocks not yet run out are pending, not missed
+    scenario: Scenario | None
+
+    # -- what happened ------------------------------------------------------------------------
+    @property
+    def grade(self) -> str:
+        """The grade the incident must be handled at (the floor, or the team's if higher)."""
+        if self.team_grade and self.plan.setting("grade_is_floor"):
+            return more_severe(self.plan_grade, self.team_grade)
+        return self.plan_grade
+
+    def first(self, action: str, pred: Callable[[Action], bool] | None = None) -> Action | None:
+        for a in self.acts.get(action, ()):
+            if pred is None or pred(a):
+                return a
+        return None
+
+    def time(self, action: str, outcome: str | None = None) -> float | None:
+        a = self.first(action, None if outcome is None else (lambda x: x.outcome == outcome))
+        return a.time if a else None
+
+    def delivered(self, steps: Iterable[str], target: str, *, strict: bool = False) -> float | None:
+        """When any of ``steps`` first reached ``target`` (``strict``: the role's own person)."""
+        ok = {"received", "informed", "dispatched", "started"} if strict else DELIVERED
+        times = [
+            a.time
+            for s in steps
+            for a in self.acts.get(s, ())
+            if a.target == target and a.outcome in ok
+        ]
+        return min(times) if times else None
+
+    def all_delivered(
+        self, steps: Iterable[str], targets: Iterable[str], *, strict: bool = False
+    ) -> tuple[float | None, list[str]]:
+        """When the last of ``targets`` was reached, and which were not reached."""
+        steps = tuple(steps)
+        times, missing = [], []
+        for t in targets:
+            at = self.delivered(steps, t, strict=strict)
+            (missing.append(t) if at is None else times.append(at))
+        return (max(times) if times and not missing else None), missing
+
+    @property
+    def discovered(self) -> float | None:
+        return self.time("discovered")
+
+    @property
+    def closed(self) -> float | None:
+        return self.time("closed")
+
+    def office_received(self) -> float | None:
+        return self.delivered(REPORT_STEPS, "working_group")
+
+    def immediate_start(self) -> float | None:
+        """When a 立即 clock starts (setting ``immediately_clock_starts``)."""
+        disc = self.discovered
+        graded = self.time("graded")
+        how = self.plan.setting("immediately_clock_starts")
+        if how == "discovery":
+            return disc
+        if how == "graded":
+            return graded
+        if disc is None:
+            return graded
+        due = disc + float(self.plan.setting("grading_due_minutes"))
+        return due if graded is None else min(graded, due)
+
+    # -- verdicts -------------------------------------------------------------------------------
+    def verdict(
+        self,
+        rule: str,
+        start: float | None,
+        done: float | None,
+        note: str = "",
+        missing: Iterable[str] = (),
+    ) -> Verdict:
+        """Met when done within the rule's clock; pending in a live drill while time is left."""
+        spec = self.plan.rules[rule]
+        allowed = spec.allowed_minutes
+        missing = tuple(missing) if self.grade in spec.grades else ()
+        v = lambda status, measured=None, n=note: Verdict(  # noqa: E731
+            self.incident.id, rule, status, measured, allowed, n, spec.clause_zh, missing, start
+        )
+        if self.grade not in spec.grades:
+            return v(NA, n="grade")
+        if start is None:
+            return v(NA, n=note or "not started")
+        if done is not None:
+            measured = max(0.0, done - start)
+            ok = (allowed is None or measured <= allowed + _EPS) and not missing
+            return v(MET if ok else MISSED, round(measured, 3))
+        if self.live and (
+            (allowed is not None and self.now - start <= allowed)
+            or (allowed is None and self.closed is None)
+        ):
+            return v(NA, n="pending")
+        return v(MISSED, n=note or "not done")
 
 
-def _by_action(recs: list[Action]) -> dict[str, list[Action]]:
-    """Records of one incident grouped by action (in time order): each rule scans only its own."""
-    out: dict[str, list[Action]] = defaultdict(list)
-    for r in recs:
-        out[r.action].append(r)
-    return out
+Judge = Callable[[Case], Verdict]
+JUDGES: dict[str, Judge] = {}
+
+
+def judge(rule: str) -> Callable[[Judge], Judge]:
+    """Register the judge function of one rule."""
+
+    def add(fn: Judge) -> Judge:
+        JUDGES[rule] = fn
+        return fn
+
+    return add
+
+
+@judge("first_report_3h")
+def _first_report_3h(c: Case) -> Verdict:
+    start = c.discovered if c.plan.setting("first_report_clock_starts") == "discovery" else None
+    start = start if start is not None else c.time("occurred")
+    kind = c.plan.first_report_step
+    addressees = c.plan.step(kind).to
+    if c.plan.setting("first_report_addressees") == "any":
+        times = [t for t in (c.delivered([kind], a) for a in addressees) if t is not None]
+        return c.verdict("first_report_3h", start, min(times) if times else None)
+    done, missing = c.all_delivered([kind], addressees)
+    if done is None and missing and len(missing) < len(addressees):
+        # some got it: judged now, naming who did not
+        late = c.verdict("first_report_3h", start, None, "not all addressees", missing)
+        return (
+            late
+            if late.note == "pending"
+            else _missing_verdict(c, "first_report_3h", start, missing)
+        )
+    return c.verdict("first_report_3h", start, done)
+
+
+def _missing_verdict(c: Case, rule: str, start: float | None, missing: list[str]) -> Verdict:
+    spec = c.plan.rules[rule]
+    return Verdict(
+        c.incident.id, rule, MISSED, None, spec.allowed_minutes, "not all addressees",
+        spec.clause_zh, tuple(missing),
+    )  # fmt: skip
+
+
+@judge("first_report_content")
+def _first_report_content(c: Case) -> Verdict:
+    step = c.plan.step("written_report")
+    firsts = []
+    for body in step.to:
+        a = c.first("written_report", lambda x, b=body: x.target == b and x.outcome in DELIVERED)
+        if a is not None:
+            firsts.append(a)
+    start = c.discovered
+    if not firsts:
+        return c.verdict("first_report_content", start, None, "no written report")
+    missing = sorted(
+        {item for a in firsts for item in step.content if item not in a.detail.split(",")},
+        key=step.content.index,
+    )
+    done = min(a.time for a in firsts)
+    return c.verdict("first_report_content", start, done, ", ".join(missing), missing)
+
+
+@judge("verbal_before_written")
+def _verbal_before_written(c: Case) -> Verdict:
+    rule = "verbal_before_written"
+    written = [a for a in c.acts.get("written_report", ()) if a.outcome in DELIVERED]
+    start = c.discovered
+    if not written:
+        return c.verdict(rule, start, None, "no written report")
+    bad = []
+    for w in written:
+        v = c.delivered(("verbal_report", "direct_report"), w.target)
+        if v is None or v > w.time + _EPS:
+            bad.append(w.target)
+    verbals = [
+        a.time
+        for s in ("verbal_report", "direct_report")
+        for a in c.acts.get(s, ())
+        if a.outcome in DELIVERED
+    ]
+    first_verbal = min(verbals) if verbals else written[0].time
+    v = c.verdict(rule, start, first_verbal, ",".join(sorted(set(bad))), sorted(set(bad)))
+    return v
+
+
+@judge("grade_determined")
+def _grade_determined(c: Case) -> Verdict:
+    rule = "grade_determined"
+    graded = c.time("graded")
+    if graded is None or c.team_grade is None:
+        return c.verdict(rule, c.discovered, None, "not graded")
+    team, plan = c.team_grade, c.plan_grade
+    ok = grade_rank(team) <= grade_rank(plan) if c.plan.setting("grade_is_floor") else team == plan
+    note = f"graded {team}, plan {plan}"
+    return c.verdict(rule, c.discovered, graded, note, () if ok else (f"grade:{plan}",))
+
+
+@judge("direct_report_I_II")
+def _direct_report(c: Case) -> Verdict:
+    done, missing = c.all_delivered(REPORT_STEPS, c.plan.step("direct_report").to)
+    return c.verdict(
+        "direct_report_I_II", c.immediate_start(), done, missing=missing if done is None else ()
+    )
+
+
+@judge("dept_reports_up_immediately")
+def _dept_reports_up(c: Case) -> Verdict:
+    start = c.delivered(REPORT_STEPS, "regional_department")
+    done, missing = c.all_delivered(["dept_report_up"], c.plan.step("dept_report_up").to)
+    note = "" if start is not None else "department not reached"
+    return c.verdict("dept_reports_up_immediately", start, done, note)
+
+
+def _office_rule(
+    c: Case, rule: str, steps: tuple[str, ...], targets: Iterable[str], strict: bool = False
+) -> Verdict:
+    start = c.office_received()
+    if start is None and c.grade in c.plan.rules[rule].grades:
+        if c.live and c.closed is None:
+            return c.verdict(rule, None, None, "pending")
+        spec = c.plan.rules[rule]
+        return Verdict(
+            c.incident.id,
+            rule,
+            MISSED,
+            None,
+            spec.allowed_minutes,
+            "office never received a report",
+            spec.clause_zh,
+        )
+    done, missing = c.all_delivered(steps, targets, strict=strict)
+    return c.verdict(rule, start, done, missing=() if done is not None else ())
+
+
+@judge("office_informs_leaders")
+def _office_informs_leaders(c: Case) -> Verdict:
+    strict = c.plan.setting("leader_informed_via_deputy") == "does_not_count"
+    roles = [t for t in c.plan.step("office_informs").to if t not in BODY_IDS]
+    return _office_rule(c, "office_informs_leaders", ("office_informs",), roles, strict)
+
+
+@judge("office_informs_emergency_office")
+def _office_informs_emergency_office(c: Case) -> Verdict:
+    bodies = [t for t in c.plan.step("office_informs").to if t in BODY_IDS]
+    return _office_rule(c, "office_informs_emergency_office", ("office_informs",), bodies)
+
+
+@judge("office_reports_up_II")
+def _office_reports_up(c: Case) -> Verdict:
+    return _office_rule(
+        c, "office_reports_up_II", ("office_reports_up",), c.plan.step("office_reports_up").to
+    )
+
+
+@judge("department_informed_III_IV")
+def _department_informed(c: Case) -> Verdict:
+    return _office_rule(
+        c,
+        "department_informed_III_IV",
+        ("department_informed", *REPORT_STEPS),
+        c.plan.step("department_informed").to,
+    )
+
+
+@judge("emergency_contact_III_plus")
+def _emergency_contact(c: Case) -> Verdict:
+    done = c.delivered(["emergency_contact"], "emergency_contact")
+    return c.verdict("emergency_contact_III_plus", c.immediate_start(), done)
+
+
+@judge("emergency_state_I_II")
+def _emergency_state(c: Case) -> Verdict:
+    return c.verdict("emergency_state_I_II", c.immediate_start(), c.time("emergency_state", "done"))
+
+
+@judge("special_plan_or_containment")
+def _special_plan(c: Case) -> Verdict:
+    has_plan = c.incident.family in c.plan.setting("special_plan_families")
+    right, wrong = ("special_plan", "contain") if has_plan else ("contain", "special_plan")
+    done = c.time(right, "done")
+    note = (
+        "" if done is not None or c.time(wrong, "done") is None else f"{wrong} instead of {right}"
+    )
+    return c.verdict("special_plan_or_containment", c.immediate_start(), done, note)
+
+
+@judge("information_release")
+def _information_release(c: Case) -> Verdict:
+    rule = "information_release"
+    if c.incident.family not in c.plan.setting("info_release_families"):
+        spec = c.plan.rules[rule]
+        return Verdict(
+            c.incident.id, rule, NA, None, spec.allowed_minutes, "family", spec.clause_zh
+        )
+    done, missing = c.all_delivered(["info_release"], c.plan.step("info_release").to)
+    if done is None and missing and c.acts.get("info_release"):
+        late = c.verdict(rule, c.immediate_start(), None)
+        return late if late.note == "pending" else _missing_verdict(c, rule, None, missing)
+    return c.verdict(rule, c.immediate_start(), done)
+
+
+@judge("duty_24h_I")
+def _duty_24h_I(c: Case) -> Verdict:
+    rule = "duty_24h_I"
+    start = c.immediate_start()
+    declared = c.time("duty_24h", "done")
+    if c.scenario is None or declared is None or start is None:
+        note = "roster not checked (no scenario)" if c.scenario is None else ""
+        return c.verdict(rule, start, declared, note)
+    end = c.closed if c.closed is not None else c.now
+    gap = uncovered_minutes(c.scenario, "duty_desk", start, end)
+    note = f"duty desk uncovered {gap:.0f} min" if gap > _EPS else ""
+    return c.verdict(rule, start, declared, note, ("duty_desk",) if gap > _EPS else ())
+
+
+@judge("deputy_leader_on_site_I")
+def _deputy_on_site(c: Case) -> Verdict:
+    return c.verdict(
+        "deputy_leader_on_site_I", c.immediate_start(), c.time("deputy_to_site", "done")
+    )
+
+
+@judge("follow_up_reports")
+def _follow_ups(c: Case) -> Verdict:
+    rule = "follow_up_reports"
+    spec = c.plan.rules[rule]
+    first = c.delivered([c.plan.first_report_step], "working_group")
+    kind = c.plan.first_report_step
+    firsts = [a.time for a in c.acts.get(kind, ()) if a.outcome in DELIVERED]
+    first = min(firsts) if firsts else None
+    if c.grade not in spec.grades:
+        return Verdict(c.incident.id, rule, NA, None, spec.allowed_minutes, "grade", spec.clause_zh)
+    if first is None:
+        pending = (c.live and c.closed is None) or c.discovered is None
+        return Verdict(
+            c.incident.id,
+            rule,
+            NA if pending else MISSED,
+            None,
+            spec.allowed_minutes,
+            "no first report",
+            spec.clause_zh,
+        )
+    end_at = c.time("resolved") or c.closed
+    times = [first] + sorted(
+        {a.time for a in c.acts.get("follow_up", ()) if a.time >= first and a.outcome in DELIVERED}
+    )
+    end = end_at if end_at is not None else c.now
+    times.append(max(end, times[-1]))
+    gap = max(b - a for a, b in zip(times, times[1:], strict=False)) if len(times) > 1 else 0.0
+    allowed = spec.allowed_minutes
+    ok = allowed is None or gap <= allowed + _EPS
+    status = MET if ok else MISSED
+    note = ""
+    if ok and end_at is None and c.live:
+        status, note = NA, "pending"
+    return Verdict(
+        c.incident.id, rule, status, round(gap, 3), allowed, note, spec.clause_zh, (), times[-2]
+    )
+
+
+@judge("follow_up_content")
+def _follow_up_content(c: Case) -> Verdict:
+    rule = "follow_up_content"
+    spec = c.plan.rules[rule]
+    required = c.plan.step("follow_up").content
+    sent = [a for a in c.acts.get("follow_up", ()) if a.outcome in DELIVERED]
+    if c.grade not in spec.grades:
+        return Verdict(c.incident.id, rule, NA, None, None, "grade", spec.clause_zh)
+    if not sent:
+        return Verdict(c.incident.id, rule, NA, None, None, "no follow-up sent", spec.clause_zh)
+    given = {x for a in sent for x in a.detail.split(",")}
+    missing = tuple(x for x in required if x not in given)
+    if missing and c.live and c.closed is None:
+        return Verdict(c.incident.id, rule, NA, None, None, "pending", spec.clause_zh, missing)
+    return Verdict(
+        c.incident.id,
+        rule,
+        MISSED if missing else MET,
+        None,
+        None,
+        ", ".join(missing),
+        spec.clause_zh,
+        missing,
+    )
+
+
+@judge("investigation_responsibility")
+def _investigation(c: Case) -> Verdict:
+    note = "" if c.closed is not None else "not closed"
+    return c.verdict(
+        "investigation_responsibility", c.closed, c.time("investigation", "done"), note
+    )
+
+
+@judge("final_report")
+def _final_report(c: Case) -> Verdict:
+    done = c.delivered(["final_report"], "working_group")
+    if done is None:
+        times = [
+            a.time for a in c.acts.get("final_report", ()) if a.outcome in DELIVERED | {"done"}
+        ]
+        done = min(times) if times else None
+    note = "" if c.closed is not None else "not closed"
+    return c.verdict("final_report", c.closed, done, note)
+
+
+def duty_24h_during_exam(plan: Plan, scenario: Scenario | None, *, live: bool = False) -> Verdict:
+    """The whole exam calendar: every minute the duty desk is not staffed counts (run level)."""
+    rule = "duty_24h_during_exam"
+    spec = plan.rules[rule]
+    if scenario is None:
+        return Verdict(
+            "", rule, NA, None, spec.allowed_minutes, "needs a roster (--scenario)", spec.clause_zh
+        )
+    gap = uncovered_minutes(scenario, "duty_desk", 0.0, scenario.days * 24 * 60)
+    ok = gap <= (spec.allowed_minutes or 0.0) + _EPS
+    return Verdict(
+        "", rule, MET if ok else MISSED, round(gap, 3), spec.allowed_minutes,
+        "" if ok else f"duty desk uncovered {gap:.0f} min of the exam calendar", spec.clause_zh,
+        () if ok else ("duty_desk",),
+    )  # fmt: skip
 
 
 def verdicts(
-    scenario: Scenario,
+    scenario: Scenario | None,
     incidents: tuple[Incident, ...] | list[Incident],
     true_grades: dict[str, str],
     records: list[Action],
     *,
     end_time: float | None = None,
+    plan: Plan | None = None,
 ) -> list[Verdict]:
-    """One verdict per incident × rule, in incident then rule order.
+    """One verdict per incident × rule (incident then rule order), then the run-level duty rule.
 
     ``end_time`` is the clock at which a still-open drill is judged: a deadline that has not
-    passed yet and has not been met is reported as ``n/a`` with note ``pending``.
+    passed and has not been met is ``n/a`` with note ``pending``. Without a ``scenario`` (a typed
+    timeline), rules that need the roster say so.
     """
-    plan = scenario.plan
-    rep = plan.reporting
-    by_inc: dict[str, list[Action]] = defaultdict(list)
-    for rec in records:
-        by_inc[rec.incident].append(rec)
+    plan = plan or scenario.plan  # type: ignore[union-attr]
+    by_inc: dict[str, dict[str, list[Action]]] = defaultdict(lambda: defaultdict(list))
+    for rec in sorted(records, key=lambda a: a.time):
+        by_inc[rec.incident][rec.action].append(rec)
     out: list[Verdict] = []
-    starts_at = plan.setting("first_report_clock_starts")
-    first_kind = (
-        "written_report" if plan.setting("first_report_is") == "written" else "verbal_report"
-    )
     for inc in incidents:
-        recs = sorted(by_inc.get(inc.id, []), key=lambda a: a.time)
-        act = _by_action(recs)
-        reports = act["verbal_report"] + act["direct_report"]
-        g = true_grades[inc.id]
-        occurred = _first(act["occurred"])
-        discovered = _first(act["discovered"])
-        graded = _first(act["graded"])
-        closed = _first(act["closed"])
-        now = end_time if end_time is not None else (recs[-1].time if recs else 0.0)
-
-        def judge(
-            rule: str,
-            start: float | None,
-            done: float | None,
-            note: str = "",
-            g=g,
-            inc=inc,
-            now=now,
-            closed=closed,
-        ) -> Verdict:
-            spec = plan.rules[rule]
-            allowed = spec.allowed_minutes
-            if g not in spec.grades:
-                return Verdict(inc.id, rule, NA, None, allowed, "grade")
-            if start is None:
-                return Verdict(inc.id, rule, NA, None, allowed, note or "not started")
-            if done is not None:
-                measured = max(0.0, done - start)
-                ok = allowed is None or measured <= allowed + 1e-9
-                return Verdict(
-                    inc.id, rule, MET if ok else MISSED, round(measured, 3), allowed, note
-                )
-            if end_time is not None and allowed is not None and now - start <= allowed:
-                return Verdict(inc.id, rule, NA, None, allowed, "pending")
-            if end_time is not None and allowed is None and closed is None:
-                return Verdict(inc.id, rule, NA, None, allowed, "pending")
-            return Verdict(inc.id, rule, MISSED, None, allowed, note or "not done")
-
-        # first_report_3h
-        start = (occurred if starts_at == "occurrence" else discovered) or occurred
-        first = _first(act[first_kind], lambda a: a.outcome == "received")
-        out.append(
-            judge("first_report_3h", start.time if start else None, first.time if first else None)
+        acts = by_inc.get(inc.id, {})
+        graded = acts.get("graded")
+        last = max((a.time for lst in acts.values() for a in lst), default=0.0)
+        case = Case(
+            plan=plan,
+            incident=inc,
+            plan_grade=true_grades[inc.id],
+            team_grade=graded[0].outcome if graded else None,
+            acts=acts,
+            now=end_time if end_time is not None else last,
+            live=end_time is not None,
+            scenario=scenario,
         )
-
-        # verbal_before_written: every body written to had a verbal (or direct) report first
-        written = [a for a in act["written_report"] if a.outcome == "received"]
-        spec = plan.rules["verbal_before_written"]
-        if g not in spec.grades or start is None:
-            out.append(Verdict(inc.id, "verbal_before_written", NA, None, None, "grade"))
-        elif not written:
-            pending = end_time is not None and closed is None
-            out.append(
-                Verdict(
-                    inc.id,
-                    "verbal_before_written",
-                    NA if pending else MISSED,
-                    None,
-                    None,
-                    "pending" if pending else "no written report",
-                )
-            )
-        else:
-            bad = []
-            for w in written:
-                v = _first(
-                    reports,
-                    lambda a, w=w: (
-                        a.target == w.target and a.channel != "written" and a.time <= w.time
-                    ),
-                )
-                if v is None:
-                    bad.append(w.target)
-            first_verbal = min(
-                (a for a in reports if a.channel != "written"), key=lambda a: a.time, default=None
-            )
-            measured = round(first_verbal.time - start.time, 3) if first_verbal else None
-            out.append(
-                Verdict(
-                    inc.id,
-                    "verbal_before_written",
-                    MISSED if bad else MET,
-                    measured,
-                    None,
-                    ",".join(sorted(set(bad))),
-                )
-            )
-
-        # direct_report_I_II: all direct_to bodies reached, from grading
-        t0 = graded.time if graded else (discovered.time if discovered else None)
-        done = []
-        for body in rep.direct_to:
-            hit = min(
-                (
-                    a
-                    for a in reports + act["written_report"]
-                    if a.target == body and a.outcome == "received"
-                ),
-                key=lambda a: a.time,
-                default=None,
-            )
-            done.append(hit.time if hit else None)
-        out.append(
-            judge("direct_report_I_II", t0, max(done) if done and None not in done else None)
-        )
-
-        # dept_reports_up_immediately
-        recv = _first(act["dept_received"])
-        ups = [
-            _first(act["dept_report_up"], lambda a, b=b: a.target == b)
-            for b in rep.department_reports_to
-        ]
-        up_done = max(u.time for u in ups) if ups and all(ups) else None
-        out.append(
-            judge(
-                "dept_reports_up_immediately",
-                recv.time if recv else None,
-                up_done,
-                "" if recv else "department not reached",
-            )
-        )
-
-        # office_informs_leaders
-        office = _first(act["office_received"])
-        informed = [
-            _first(act["inform"], lambda a, role=role: a.target == role and a.outcome == "informed")
-            for role in rep.office_informs_roles
-        ]
-        inf_done = max(i.time for i in informed) if informed and all(informed) else None
-        if office is None and g in plan.rules["office_informs_leaders"].grades:
-            pending = end_time is not None and closed is None
-            out.append(
-                Verdict(
-                    inc.id,
-                    "office_informs_leaders",
-                    NA if pending else MISSED,
-                    None,
-                    plan.rules["office_informs_leaders"].allowed_minutes,
-                    "pending" if pending else "office never received a report",
-                )
-            )
-        else:
-            out.append(judge("office_informs_leaders", office.time if office else None, inf_done))
-
-        # emergency_contact_III_plus
-        ec = _first(
-            act["call"],
-            lambda a: a.outcome == "answered" and a.detail.startswith("emergency_contact:"),
-        )
-        out.append(judge("emergency_contact_III_plus", t0, ec.time if ec else None))
-
-        # duty_24h_during_exam: the duty desk staffed for the whole incident; Ⅰ also 24-hour duty declared
-        spec = plan.rules["duty_24h_during_exam"]
-        if occurred is None or not scenario.in_exam_period(occurred.time) or g not in spec.grades:
-            out.append(
-                Verdict(
-                    inc.id,
-                    "duty_24h_during_exam",
-                    NA,
-                    None,
-                    spec.allowed_minutes,
-                    "outside the exam period" if g in spec.grades else "grade",
-                )
-            )
-        else:
-            end = closed.time if closed else now
-            gap = uncovered_minutes(scenario, "duty_desk", occurred.time, end)
-            declared = True
-            if g in rep.duty_24h_grades:
-                declared = _first(act["duty_24h"]) is not None
-            ok = gap <= (spec.allowed_minutes or 0.0) + 1e-9 and declared
-            pending = not declared and closed is None and end_time is not None
-            status = NA if pending and gap == 0 else (MET if ok else MISSED)
-            out.append(
-                Verdict(
-                    inc.id,
-                    "duty_24h_during_exam",
-                    status,
-                    round(gap, 3),
-                    spec.allowed_minutes,
-                    "" if declared else "24-hour duty not declared",
-                )
-            )
-
-        # deputy_leader_on_site_I
-        arrived = _first(act["deputy_on_site"])
-        out.append(judge("deputy_leader_on_site_I", t0, arrived.time if arrived else None))
-
-        # follow_up_reports: no gap longer than the interval between reports until closed
-        spec = plan.rules["follow_up_reports"]
-        if first is None:
-            pending = end_time is not None and closed is None
-            out.append(
-                Verdict(
-                    inc.id,
-                    "follow_up_reports",
-                    NA if pending or start is None else MISSED,
-                    None,
-                    spec.allowed_minutes,
-                    "no first report",
-                )
-            )
-        else:
-            times = [first.time] + sorted(
-                {a.time for a in act["follow_up"] if a.time >= first.time}
-            )
-            end = closed.time if closed else now
-            times.append(end)
-            gap = (
-                max(b - a for a, b in zip(times, times[1:], strict=False))
-                if len(times) > 1
-                else 0.0
-            )
-            allowed = spec.allowed_minutes
-            ok = allowed is None or gap <= allowed + 1e-9
-            status = MET if ok else MISSED
-            if ok and closed is None and end_time is not None:
-                status = NA
-            out.append(
-                Verdict(
-                    inc.id,
-                    "follow_up_reports",
-                    status,
-                    round(gap, 3),
-                    allowed,
-                    "" if closed else "pending",
-                )
-            )
-
-        # final_report
-        final = _first(act["final_report"])
-        out.append(
-            judge(
-                "final_report",
-                closed.time if closed else None,
-                final.time if final else None,
-                "" if closed else "not closed",
-            )
-        )
+        for rid in RULE_IDS:
+            if rid != "duty_24h_during_exam":
+                out.append(JUDGES[rid](case))
+    out.append(duty_24h_during_exam(plan, scenario, live=end_time is not None))
     return out
 
 
 def verdict_frame(vs: list[Verdict]) -> pd.DataFrame:
+    rows: list[dict[str, Any]] = []
+    for v in vs:
+        row = asdict(v)
+        row["missing"] = ",".join(v.missing)
+        rows.append(row)
     return pd.DataFrame(
-        [asdict(v) for v in vs],
-        columns=["incident", "rule", "status", "measured_min", "allowed_min", "note"],
+        rows,
+        columns=[
+            "incident",
+            "rule",
+            "status",
+            "measured_min",
+            "allowed_min",
+            "note",
+            "clause_zh",
+            "missing",
+        ],
     )
 
 
-__all__ = ["Verdict", "verdicts", "verdict_frame", "RULE_IDS", "MET", "MISSED", "NA"]
+__all__ = ["JUDGES", "Verdict", "verdicts", "verdict_frame", "RULE_IDS", "MET", "MISSED", "NA"]

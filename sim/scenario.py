@@ -11,13 +11,25 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from pathlib import Path
 from statistics import NormalDist
 from typing import Any
 
 from sim.grading import check_incident
-from sim.plan import BODY_IDS, FAMILIES, PHASES, ROLE_IDS, SCOPES, Frozen, Plan, load_plan
+from sim.plan import (
+    BODY_IDS,
+    ERROR_KINDS,
+    FAMILIES,
+    INCIDENT_FIELDS,
+    PEOPLE_MAX,
+    PHASES,
+    ROLE_IDS,
+    SCOPES,
+    Frozen,
+    Plan,
+    load_plan,
+)
 from sim.yamlio import InputError, LineDict, Problem, Reader, line_of, load_file
 
 DAY = 24 * 60
@@ -26,6 +38,7 @@ STATES = ("on_duty", "on_call", "off_duty")
 PERSON_KEYS = (
     "id",
     "role",
+    "roles",
     "name_zh",
     "name_en",
     "phone",
@@ -127,6 +140,11 @@ class Person:
     reach: tuple[tuple[str, Reach], ...] = ()  # per-state overrides
     contact_notified_day: float | None = None
     contact_effective_day: float | None = None
+    roles: tuple[str, ...] = ()  # every role the person holds (``role`` first); workload is shared
+
+    def __post_init__(self) -> None:
+        if not self.roles:
+            object.__setattr__(self, "roles", (self.role,))
 
     def state_at(self, minute: float) -> str:
         """Duty state at a simulated minute (shifts may run past midnight)."""
@@ -161,14 +179,14 @@ class Roster:
         chains = dict(self.call_chains)
         out: list[str] = []
         if site is not None:
-            out += [p.id for p in self.people if p.role == role and p.site == site]
+            out += [p.id for p in self.people if role in p.roles and p.site == site]
         seen_roles: set[str] = set()
 
         def expand(r: str) -> None:
             if r in seen_roles:
                 return
             seen_roles.add(r)
-            entries = chains.get(r) or tuple(p.id for p in self.people if p.role == r)
+            entries = chains.get(r) or tuple(p.id for p in self.people if r in p.roles)
             for e in entries:
                 if e.startswith("role:"):
                     expand(e[5:])
@@ -208,7 +226,11 @@ class Session:
 
 @dataclass(frozen=True)
 class Incident:
-    """One incident's facts. ``discovered_after`` fixes the discovery delay (a drill's script)."""
+    """One incident's facts. ``discovered_after`` fixes the discovery delay (a drill's script).
+
+    ``spares_enough`` is the old name of ``site_spares_enough`` (考点备用试卷): still accepted
+    when made and read back as the site's spares.
+    """
 
     id: str
     at: float
@@ -217,19 +239,33 @@ class Incident:
     people: int | None = None
     scope: str | None = None
     phase: str | None = None
-    spares_enough: bool | None = None
+    site_spares_enough: bool | None = None
     time_recoverable: bool | None = None
     discovered_after: float | None = None
     text_zh: str = ""
     text_en: str = ""
+    error_kind: str | None = None  # distribution (试卷分发错误) | packing (错装)
+    local_spares_enough: bool | None = None  # 当地备用试卷
+    spares_enough: InitVar[bool | None] = None
+
+    def __post_init__(self, spares_enough: bool | None) -> None:
+        if spares_enough is None or spares_enough == self.site_spares_enough:
+            return
+        if self.site_spares_enough is not None:
+            raise ValueError("spares_enough is the old name of site_spares_enough; they disagree")
+        object.__setattr__(self, "site_spares_enough", spares_enough)
 
     def facts(self) -> dict[str, Any]:
         out: dict[str, Any] = {"family": self.family}
-        for key in ("people", "scope", "phase", "spares_enough", "time_recoverable"):
+        for key in INCIDENT_FIELDS:
             value = getattr(self, key)
             if value is not None:
                 out[key] = value
         return out
+
+
+# read back under the old name too (code that still asks for ``spares_enough``)
+Incident.spares_enough = property(lambda self: self.site_spares_enough)  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)
@@ -251,6 +287,7 @@ class FamilyRate:
 TIMING_KEYS = {
     "discovery_minutes": 15,
     "on_site_control_minutes": 10,
+    "confirm_minutes": 10,
     "grading_minutes": 20,
     "grading_late_minutes": 60,
     "verbal_report_minutes": 5,
@@ -421,7 +458,27 @@ def _roster(r: Reader, node: Any, prefix: str, site_ids: set[str] | None) -> Ros
             pre,
         )
         pid = r.take(item, "id", pre, str)
-        role = r.take(item, "role", pre, str, choices=ROLE_IDS)
+        if "roles" in item:
+            # one person may hold several roles (the office director is also the emergency
+            # contact and a deputy leader in the published plan); their workload is shared
+            roles = [x for x in r.take(item, "roles", pre, list, []) or [] if isinstance(x, str)]
+            for j, x in enumerate(roles):
+                if x not in ROLE_IDS:
+                    r.add(
+                        item,
+                        "roles",
+                        f"{pre}.roles[{j}]",
+                        f"{x!r} is not one of {', '.join(ROLE_IDS)}",
+                    )
+            if "role" in item:
+                roles.insert(0, r.take(item, "role", pre, str, choices=ROLE_IDS))
+            roles = [x for x in dict.fromkeys(roles) if x in ROLE_IDS]
+            if not roles:
+                r.add(item, "roles", f"{pre}.roles", "a person needs at least one role")
+            role = roles[0] if roles else None
+        else:
+            role = r.take(item, "role", pre, str, choices=ROLE_IDS)
+            roles = [role] if role else []
         if pid in seen:
             r.add(item, "id", f"{pre}.id", f"duplicate person id {pid!r}")
         seen.add(pid)
@@ -480,6 +537,7 @@ def _roster(r: Reader, node: Any, prefix: str, site_ids: set[str] | None) -> Ros
                 ),
                 contact_notified_day=notified,
                 contact_effective_day=effective,
+                roles=tuple(roles) or ((role or "expert"),),
             )
         )
     chains: dict[str, tuple[str, ...]] = {}
@@ -529,6 +587,12 @@ def _role_loop(start: str, chains: dict[str, tuple[str, ...]]) -> list[str] | No
         return None
 
     return walk(start, [start])
+
+
+def _stochastic_phase(plan: Plan, family: str) -> str:
+    """A stochastic entry's stage when it names none: during_exam, or the family's own stage."""
+    allowed, _ = plan.grading[family].allowed_phases(plan.setting("error_kind_default"))
+    return "during_exam" if "during_exam" in allowed else allowed[0]
 
 
 def parse_scenario(data: Any, file: str, *, plan: Plan | None = None, text: str = "") -> Scenario:
@@ -637,13 +701,14 @@ def parse_scenario(data: Any, file: str, *, plan: Plan | None = None, text: str 
     roster = _roster(rr, roster_node, "roster", site_ids)
     if rr is not r:
         r.problems.extend(rr.problems)
-    present = {p.role for p in roster.people}
+    present = {x for p in roster.people for x in p.roles}
+    site_roles = set(plan.setting("site_roles")) if "site_roles" in plan.settings else set()
     for role in ROLE_IDS:
-        if role not in present and role != "chief_examiner":
+        if role not in present and role != "chief_examiner" and role not in site_roles:
             r.add(top, "roster", f"roster.{role}", "a role with no one in it")
     for s in site_ids:
         if (
-            not any(p.role == "chief_examiner" and p.site == s for p in roster.people)
+            not any("chief_examiner" in p.roles and p.site == s for p in roster.people)
             and "chief_examiner" not in present
         ):
             r.add(top, "roster", "roster.chief_examiner", f"no chief examiner for site {s!r}")
@@ -664,6 +729,9 @@ def parse_scenario(data: Any, file: str, *, plan: Plan | None = None, text: str 
                 "people",
                 "scope",
                 "phase",
+                "error_kind",
+                "site_spares_enough",
+                "local_spares_enough",
                 "spares_enough",
                 "time_recoverable",
                 "discovered_after_minutes",
@@ -688,15 +756,26 @@ def parse_scenario(data: Any, file: str, *, plan: Plan | None = None, text: str 
         if site is not None and site not in site_ids:
             r.add(item, "site", f"{pre}.site", f"unknown site {site!r}")
         family = r.take(item, "family", pre, str, choices=FAMILIES)
+        site_spares = r.take(item, "site_spares_enough", pre, bool, None)
+        old_spares = r.take(item, "spares_enough", pre, bool, None)  # the old name, still read
+        if None not in (site_spares, old_spares) and site_spares != old_spares:
+            r.add(
+                item,
+                "spares_enough",
+                f"{pre}.spares_enough",
+                "the old name of site_spares_enough, which says otherwise (give one of them)",
+            )
         inc = Incident(
             id=iid,
             at=at or 0.0,
             site=site or "",
             family=family or "leak",
-            people=r.take(item, "people", pre, int, None, min_value=0),
+            people=r.take(item, "people", pre, int, None, min_value=0, max_value=PEOPLE_MAX),
             scope=r.take(item, "scope", pre, str, None, choices=SCOPES),
             phase=r.take(item, "phase", pre, str, None, choices=PHASES),
-            spares_enough=r.take(item, "spares_enough", pre, bool, None),
+            error_kind=r.take(item, "error_kind", pre, str, None, choices=ERROR_KINDS),
+            site_spares_enough=site_spares if site_spares is not None else old_spares,
+            local_spares_enough=r.take(item, "local_spares_enough", pre, bool, None),
             time_recoverable=r.take(item, "time_recoverable", pre, bool, None),
             discovered_after=r.take(
                 item, "discovered_after_minutes", pre, float, None, min_value=0
@@ -711,7 +790,7 @@ def parse_scenario(data: Any, file: str, *, plan: Plan | None = None, text: str 
                 if (
                     f"{pre}.{fld}" not in reported
                 ):  # a bad value is reported once, not also as missing
-                    r.add(item, None, f"{pre}.{fld}", rest)
+                    r.add(item, fld if fld in item else None, f"{pre}.{fld}", rest)
         incidents.append(inc)
 
     rates = []
@@ -752,7 +831,7 @@ def parse_scenario(data: Any, file: str, *, plan: Plan | None = None, text: str 
                 rate=r.take(item, "rate", pre, float, min_value=0, max_value=50) or 0.0,
                 people=_dist(r, item, "people", pre, 30) or Dist.fixed(30),
                 scopes=tuple(scopes) or (("room", 1.0),),
-                phase=r.take(item, "phase", pre, str, "during_exam", choices=PHASES),
+                phase=r.take(item, "phase", pre, str, _stochastic_phase(plan, fam), choices=PHASES),
                 spares_enough_prob=r.take(
                     item, "spares_enough_prob", pre, float, 0.5, min_value=0, max_value=1
                 ),
@@ -762,6 +841,12 @@ def parse_scenario(data: Any, file: str, *, plan: Plan | None = None, text: str 
                 window=r.take(item, "window", pre, str, "session", choices=("session", "day")),
             )
         )
+        fr = rates[-1]  # a drawn incident must be one the plan can grade (its stage above all)
+        drawn = {"family": fam, "people": 1, "scope": fr.scopes[0][0], "phase": fr.phase}
+        drawn |= {"site_spares_enough": True, "time_recoverable": True}
+        for msg in check_incident(drawn, plan):
+            fld, _, rest = msg.partition(": ")
+            r.add(item, fld if fld in item else None, f"{pre}.{fld}", rest)
     if not incidents and not any(fr.rate > 0 for fr in rates):
         r.add(
             top,
@@ -860,7 +945,7 @@ def roster_warnings(s: Scenario) -> list[Problem]:
     out = []
     notice = s.plan.setting("contact_change_notice_days") * DAY
     for role in ("duty_desk", "general_contact", "emergency_contact"):
-        people = [p for p in s.roster.people if p.role == role]
+        people = [p for p in s.roster.people if role in p.roles]
         wanted = ("on_duty",) if role == "duty_desk" else ("on_duty", "on_call")
         gaps = _gaps(people, wanted, s.days)
         if gaps:
@@ -935,7 +1020,7 @@ def uncovered_minutes(s: Scenario, role: str, start: float, end: float) -> float
     cache = derived(s.roster)
     key = ("gaps", role, s.days)
     if key not in cache:
-        cache[key] = _gaps([p for p in s.roster.people if p.role == role], ("on_duty",), s.days)
+        cache[key] = _gaps([p for p in s.roster.people if role in p.roles], ("on_duty",), s.days)
     return sum(max(0.0, min(b, hi) - max(a, lo)) for a, b in cache[key])
 
 

@@ -36,6 +36,8 @@ Override file format (every section optional; unknown keys are errors)::
     plan:
       settings: {immediately_minutes: 20}
       rules: {first_report_3h: 120}     # a rule's clock (allowed minutes)
+      procedure:                        # a step moved to another role (or site, office)
+        verbal_report: {by: duty_desk}
     timing:                             # durations as in a scenario, probabilities, call rounds,
       max_call_rounds: 4                # and bodies: {body: minutes}, an outside body's pick-up
 
@@ -153,7 +155,7 @@ class SiteChange:
 
 @dataclass(frozen=True)
 class PlanChange:
-    kind: str  # "setting" or "rule"
+    kind: str  # "setting", "rule" or "step" (a step moved to another role: key "step.by")
     key: str
     value: Any
     where: Where
@@ -416,7 +418,7 @@ def _site_changes(r: Reader, node: Any, top: Any) -> tuple[SiteChange, ...]:
 
 def _plan_changes(r: Reader, node: Any, top: Any) -> tuple[PlanChange, ...]:
     node = r.mapping(node, "plan", top, "plan")
-    r.unknown(node, {"settings", "rules"}, "plan")
+    r.unknown(node, {"settings", "rules", "procedure"}, "plan")
     out = []
     snode = r.mapping(node.get("settings", LineDict()), "plan.settings", node, "settings")
     for name, value in snode.items():
@@ -441,6 +443,16 @@ def _plan_changes(r: Reader, node: Any, top: Any) -> tuple[PlanChange, ...]:
             r.add(rnode, rid, pre, "expected the rule's allowed minutes, a number ≥ 0")
             continue
         out.append(PlanChange("rule", rid, float(value), _where(r, rnode, rid, pre)))
+    # a step moved to another role: procedure: {verbal_report: {by: duty_desk}}
+    pnode = r.mapping(node.get("procedure", LineDict()), "plan.procedure", node, "procedure")
+    for sid, change in pnode.items():
+        pre = f"plan.procedure.{sid}"
+        change = r.mapping(change, pre, pnode, sid)
+        r.unknown(change, {"by"}, pre)
+        if "by" in change:
+            by = r.take(change, "by", pre, str)
+            if by is not None:
+                out.append(PlanChange("step", f"{sid}.by", by, _where(r, change, "by", f"{pre}.by")))
     return tuple(out)
 
 
@@ -641,10 +653,11 @@ def apply(scenario: Scenario, variant: Variant) -> Scenario:
     for dr in variant.reachability:
         default_reach[dr.patch.state] = _patched(default_reach[dr.patch.state], dr.patch)
 
-    present = {p.role for p in people.values()}
+    present = {x for p in people.values() for x in p.roles}
     where = _first_where(variant)
     for role in ROLE_IDS:
-        if role not in present and role != "chief_examiner":
+        site_roles = set(scenario.plan.setting("site_roles"))
+        if role not in present and role != "chief_examiner" and role not in site_roles:
             problems.append(
                 where.problem(f"the variant leaves role {role!r} with no one in it", "roster")
             )
@@ -728,11 +741,15 @@ def _scaled(d: Dist, k: float) -> Dist:
 def _apply_plan(plan: Plan, changes: Iterable[PlanChange], problems: list[Problem]) -> Plan:
     settings: dict[str, Any] = {}
     rules: dict[str, float] = {}
+    steps: dict[str, str] = {}
     wheres: dict[tuple[str, str], Where] = {}
     for pc in changes:
         wheres[(pc.kind, pc.key)] = pc.where
         if pc.kind == "rule":
             rules[pc.key] = pc.value
+            continue
+        if pc.kind == "step":
+            steps[pc.key.split(".", 1)[0]] = pc.value
             continue
         if pc.key not in plan.settings:
             problems.append(
@@ -749,19 +766,25 @@ def _apply_plan(plan: Plan, changes: Iterable[PlanChange], problems: list[Proble
             problems.append(pc.where.problem(f"expected a value like {old!r}, got {value!r}"))
             continue
         settings[pc.key] = value
-    if not settings and not rules:
+    if not settings and not rules and not steps:
         return plan
     try:
         if settings:
             plan = plan.with_settings(**settings)
         for rid, minutes in rules.items():
             plan = plan.with_rule_minutes(rid, minutes)
+        for sid, by in steps.items():
+            if sid not in plan.steps:
+                problems.append(wheres[("step", f"{sid}.by")].problem(f"unknown step {sid!r}"))
+                continue
+            plan = plan.with_step(sid, by=by)
     except InputError as exc:
         for p in exc.problems:
             key = p.field.split(".")[1] if p.field.count(".") >= 1 else p.field
             w = (
                 wheres.get(("setting", key))
                 or wheres.get(("rule", key))
+                or wheres.get(("step", f"{key}.by"))
                 or next(iter(wheres.values()))
             )
             problems.append(w.problem(p.message))
@@ -876,6 +899,10 @@ def variant_to_dict(v: Variant) -> dict[str, Any]:
     plan: dict[str, Any] = {}
     for pc in v.plan:
         value = list(pc.value) if isinstance(pc.value, tuple) else pc.value
+        if pc.kind == "step":
+            sid, _, fld = pc.key.partition(".")
+            plan.setdefault("procedure", {}).setdefault(sid, {})[fld] = value
+            continue
         plan.setdefault("settings" if pc.kind == "setting" else "rules", {})[pc.key] = value
     if plan:
         out["plan"] = plan

@@ -8,6 +8,7 @@ raise one :class:`InputError` holding all of them.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -109,6 +110,12 @@ def load_text(text: str, file: str) -> Any:
         return _raise(file, line, what)
     except yaml.YAMLError as exc:  # pragma: no cover - other parser failures carry no mark
         return _raise(file, 1, str(exc).splitlines()[0])
+    except ValueError:  # a number past Python's digit limit (int-from-string)
+        long = re.search(r"\d{4000,}", text)
+        line = text.count("\n", 0, long.start()) + 1 if long else 1
+        return _raise(file, line, "a number too long to read (thousands of digits)")
+    except RecursionError:
+        return _raise(file, 1, "nested too deeply to read")
 
 
 def _raise(file: str, line: int, message: str) -> Any:

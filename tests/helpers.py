@@ -30,12 +30,15 @@ def tiny_dict(
             **({"site": "s1"} if role == "chief_examiner" else {}),
         }
         for role in ROLE_IDS
+        # the site's other people (副主考, 考务人员) are added by a test that wants them
+        if role not in ("deputy_chief_examiner", "site_exam_staff")
     ]
     people += extra_people or []
     reach = {"answer_prob": answer_prob, "answer_minutes": answer_minutes}
     base_timing = {
         "discovery_minutes": 10,
         "on_site_control_minutes": 5,
+        "confirm_minutes": 0,
         "grading_minutes": 10,
         "grading_late_minutes": 0,
         "verbal_report_minutes": 2,

@@ -20,6 +20,13 @@ from sim.drill import (
 from sim.plan import FAMILIES, GRADES
 from sim.rules import MET, MISSED, NA
 
+
+def with_plan(scenario, plan):
+    import dataclasses
+
+    return dataclasses.replace(scenario, plan=plan)
+
+
 ROOT = Path(__file__).resolve().parent.parent
 SHEETS = ROOT / "scenarios" / "drill_answer_sheet_loss.yaml"
 TEXT = snapshot_text(SHEETS)
@@ -47,7 +54,7 @@ PLAY = [
     {"kind": "report", "incident": INC, "body": "working_group", "channel": "verbal"},
     {"kind": "report", "incident": INC, "body": "local_government", "channel": "verbal"},
     {"kind": "call", "incident": INC, "person": "leader"},
-    {"kind": "call", "incident": INC, "person": "emergency_contact"},
+    {"kind": "call", "incident": INC, "person": "office_director", "role": "emergency_contact"},
     {"kind": "call", "incident": INC, "person": "team_exam_1"},
     {"kind": "note", "incident": INC, "text": "bags searched"},
     {
@@ -154,7 +161,7 @@ def test_an_unanswered_call_then_the_backup():
             break
     assert answered is not None and answered.result == "answered"
     assert [r.outcome for r in d.records if r.action == "call"][-1] == "answered"
-    assert any(r.action == "inform" and r.target == "deputy_leader" for r in d.records)
+    assert any(r.action == "office_informs" and r.target == "deputy_leader" for r in d.records)
 
 
 def test_missing_first_report_content_is_scored():
@@ -239,7 +246,9 @@ def test_close_is_refused_until_the_team_has_resolved_the_incident():
 def test_scorecard_equals_the_engines_verdicts():
     d = play(7)
     card = d.scorecard()
-    assert card["verdicts"] == [v.__dict__ for v in d.verdicts(final=True)]
+    assert card["verdicts"] == [
+        {**v.__dict__, "missing": list(v.missing)} for v in d.verdicts(final=True)
+    ]
     counts = {s: sum(v.status == s for v in d.verdicts(final=True)) for s in (MET, MISSED, NA)}
     assert card["counts"] == counts
     (g,) = card["grading"]
@@ -259,12 +268,22 @@ def test_deadline_board_counts_down_then_settles():
     assert row["status"] == MISSED
 
 
-def test_the_board_follows_the_plans_grade_not_the_teams():
+def test_the_board_follows_the_plans_grade_as_a_floor():
+    """Grading below the plan's grade excuses nothing; grading above it brings the duties of
+    the grade given (setting grade_is_floor)."""
     d = started(9)
     rules = {r["rule"] for r in d.deadline_board()}
-    assert "direct_report_I_II" not in rules  # a Ⅲ by the plan
+    assert "direct_report_I_II" not in rules and "emergency_contact_III_plus" in rules  # Ⅲ
+    d.apply({"kind": "grade", "incident": INC, "level": "IV"})
+    rules = {r["rule"] for r in d.deadline_board()}
+    assert "emergency_contact_III_plus" in rules  # still a Ⅲ's duty
+    d = started(9)
     d.apply({"kind": "grade", "incident": INC, "level": "I"})
-    assert "direct_report_I_II" not in {r["rule"] for r in d.deadline_board()}
+    assert "direct_report_I_II" in {r["rule"] for r in d.deadline_board()}
+    exact = Drill(with_plan(SCENARIO, SCENARIO.plan.with_settings(grade_is_floor=False)), 9)
+    exact.apply({"kind": "advance", "to": exact.next_inject_at()})
+    exact.apply({"kind": "grade", "incident": INC, "level": "I"})
+    assert "direct_report_I_II" not in {r["rule"] for r in exact.deadline_board()}
 
 
 def test_generated_incidents_are_random_but_reproducible():
@@ -301,14 +320,14 @@ def test_automatic_reference_and_standing():
 @pytest.mark.parametrize("level", GRADES)
 def test_every_grade_is_accepted(level):
     d = started(10)
-    assert d.apply({"kind": "grade", "incident": INC, "level": level}).detail == {"level": level}
+    assert d.apply({"kind": "grade", "incident": INC, "level": level}).detail["level"] == level
     assert d.injects()[0]["team_grade"] == level
 
 
 def test_a_backup_reached_for_a_role_counts_for_that_role():
-    """The emergency contact silent, the office director (next in that chain) answers for it."""
+    """The emergency contact silent, the general contact (next in that chain) answers for it."""
     chain = SCENARIO.roster.chain("emergency_contact")
-    assert chain[:2] == ("emergency_contact", "office_director")
+    assert chain[:2] == ("office_director", "general_contact")
 
     def silent_then_backup(seed: int) -> bool:
         d = started(seed)

@@ -117,7 +117,9 @@ def test_call_chain_that_loops(tmp_path, capsys):
     roster = roster_text(
         **{
             "    leader: [leader, role:deputy_leader]": "    leader: [role:deputy_leader]",
-            "    deputy_leader: [deputy_vice_dean, deputy_secretary]": "    deputy_leader: [role:leader]",
+            "    deputy_leader: [deputy_vice_dean, deputy_secretary, office_director]": (
+                "    deputy_leader: [role:leader]"
+            ),
         }
     )
     write(tmp_path, GOOD)

@@ -1,0 +1,262 @@
+"""One interpreter for the procedure's steps: the automatic policy and a drill both call it.
+
+:func:`perform` runs one step of :mod:`sim.procedure` for one incident on a :class:`~sim.model.Model`:
+it holds whoever does the step (the site's free people, the office, a role), spends the step's
+time, and delivers it to each addressee — outside bodies pick up after their own delay, roles
+are phoned through their call chain. Every delivery and completion is an
+:class:`~sim.records.Action` whose ``action`` is the step id, so :mod:`sim.rules` judges a drill
+and a simulated run from the same records.
+
+Record conventions (what :mod:`sim.rules` and ``judge`` timelines rely on):
+
+- a delivery: ``target`` the addressee, ``outcome`` ``received`` (a body), ``informed`` (a role's
+  own person answered), ``informed_backup`` (someone else in the role's chain answered),
+  ``dispatched`` (a team member), or ``failed``; ``detail`` the content given (comma list) or the
+  person reached;
+- a step without addressees: ``outcome`` ``done`` (``graded``: the grade, ``detail`` the plan's);
+- ``deputy_to_site``: ``started`` when the deputy sets off, ``done`` on arrival at the site.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Iterable
+from typing import Any
+
+from sim.model import GRADES, Contact, Model
+from sim.plan import BODY_IDS
+from sim.procedure import Step
+from sim.scenario import Incident
+
+_PERSON_ACTORS = ("site", "office")
+
+
+def discover(m: Model, inc: Incident) -> Generator:
+    """The incident happens at its time and is discovered after its discovery delay."""
+    env = m.env
+    yield env.timeout(max(0.0, inc.at - env.now))
+    m.log(inc.id, "site", "occurred", target=inc.site, detail=inc.family)
+    m.reach(inc.id, "occurred")
+    yield env.timeout(m.fates[inc.id].minutes("discovery_minutes"))
+    m.log(inc.id, "site", "discovered", target=inc.site)
+    m.reach(inc.id, "discovered")
+
+
+def _is_person_actor(by: str) -> bool:
+    return by in _PERSON_ACTORS or by not in BODY_IDS and by != "working_group"
+
+
+def perform(
+    m: Model,
+    inc: Incident,
+    step: Step,
+    *,
+    targets: Iterable[str] | None = None,
+    content: Iterable[str] | None = None,
+    level: str | None = None,
+    person: str | None = None,
+    wait_order: bool = False,
+) -> Generator[Any, Any, dict[str, Any]]:
+    """Run ``step`` for ``inc`` now; returns what happened (``reached``: addressee → outcome).
+
+    ``targets`` default to the step's addressees; ``content`` to what the step must carry;
+    ``level`` is the grade a ``graded`` step gives (required there); ``person`` makes a role
+    addressee one call to that person (a drill's choice) instead of working the whole chain;
+    ``wait_order`` makes each delivery wait for the ``deliver_after`` step's delivery to the same
+    addressee (the automatic policy keeps 先口头、后书面; a team may not).
+    """
+    env, plan = m.env, m.plan
+    fate = m.fates[inc.id]
+    minutes = fate.minutes(step.duration)
+    to = tuple(targets) if targets is not None else plan.addressees(step.id, inc.family)
+    given = ",".join(step.content if content is None else content)
+    result: dict[str, Any] = {"reached": {}}
+    doer: Contact | None = None
+    actor = step.by
+    if _is_person_actor(step.by):
+        pids = m.doers(step.by, inc)
+        if not pids:
+            m.log(inc.id, step.by, step.id, target=inc.site, outcome="failed", detail="no one")
+            m.reach(inc.id, step.id)
+            return result
+        doer = yield from m.claim(pids, step.by, m.urgency[step.id])
+        actor = doer.pid
+    try:
+        if step.id == "graded":
+            if level not in GRADES:
+                raise ValueError(f"graded needs a level, got {level!r}")
+            if minutes > 0:
+                yield env.timeout(minutes)
+            m.assigned_grade[inc.id] = level
+            m.log(
+                inc.id, actor, "graded", target=inc.id, outcome=level, detail=m.true_grade[inc.id]
+            )
+        elif not to:
+            if minutes > 0:
+                yield env.timeout(minutes)
+            m.log(inc.id, actor, step.id, target=inc.site, outcome="done")
+        elif step.kind in ("dispatch", "travel"):
+            yield from _send_people(m, inc, step, actor, to, person, result)
+        elif step.each:
+            for target in to:
+                if wait_order:
+                    yield from _wait_order(m, inc, step, target)
+                got = yield from _deliver(m, inc, step, actor, target, minutes, given, person)
+                result["reached"][target] = got
+        else:
+            # written once, then sent to every addressee at once (each picks it up in its own
+            # time); the writer is free once it is written
+            yield env.timeout(minutes)
+            if doer is not None:
+                doer.release()
+            sends = [
+                env.process(_send(m, inc, step, actor, target, given, person, wait_order, result))
+                for target in to
+            ]
+            yield env.all_of(sends)
+    finally:
+        if doer is not None:
+            doer.release()
+    m.reach(inc.id, step.id)
+    return result
+
+
+def _send(
+    m: Model,
+    inc: Incident,
+    step: Step,
+    actor: str,
+    target: str,
+    given: str,
+    person: str | None,
+    wait_order: bool,
+    result: dict[str, Any],
+) -> Generator:
+    if wait_order:
+        yield from _wait_order(m, inc, step, target)
+    result["reached"][target] = yield from _deliver(m, inc, step, actor, target, 0.0, given, person)
+
+
+def _wait_order(m: Model, inc: Incident, step: Step, target: str) -> Generator:
+    """Wait until ``target`` has had the ``deliver_after`` step (or a step that covers it)."""
+    if not step.deliver_after:
+        return
+    first = (step.deliver_after, *m.plan.step(step.deliver_after).covered_by)
+    if any(m.reached(inc.id, s, target) for s in first):
+        return
+    yield m.env.any_of([m.milestone(inc.id, s, target) for s in first])
+
+
+def _deliver(
+    m: Model,
+    inc: Incident,
+    step: Step,
+    actor: str,
+    target: str,
+    minutes: float,
+    given: str,
+    person: str | None,
+) -> Generator[Any, Any, str]:
+    """One delivery of a step to one addressee; the talk or transfer takes ``minutes``."""
+    env = m.env
+    channel = "written" if step.id in ("written_report", "final_report") else "phone"
+    if target in BODY_IDS and (target != "working_group" or step.by == "working_group"):
+        if _is_person_actor(step.by):
+            # an outside body picks up after its own delay, then the report takes its time
+            yield env.timeout(m.fates[inc.id].body_receive[target] + minutes)
+        m.log(inc.id, actor, step.id, channel, target, "received", given)
+        m.reach(inc.id, step.id, target)
+        return "received"
+    role = m.office_role() if target == "working_group" else target
+    if channel == "written" and target == "working_group":
+        # a written report reaches the office on paper: no one has to pick up the phone
+        yield env.timeout(m.fates[inc.id].body_receive[target] + minutes)
+        m.log(inc.id, actor, step.id, channel, target, "received", given)
+        m.reach(inc.id, step.id, target)
+        return "received"
+    contact = yield from _reach(m, inc, actor, role, person)
+    if contact is None:
+        m.log(inc.id, actor, step.id, channel, target, "failed", given)
+        return "failed"
+    with contact:
+        yield env.timeout(minutes)
+    if target == "working_group":
+        m.office_person.setdefault(inc.id, contact.pid)
+    outcome = "received" if target in BODY_IDS else _informed(m, contact.pid, role)
+    m.log(
+        inc.id,
+        actor,
+        step.id,
+        channel,
+        target,
+        outcome,
+        given if target in BODY_IDS else contact.pid,
+    )
+    m.reach(inc.id, step.id, target)
+    return outcome
+
+
+def _informed(m: Model, pid: str, role: str) -> str:
+    return "informed" if role in m.people[pid].roles else "informed_backup"
+
+
+def _reach(
+    m: Model, inc: Incident, caller: str, role: str, person: str | None
+) -> Generator[Any, Any, Contact | None]:
+    if person is not None:
+        return (yield from m.call_person(inc.id, caller, person, role))
+    return (yield from m.call_role(inc.id, caller, role, inc.site))
+
+
+def _send_people(
+    m: Model,
+    inc: Incident,
+    step: Step,
+    actor: str,
+    to: tuple[str, ...],
+    person: str | None,
+    result: dict[str, Any],
+) -> Generator:
+    """Reach each role by phone; who answers goes to work on site (dispatch) or to the site (travel)."""
+    held: list[Contact] = []
+    for role in to:
+        contact = yield from _reach(m, inc, actor, role, person)
+        if contact is None:
+            m.log(inc.id, actor, step.id, "phone", role, "failed")
+            result["reached"][role] = "failed"
+            continue
+        outcome = "dispatched" if step.kind == "dispatch" else "started"
+        m.log(inc.id, actor, step.id, "phone", role, outcome, contact.pid)
+        m.reach(inc.id, step.id, role)
+        result["reached"][role] = outcome
+        held.append(contact)
+    if step.kind == "dispatch":
+        m.env.process(_team_works(m, inc, step, held))
+    else:
+        for contact in held:
+            m.env.process(_travels(m, inc, step, contact))
+
+
+def _team_works(m: Model, inc: Incident, step: Step, team: list[Contact]) -> Generator:
+    """The emergency team sets off, travels, works the response; then the incident is resolved."""
+    fate = m.fates[inc.id]
+    yield m.env.timeout(fate.minutes(step.duration) + fate.travel)
+    for c in team:
+        m.log(inc.id, c.pid, "team_on_site", "in_person", inc.site, "arrived")
+    yield m.env.timeout(fate.minutes("response_minutes"))
+    for c in team:
+        c.release()
+    if not m.reached(inc.id, "resolved"):
+        m.log(inc.id, "working_group", "resolved", target=inc.site, outcome="done")
+        m.reach(inc.id, "resolved")
+
+
+def _travels(m: Model, inc: Incident, step: Step, contact: Contact) -> Generator:
+    """A deputy leader leads a team to the scene (副组长带队赴事发地)."""
+    fate = m.fates[inc.id]
+    with contact:
+        yield m.env.timeout(fate.minutes(step.duration) + fate.travel)
+        m.log(inc.id, contact.pid, step.id, "in_person", inc.site, "done")
+    m.reach(inc.id, step.id, "on_site")
+
+
+__all__ = ["discover", "perform"]

@@ -15,7 +15,7 @@ from collections.abc import Generator
 from sim.model import GRADES, Model
 from sim.procedure import FIRST_REPORT, Step
 from sim.scenario import Incident, Scenario
-from sim.steps import discover, perform
+from sim.steps import discover, is_instant, perform, perform_now
 
 #: Steps the policy does not start itself: events the model produces.
 _PRODUCED = ("discovered", "resolved")
@@ -54,7 +54,12 @@ def when_ready(m: Model, inc: Incident, step: Step) -> None:
     def one_more() -> None:
         left[0] -= 1
         if left[0] == 0:
-            m.env.process(run_step(m, inc, step))
+            if not step.applies(inc.family, effective_grade(m, inc)):
+                return
+            if is_instant(m, inc, step):
+                perform_now(m, inc, step)
+            else:
+                m.env.process(run_step(m, inc, step))
 
     for key in keys:
         m.on(key, one_more)

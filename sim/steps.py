@@ -28,6 +28,7 @@ from sim.procedure import Step
 from sim.scenario import Incident
 
 _PERSON_ACTORS = ("site", "office")
+_WRITTEN = ("written_report", "final_report")
 
 
 def discover(m: Model, inc: Incident) -> Generator:
@@ -105,19 +106,92 @@ def perform(
         else:
             # written once, then sent to every addressee at once (each picks it up in its own
             # time); the writer is free once it is written
-            yield env.timeout(minutes)
+            if minutes > 0:
+                yield env.timeout(minutes)
             if doer is not None:
                 doer.release()
-            sends = [
-                env.process(_send(m, inc, step, actor, target, given, person, wait_order, result))
-                for target in to
-            ]
-            yield env.all_of(sends)
+            yield from _send_all(m, inc, step, actor, to, given, person, wait_order, result)
     finally:
         if doer is not None:
             doer.release()
     m.reach(inc.id, step.id)
     return result
+
+
+def _paper(m: Model, step: Step, target: str) -> bool:
+    """Whether a delivery goes on paper (or from the group itself): nobody picks up a phone."""
+    if target not in BODY_IDS:
+        return False
+    return target != "working_group" or step.by == "working_group" or step.id in _WRITTEN
+
+
+def _send_all(
+    m: Model,
+    inc: Incident,
+    step: Step,
+    actor: str,
+    to: tuple[str, ...],
+    given: str,
+    person: str | None,
+    wait_order: bool,
+    result: dict[str, Any],
+) -> Generator:
+    """Send a written step to every addressee at once. Paper deliveries that may go now are
+    walked in order of arrival in this process; calls and held-back deliveries get their own."""
+    env = m.env
+    paper, others = [], []
+    for target in to:
+        if _paper(m, step, target) and not (wait_order and not _order_ok(m, inc, step, target)):
+            paper.append(target)
+        else:
+            others.append(target)
+    procs = [
+        env.process(_send(m, inc, step, actor, t, given, person, wait_order, result)) for t in others
+    ]
+    fate, start = m.fates[inc.id], env.now
+    by_person = _is_person_actor(step.by)
+    for delay, _, target in sorted(
+        (fate.body_receive[t] if by_person else 0.0, i, t) for i, t in enumerate(paper)
+    ):
+        if start + delay > env.now:
+            yield env.timeout(start + delay - env.now)
+        result["reached"][target] = _received(m, inc, step, actor, target, given)
+    if procs:
+        yield env.all_of(procs)
+
+
+def _received(m: Model, inc: Incident, step: Step, actor: str, target: str, given: str) -> str:
+    channel = "written" if step.id in _WRITTEN else "phone"
+    m.log(inc.id, actor, step.id, channel, target, "received", given)
+    m.reach(inc.id, step.id, target)
+    return "received"
+
+
+def is_instant(m: Model, inc: Incident, step: Step) -> bool:
+    """A step nobody is held for that takes no time (the group's own decision, a body's relay
+    with no delay): the policy takes it in the instant it is due, without a process."""
+    if step.kind != "task" or step.id == "graded" or _is_person_actor(step.by):
+        return False
+    if m.fates[inc.id].minutes(step.duration) > 0:
+        return False
+    return all(t in BODY_IDS for t in m.plan.addressees(step.id, inc.family))
+
+
+def perform_now(m: Model, inc: Incident, step: Step) -> None:
+    """Take an instant step (see :func:`is_instant`) for the automatic policy."""
+    to = m.plan.addressees(step.id, inc.family)
+    if not to:
+        m.log(inc.id, step.by, step.id, target=inc.site, outcome="done")
+    for target in to:
+        _received(m, inc, step, step.by, target, ",".join(step.content))
+    m.reach(inc.id, step.id)
+
+
+def _order_ok(m: Model, inc: Incident, step: Step, target: str) -> bool:
+    if not step.deliver_after:
+        return True
+    first = (step.deliver_after, *m.plan.step(step.deliver_after).covered_by)
+    return any(m.reached(inc.id, s, target) for s in first)
 
 
 def _send(
@@ -138,11 +212,9 @@ def _send(
 
 def _wait_order(m: Model, inc: Incident, step: Step, target: str) -> Generator:
     """Wait until ``target`` has had the ``deliver_after`` step (or a step that covers it)."""
-    if not step.deliver_after:
+    if _order_ok(m, inc, step, target):
         return
     first = (step.deliver_after, *m.plan.step(step.deliver_after).covered_by)
-    if any(m.reached(inc.id, s, target) for s in first):
-        return
     yield m.env.any_of([m.milestone(inc.id, s, target) for s in first])
 
 
@@ -158,7 +230,7 @@ def _deliver(
 ) -> Generator[Any, Any, str]:
     """One delivery of a step to one addressee; the talk or transfer takes ``minutes``."""
     env = m.env
-    channel = "written" if step.id in ("written_report", "final_report") else "phone"
+    channel = "written" if step.id in _WRITTEN else "phone"
     if target in BODY_IDS and (target != "working_group" or step.by == "working_group"):
         if _is_person_actor(step.by):
             # an outside body picks up after its own delay, then the report takes its time

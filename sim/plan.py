@@ -107,6 +107,10 @@ CONTENT_IDS = (*REPORT_CONTENT, *FOLLOW_UP_CONTENT)
 DEFAULT_PLAN = Path(__file__).resolve().parent.parent / "scenarios" / "plan.yaml"
 
 
+#: plan id -> (plan, steps by id): a cache beside the immutable plan (it pickles unchanged)
+_STEP_INDEX: dict[int, tuple[Any, dict]] = {}
+
+
 class Frozen(dict):
     """A read-only dict that pickles (for worker processes), unlike ``Frozen``."""
 
@@ -218,19 +222,21 @@ class Plan:
 
     @property
     def steps(self) -> dict[str, Step]:
-        """Steps by id (procedure order)."""
-        return {s.id: s for s in self.procedure}
+        """Steps by id (procedure order); built once per plan, kept beside it, not on it."""
+        found = _STEP_INDEX.get(id(self))
+        if found is None or found[0] is not self:
+            if len(_STEP_INDEX) > 256:
+                _STEP_INDEX.clear()
+            found = _STEP_INDEX[id(self)] = (self, {s.id: s for s in self.procedure})
+        return found[1]
 
     def step(self, sid: str) -> Step:
-        for s in self.procedure:
-            if s.id == sid:
-                return s
-        raise KeyError(sid)
+        return self.steps[sid]
 
     def addressees(self, sid: str, family: str) -> tuple[str, ...]:
         """Who a step goes to for an incident of ``family`` (the family's team for ``$teams``)."""
-        to = self.step(sid).to
-        return tuple(self.teams.get(family, ())) if to == TEAMS else tuple(to)
+        to = self.steps[sid].to
+        return tuple(self.teams.get(family, ())) if to == TEAMS else to  # type: ignore[return-value]
 
     @property
     def first_report_step(self) -> str:

@@ -60,13 +60,16 @@ class Case:
     live: bool  # a drill still running: clocks not yet run out are pending, not missed
     scenario: Scenario | None
 
-    # -- what happened ------------------------------------------------------------------------
-    @property
-    def grade(self) -> str:
-        """The grade the incident must be handled at (the floor, or the team's if higher)."""
+    grade: str = ""  # the grade the incident must be handled at (set from the two above)
+
+    def __post_init__(self) -> None:
+        """The plan's grade is a floor: the team's grade counts when higher (grade_is_floor)."""
         if self.team_grade and self.plan.setting("grade_is_floor"):
-            return more_severe(self.plan_grade, self.team_grade)
-        return self.plan_grade
+            self.grade = more_severe(self.plan_grade, self.team_grade)
+        else:
+            self.grade = self.plan_grade
+
+    # -- what happened ------------------------------------------------------------------------
 
     def first(self, action: str, pred: Callable[[Action], bool] | None = None) -> Action | None:
         for a in self.acts.get(action, ()):

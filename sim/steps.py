@@ -146,7 +146,8 @@ def _send_all(
         else:
             others.append(target)
     procs = [
-        env.process(_send(m, inc, step, actor, t, given, person, wait_order, result)) for t in others
+        env.process(_send(m, inc, step, actor, t, given, person, wait_order, result))
+        for t in others
     ]
     fate, start = m.fates[inc.id], env.now
     by_person = _is_person_actor(step.by)

@@ -33,12 +33,13 @@ def cmd_judge(args: argparse.Namespace) -> int:
             allowed = "" if v.allowed_min is None else f"/{v.allowed_min:.0f} min"
             extra = f"  missing: {', '.join(v.missing)}" if v.missing else ""
             note = f"  ({v.note})" if v.note and not v.missing else ""
-            print(
+            line = (
                 f"  {_MARK[v.status]} {v.rule:<32}{v.status:<8}{measured:>6}{allowed}{extra}{note}"
             )
+            print(line.rstrip())
     for v in vs:
         if not v.incident:
-            print(f"\n{_MARK[v.status]} {v.rule:<34}{v.status:<8}{v.note}")
+            print(f"\n{_MARK[v.status]} {v.rule:<34}{v.status:<8}{v.note}".rstrip())
     return 0
 
 

@@ -63,6 +63,7 @@ def parse_timeline(data: Any, file: str, plan: Plan) -> Timeline:
     incidents: list[Incident] = []
     records: list[Action] = []
     ids: set[str] = set()
+    occurred_at: dict[str, float] = {}
     ilist = r.sequence(top.get("incidents"), "incidents", top, "incidents")
     if not ilist:
         r.add(
@@ -102,6 +103,7 @@ def parse_timeline(data: Any, file: str, plan: Plan) -> Timeline:
             **attrs,
         )
         incidents.append(inc)
+        occurred_at[iid] = occurred
         records.append(Action(occurred, iid, "site", "occurred", "", site, "", inc.family))
         if discovered is not None:
             records.append(Action(discovered, iid, "site", "discovered", "", site, ""))
@@ -119,6 +121,8 @@ def parse_timeline(data: Any, file: str, plan: Plan) -> Timeline:
         iid = r.take(item, "incident", pre, str)
         if iid is not None and iid not in ids:
             r.add(item, "incident", f"{pre}.incident", f"unknown incident {iid!r}")
+        elif iid is not None and iid not in occurred_at:
+            iid = None  # the incident itself is broken and already reported
         sid = r.take(item, "step", pre, str)
         if sid is not None and sid not in steps:
             r.add(item, "step", f"{pre}.step", f"unknown step {sid!r} (known: {', '.join(steps)})")
@@ -165,6 +169,9 @@ def parse_timeline(data: Any, file: str, plan: Plan) -> Timeline:
         backup = r.take(item, "backup", pre, bool, False)
         if at is None or iid not in ids or sid is None:
             continue
+        if at < occurred_at[iid]:
+            r.add(item, "at", f"{pre}.at", f"before incident {iid} occurred")
+            continue
         detail = ",".join(str(c) for c in content)
         if sid == "graded":
             records.append(Action(at, iid, by, "graded", "", iid, str(level), ""))
@@ -176,6 +183,10 @@ def parse_timeline(data: Any, file: str, plan: Plan) -> Timeline:
                     outcome = "received"
                 elif steps[sid].kind == "dispatch":
                     outcome = "dispatched"
+                elif steps[sid].kind == "travel":
+                    # `at` is the arrival at the site, as in a simulated run's record
+                    records.append(Action(at, iid, by, sid, "in_person", "", "done", str(t)))
+                    continue
                 else:
                     outcome = "informed_backup" if backup else "informed"
                 channel = "written" if sid in ("written_report", "final_report") else "phone"

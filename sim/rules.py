@@ -54,7 +54,8 @@ class Case:
     plan: Plan
     incident: Incident
     plan_grade: str
-    team_grade: str | None
+    team_grade: str | None  # the most severe grade the team gave
+    final_grade: str | None  # the last grade the team gave
     acts: dict[str, list[Action]]
     now: float
     live: bool  # a drill still running: clocks not yet run out are pending, not missed
@@ -105,7 +106,10 @@ class Case:
 
     @property
     def discovered(self) -> float | None:
-        return self.time("discovered")
+        """When the college knew; a timeline that does not say is read as at occurrence (the
+        strictest reading: the clocks cannot start later than the incident)."""
+        found = self.time("discovered")
+        return found if found is not None else self.time("occurred")
 
     @property
     def closed(self) -> float | None:
@@ -248,10 +252,11 @@ def _verbal_before_written(c: Case) -> Verdict:
 @judge("grade_determined")
 def _grade_determined(c: Case) -> Verdict:
     rule = "grade_determined"
-    graded = c.time("graded")
-    if graded is None or c.team_grade is None:
+    last = c.acts.get("graded")
+    if not last or c.final_grade is None:
         return c.verdict(rule, c.discovered, None, "not graded")
-    team, plan = c.team_grade, c.plan_grade
+    graded = last[-1].time
+    team, plan = c.final_grade, c.plan_grade
     ok = grade_rank(team) <= grade_rank(plan) if c.plan.setting("grade_is_floor") else team == plan
     note = f"graded {team}, plan {plan}"
     return c.verdict(rule, c.discovered, graded, note, () if ok else (f"grade:{plan}",))
@@ -291,7 +296,7 @@ def _office_rule(
             spec.clause_zh,
         )
     done, missing = c.all_delivered(steps, targets, strict=strict)
-    return c.verdict(rule, start, done, missing=() if done is not None else ())
+    return c.verdict(rule, start, done, ", ".join(missing), missing if done is None else ())
 
 
 @judge("office_informs_leaders")
@@ -326,7 +331,8 @@ def _department_informed(c: Case) -> Verdict:
 
 @judge("emergency_contact_III_plus")
 def _emergency_contact(c: Case) -> Verdict:
-    done = c.delivered(["emergency_contact"], "emergency_contact")
+    strict = c.plan.setting("emergency_contact_via_backup") == "does_not_count"
+    done = c.delivered(["emergency_contact"], "emergency_contact", strict=strict)
     return c.verdict("emergency_contact_III_plus", c.immediate_start(), done)
 
 
@@ -508,11 +514,15 @@ def verdicts(
         acts = by_inc.get(inc.id, {})
         graded = acts.get("graded")
         last = max((a.time for lst in acts.values() for a in lst), default=0.0)
+        # re-grading: the duties of the most severe grade the team gave apply; the last grade
+        # given is the one judged against the plan
+        team = min((a.outcome for a in graded or ()), key=grade_rank, default=None)
         case = Case(
             plan=plan,
             incident=inc,
             plan_grade=true_grades[inc.id],
-            team_grade=graded[0].outcome if graded else None,
+            team_grade=team,
+            final_grade=graded[-1].outcome if graded else None,
             acts=acts,
             now=end_time if end_time is not None else last,
             live=end_time is not None,

@@ -80,7 +80,8 @@ def t_quantile(p: float, df: float) -> float:
 
 
 def roles_of(scenario: Scenario) -> list[str]:
-    return sorted({p.role for p in scenario.roster.people})
+    """Every role someone holds (a person may hold several), sorted."""
+    return sorted({r for p in scenario.roster.people for r in p.roles})
 
 
 def _digest(key: tuple) -> int:
@@ -126,7 +127,8 @@ def run_chunk(
     for v, sc in enumerate(scenarios):
         roles = roles_of(sc)
         ridx = {r: j for j, r in enumerate(roles)}
-        role_of = {p.id: ridx[p.role] for p in sc.roster.people}
+        # a person holding several roles counts in each role's load (as in sim.experiment)
+        role_of = {p.id: [ridx[r] for r in p.roles] for p in sc.roster.people}
         tv: list[list[float]] = [[] for _ in range(nr)]
         b = np.zeros((k, len(roles)), dtype=np.float64)
         c = np.zeros((k, len(roles), 2), dtype=np.int64)
@@ -692,7 +694,7 @@ def _role_rows(vs, scenarios, role_lists, accs) -> pd.DataFrame:
     for var, sc, roles, acc in zip(vs, scenarios, role_lists, accs, strict=True):
         horizon = sc.days * DAY
         for j, role in enumerate(roles):
-            people = sum(1 for p in sc.roster.people if p.role == role)
+            people = sum(1 for p in sc.roster.people if role in p.roles)
             calls, missed = (int(x) for x in acc.calls[j])
             rows.append(
                 {

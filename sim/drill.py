@@ -31,6 +31,7 @@ from sim.plan import (
     SCOPES,
     parse_plan,
 )
+from sim.policy import when_ready
 from sim.records import Action
 from sim.rules import MET, MISSED, NA, Verdict, verdicts
 from sim.scenario import DAY, Incident, Scenario, format_time, parse_scenario
@@ -224,6 +225,11 @@ class Drill:
         env = self._m.env
         for inc in self._m.incidents:
             env.process(discover(self._m, inc))
+            # outside bodies act on their own (the department reports up when it is told):
+            # the world around the team runs as in the automatic policy
+            for step in self.plan.procedure:
+                if _body_acts(step):
+                    when_ready(self._m, inc, step)
         first = min((i.at for i in self._m.incidents), default=0.0)
         self.start = float(start if start is not None else max(0.0, first - 15))
         self._run_until(self.start)
@@ -310,12 +316,14 @@ class Drill:
         return out
 
     def steps_for(self, incident: str) -> list[str]:
-        """The procedure's steps a team can take for an incident now (the action menu)."""
+        """The procedure's steps a team can take for an incident now (the action menu): the
+        office's steps once a report has reached it; the evaluation and final report once closed."""
         inc = self.incidents[incident]
         closed = incident in self.closed
+        told = self._office_told(incident)
         out = []
         for step in self.plan.procedure:
-            if step.kind == "event" or step.id == "discovered":
+            if step.kind == "event" or _body_acts(step):
                 continue
             if step.families is not None and inc.family not in step.families:
                 continue
@@ -323,6 +331,8 @@ class Drill:
                 continue
             if closed != (step.id in _AFTER_CLOSE):
                 continue
+            if step.by == "office" and not told:
+                continue  # the office acts on what it has been told
             out.append(step.id)
         return out
 
@@ -379,8 +389,13 @@ class Drill:
         if sid not in self.plan.steps:
             raise DrillError(f"unknown step {sid!r}")
         step = self.plan.step(sid)
-        if step.kind == "event":
+        if step.kind == "event" or _body_acts(step):
             raise DrillError(f"{sid} happens by itself; it is not a decision")
+        if step.by == "office" and not self._office_told(inc.id):
+            raise DrillError(
+                "the working group's office has not been told of this incident yet: "
+                "report to the working group first"
+            )
         closed = inc.id in self.closed
         if closed and sid not in _AFTER_CLOSE and sid not in _REPORT_STEPS:
             raise DrillError("this incident is closed")
@@ -397,6 +412,8 @@ class Drill:
         if targets is not None:
             if isinstance(targets, str):
                 targets = [targets]
+            if not targets and self.plan.addressees(sid, inc.family):
+                raise DrillError(f"{sid}: choose at least one addressee")
             allowed = set(self.plan.addressees(sid, inc.family))
             if sid in _REPORT_STEPS:
                 allowed |= set(BODY_IDS)
@@ -436,11 +453,26 @@ class Drill:
         if step.content and content is not None:
             detail["missing_content"] = [c for c in step.content if c not in content]
         if person is not None:
-            answered = any(v != "failed" for v in reached.values())
+            # the call the team chose: the addressee whose chain holds that person
+            mine = [
+                v
+                for t, v in reached.items()
+                if t not in BODY_IDS or t == "working_group"
+                if person
+                in self._m.chain(self._m.office_role() if t == "working_group" else t, inc.site)
+            ] or list(reached.values())
+            answered = any(v != "failed" for v in mine)
             return ("answered" if answered else "unanswered"), detail
         if reached and all(v == "failed" for v in reached.values()):
             return "failed", detail
         return {"closed": "closed"}.get(sid, "received" if reached else "done"), detail
+
+    def _office_told(self, incident: str) -> bool:
+        """Whether any report has reached the working group's office for this incident."""
+        return any(
+            a.incident == incident and a.target == "working_group" and a.outcome == "received"
+            for a in self._m.records
+        )
 
     def _run_until(self, t: float) -> None:
         """Run to ``t`` including the events due exactly at ``t`` (an inject at 11:45 shows at 11:45)."""
@@ -541,6 +573,13 @@ class Drill:
 
 
 _AFTER_CLOSE = ("evaluation", "investigation", "final_report")
+
+
+def _body_acts(step) -> bool:
+    """An outside body's own step (the department reporting up): not the team's to take."""
+    return step.by in BODY_IDS and step.by != "working_group"
+
+
 _REPORT_STEPS = ("verbal_report", "written_report", "direct_report", "follow_up", "final_report")
 _OFFICE_ROLES = ("duty_desk", "office_director")
 

@@ -364,11 +364,22 @@ class Model:
         or None.
         """
         t = self.scenario.timing
-        chain = self.chain(role, site)
+        # nobody phones themselves: a caller who is in the chain (one person, several roles)
+        # goes on to the next
+        chain = tuple(pid for pid in self.chain(role, site) if pid != caller)
         if t.call_order == "on_duty_first":
+            # the role's own people first, on duty before on call before off duty; then the
+            # backups the same way (a deputy on duty must not stand in for a leader on call)
             now = self.env.now
+            people = self.people
             chain = tuple(
-                sorted(chain, key=lambda pid: _STATE_RANK[self.people[pid].state_at(now)])
+                sorted(
+                    chain,
+                    key=lambda pid: (
+                        role not in people[pid].roles,
+                        _STATE_RANK[people[pid].state_at(now)],
+                    ),
+                )
             )
         for rnd in range(t.max_call_rounds):
             for pid in chain:

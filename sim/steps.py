@@ -188,11 +188,18 @@ def perform_now(m: Model, inc: Incident, step: Step) -> None:
     m.reach(inc.id, step.id)
 
 
+def _order_keys(m: Model, inc: Incident, step: Step, target: str) -> list[tuple]:
+    """What a delivery of ``step`` to ``target`` waits for: that addressee's ``deliver_after``
+    delivery (or one covering it), or that step having been tried to the end (a verbal report
+    that reached no one does not hold the written one back for ever)."""
+    first = (step.deliver_after, *m.plan.step(step.deliver_after).covered_by)
+    return [(inc.id, s, target) for s in first] + [(inc.id, step.deliver_after)]
+
+
 def _order_ok(m: Model, inc: Incident, step: Step, target: str) -> bool:
     if not step.deliver_after:
         return True
-    first = (step.deliver_after, *m.plan.step(step.deliver_after).covered_by)
-    return any(m.reached(inc.id, s, target) for s in first)
+    return any(m.reached(*k) for k in _order_keys(m, inc, step, target))
 
 
 def _send(
@@ -215,8 +222,7 @@ def _wait_order(m: Model, inc: Incident, step: Step, target: str) -> Generator:
     """Wait until ``target`` has had the ``deliver_after`` step (or a step that covers it)."""
     if _order_ok(m, inc, step, target):
         return
-    first = (step.deliver_after, *m.plan.step(step.deliver_after).covered_by)
-    yield m.env.any_of([m.milestone(inc.id, s, target) for s in first])
+    yield m.env.any_of([m.milestone(*k) for k in _order_keys(m, inc, step, target)])
 
 
 def _deliver(
@@ -240,6 +246,16 @@ def _deliver(
         m.reach(inc.id, step.id, target)
         return "received"
     role = m.office_role() if target == "working_group" else target
+    if actor in m.people and role in m.people[actor].roles and person in (None, actor):
+        # the one who acts holds the addressed role too (one person, several roles): they know
+        outcome = "received" if target in BODY_IDS else "informed"
+        m.log(
+            inc.id, actor, step.id, channel, target, outcome, given if target in BODY_IDS else actor
+        )
+        m.reach(inc.id, step.id, target)
+        if target == "working_group":
+            m.office_person.setdefault(inc.id, actor)
+        return outcome
     if channel == "written" and target == "working_group":
         # a written report reaches the office on paper: no one has to pick up the phone
         yield env.timeout(m.fates[inc.id].body_receive[target] + minutes)
@@ -275,7 +291,9 @@ def _informed(m: Model, pid: str, role: str) -> str:
 def _reach(
     m: Model, inc: Incident, caller: str, role: str, person: str | None
 ) -> Generator[Any, Any, Contact | None]:
-    if person is not None:
+    """One call to ``person`` when they are in the role's chain (a team's choice), else the
+    role's whole chain."""
+    if person is not None and person in m.chain(role, inc.site):
         return (yield from m.call_person(inc.id, caller, person, role))
     return (yield from m.call_role(inc.id, caller, role, inc.site))
 

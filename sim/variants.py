@@ -23,11 +23,12 @@ Override file format (every section optional; unknown keys are errors)::
       remove: [expert_1]                # people taken out (and out of every call chain)
       change:                           # changes to existing people, by id
         office_director:
-          default_state: on_duty
+          default_state: on_duty        # also role: x — replaces the person's first role
+                                        # (other roles they hold stay)
           duty: [...]                   # replaces the duty calendar; add_duty: [...] appends
           reach: {off_duty: {answer_prob: 0.8}}   # per-state override, merged
       call_chains:                      # replaces a role's chain (ids or role:x)
-        emergency_contact: [office_director, emergency_contact]
+        emergency_contact: [general_contact, office_director]
       reachability:                     # the roster's default per duty state, merged
         off_duty: {answer_prob: 0.6}
     sites:                              # by site id, or "*" for every site
@@ -452,7 +453,9 @@ def _plan_changes(r: Reader, node: Any, top: Any) -> tuple[PlanChange, ...]:
         if "by" in change:
             by = r.take(change, "by", pre, str)
             if by is not None:
-                out.append(PlanChange("step", f"{sid}.by", by, _where(r, change, "by", f"{pre}.by")))
+                out.append(
+                    PlanChange("step", f"{sid}.by", by, _where(r, change, "by", f"{pre}.by"))
+                )
     return tuple(out)
 
 
@@ -617,6 +620,11 @@ def apply(scenario: Scenario, variant: Variant) -> Scenario:
             problems.append(ch.where.problem(f"unknown site {values['site']!r}", "site"))
             continue
         shifts = ch.shifts if ch.shifts is not None else p.shifts
+        if "role" in values and values["role"] != p.role:
+            # the role named (a person's first) is replaced; the other roles they hold stay
+            values["roles"] = (values["role"],) + tuple(
+                x for x in p.roles[1:] if x != values["role"]
+            )
         p = dataclasses.replace(
             p,
             **values,
@@ -638,9 +646,10 @@ def apply(scenario: Scenario, variant: Variant) -> Scenario:
         order.append(p.id)
         for role, position in new.chains:
             if role not in chains:
-                if position in ("after_people", "end") and role == p.role:
+                if position in ("after_people", "end") and role in p.roles:
                     continue  # the role's implicit chain (its people, in order) already ends with p
-                members = [q for q in order if people[q].role == role and q != p.id]
+                # the implicit chain: everyone holding the role (a person may hold several)
+                members = [q for q in order if role in people[q].roles and q != p.id]
                 chains[role] = members
             _insert(chains[role], p.id, position)
 
@@ -775,7 +784,9 @@ def _apply_plan(plan: Plan, changes: Iterable[PlanChange], problems: list[Proble
             plan = plan.with_rule_minutes(rid, minutes)
         for sid, by in steps.items():
             if sid not in plan.steps:
-                problems.append(wheres[("step", f"{sid}.by")].problem(f"unknown step {sid!r}"))
+                w = wheres[("step", f"{sid}.by")]  # the step is unknown, not its ``by``
+                w = dataclasses.replace(w, field=w.field.removesuffix(".by"))
+                problems.append(w.problem(f"unknown step {sid!r} (known: {', '.join(plan.steps)})"))
                 continue
             plan = plan.with_step(sid, by=by)
     except InputError as exc:
@@ -1258,7 +1269,7 @@ def variant_from_tables(
         for role, _ in roster.call_chains:
             if role not in edited:  # a deleted row: the role's people, in roster order
                 members = tuple(
-                    q for q in order if (new_people.get(q) or base_people[q]).role == role
+                    q for q in order if role in (new_people.get(q) or base_people[q]).roles
                 )
                 chain_changes.append(ChainChange(role, members, Where("call_chains", 1, role)))
 

@@ -16,9 +16,9 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from sim.drill import Drill, auto_reference, scenario_from_text
+from sim.drill import Drill, DrillError, auto_reference, scenario_from_text
 from sim.grading import grade
-from sim.plan import GRADES
+from sim.plan import GRADES, RULE_IDS
 from sim.store import DrillStore
 from ui import drill_logic as dl
 
@@ -79,34 +79,40 @@ def start(at: AppTest, *, seed: int, site: str = "site_a", generated: bool = Fal
     return int(at.query_params["drill"])
 
 
-def act(at: AppTest, kind: str, incident: str | None = None, **widgets: Any) -> AppTest:
-    """Choose an action in the menu, fill its widgets (key suffix → value), press Do it."""
+def act(at: AppTest, step: str, incident: str | None = None, **widgets: Any) -> AppTest:
+    """Choose a step in the menu, fill its widgets (key suffix → value), press Do it."""
     if incident is not None:
         at.selectbox(key="drill_act_incident").set_value(incident)
-    at.pills(key="drill_act_kind").set_value(kind).run()
+    at.pills(key="drill_act_kind").set_value(step).run()
     for key, value in widgets.items():
         _widget(at, f"drill_{key}").set_value(value)
-        if key in ("act_role", "act_drole", "act_body_verbal"):
-            at.run()  # the next widget's options depend on this one
+        if key.startswith("act_to_"):
+            at.run()  # whom to call depends on the addressees chosen
     return ok(at.button(key="drill_do").click().run())
 
 
 def _widget(at: AppTest, key: str):
-    for kind in ("selectbox", "radio", "text_area", "text_input", "number_input", "checkbox"):
+    kinds = ("selectbox", "multiselect", "radio", "text_area", "text_input", "number_input")
+    for kind in (*kinds, "checkbox"):
         for w in getattr(at, kind):
             if w.key == key:
                 return w
     raise AssertionError(f"no widget {key}")
 
 
+def step(incident: str, sid: str, **more: Any) -> dict[str, Any]:
+    return {"kind": "step", "incident": incident, "step": sid, **more}
+
+
 # -- the flow the main test clicks, mirrored on the engine --------------------------------------
 
 
 def flow(seed: int) -> tuple[list[dict[str, Any]], dict[str, Any]] | None:
-    """The decisions the main test takes by clicking, or None when ``seed`` does not give
-    an unanswered first call to the leader answered by the backup and a second inject later."""
+    """The decisions the main test takes by clicking, or None when ``seed`` does not give an
+    unanswered first call to the leader answered by the backup and a second inject later."""
     text = dl.build_snapshot(SHEETS, site="site_a", seed=seed, generated=True, count=2)
     sc = scenario_from_text(text)
+    plan = sc.plan
     d = Drill(sc, seed)
     out: list[dict[str, Any]] = []
 
@@ -120,40 +126,36 @@ def flow(seed: int) -> tuple[list[dict[str, Any]], dict[str, Any]] | None:
     do({"kind": "advance", "to": d.next_inject_at()})
     (a,) = d.injects()
     inc_a = d.incidents[a["id"]]
-    plan_a = grade(inc_a.facts(), sc.plan).level
-    do({"kind": "control", "incident": a["id"]})
-    do({"kind": "grade", "incident": a["id"], "level": plan_a})
-    office = dl.office_chain(sc, d)[0]
-    do(
-        {
-            "kind": "report",
-            "incident": a["id"],
-            "body": "working_group",
-            "channel": "verbal",
-            "type": "report",
-            "person": office,
-        }
-    )
+    plan_a = grade(inc_a.facts(), plan).level
+    do(step(a["id"], "control"))
+    do(step(a["id"], "graded", level=plan_a))
+    # the verbal report's defaults: every addressee, the office's first person on the phone
+    office = sc.roster.chain(d.office_role(), inc_a.site)[0]
+    verbal_to = list(plan.addressees("verbal_report", inc_a.family))
+    told = do(step(a["id"], "verbal_report", to=verbal_to, person=office))
+    if told.detail["reached"]["working_group"] == "failed":
+        return None  # the office acts only once it has been told
     chain = sc.roster.chain("leader", inc_a.site)
-    call = {"kind": "call", "incident": a["id"], "role": "leader"}
-    if do({**call, "person": chain[0]}).result == "answered":
+    informs = step(a["id"], "office_informs", to=["leader"])
+    if do({**informs, "person": chain[0]}).detail["reached"]["leader"] != "failed":
         return None
-    if do({**call, "person": chain[1]}).result != "answered":
+    if do({**informs, "person": chain[1]}).detail["reached"]["leader"] == "failed":
         return None
-    role = dl.dispatch_roles(inc_a.family)[0]
+    role = plan.teams[inc_a.family][0]
     team = sc.roster.chain(role, inc_a.site)[0]
-    do({"kind": "call", "incident": a["id"], "person": team, "role": role, "purpose": "dispatch"})
+    do(step(a["id"], "team_dispatched", to=[role], person=team))
     fields = {"time": "11:45", "place": "room 12", "scale": "130 candidates"}
+    content = ["time", "place", "scale"]
+    do(step(a["id"], "written_report", to=["working_group"], content=content, fields=fields))
+    follow = {"measures_taken": "bags searched, room sealed"}
     do(
-        {
-            "kind": "report",
-            "incident": a["id"],
-            "body": "working_group",
-            "channel": "written",
-            "type": "report",
-            "content": ["time", "place", "scale"],
-            "fields": fields,
-        }
+        step(
+            a["id"],
+            "follow_up",
+            to=["local_government"],
+            content=["measures_taken"],
+            fields=follow,
+        )
     )
     do({"kind": "note", "incident": a["id"], "text": "bags searched"})
     nxt = d.next_inject_at()
@@ -161,20 +163,20 @@ def flow(seed: int) -> tuple[list[dict[str, Any]], dict[str, Any]] | None:
         return None
     do({"kind": "advance", "to": nxt})
     b = d.injects()[-1]
-    plan_b = grade(d.incidents[b["id"]].facts(), sc.plan).level
+    plan_b = grade(d.incidents[b["id"]].facts(), plan).level
     wrong_b = next(g for g in GRADES if g != plan_b)
-    do({"kind": "grade", "incident": b["id"], "level": wrong_b})
+    do(step(b["id"], "graded", level=wrong_b))
     do({"kind": "advance", "to": d.now + 60})
     facts = {
         "a": a["id"],
         "b": b["id"],
         "plan_a": plan_a,
         "wrong_b": wrong_b,
-        "office": office,
         "leader_chain": chain,
         "role": role,
         "team": team,
         "fields": fields,
+        "follow": follow,
     }
     return out, facts
 
@@ -204,40 +206,87 @@ def test_play_a_drill_then_score_it_against_the_engine(db):
     ok(at.button(key="drill_adv_next").click().run())
     assert any(f["a"] in m for m in texts(at, "markdown"))
 
+    # the menu is the plan's procedure: its steps, in order, in the plan's words
+    live = at.session_state["drill_live"]
+    plan = live.scenario.plan
+    steps = live.drill.steps_for(f["a"])
+    assert at.pills(key="drill_act_kind").options == [
+        *(plan.step(s).label_en for s in steps),
+        "Note",
+    ]
+
     act(at, "control", f["a"])
-    act(at, "grade", f["a"], act_level=f["plan_a"])
-    act(at, "verbal", f["a"], act_body_verbal="working_group", act_office_person=f["office"])
+    assert any(plan.step("control").clause_zh in c for c in texts(at, "caption"))
+    act(at, "graded", f["a"], act_level=f["plan_a"])
+    # the verbal report goes to every addressee; the office's first person takes the call
+    at.pills(key="drill_act_kind").set_value("verbal_report").run()
+    assert at.multiselect(key="drill_act_to_verbal_report").value == list(
+        plan.step("verbal_report").to
+    )
+    ok(at.button(key="drill_do").click().run())
     chain = f["leader_chain"]
-    act(at, "call", f["a"], act_role="leader", act_person=chain[0])
+    at.pills(key="drill_act_kind").set_value("office_informs").run()
+    at.multiselect(key="drill_act_to_office_informs").set_value(["leader"]).run()
+    assert (
+        at.selectbox(key="drill_act_person_office_informs")
+        .options[-1]
+        .startswith("The whole call chain")
+    )
+    _widget(at, "drill_act_person_office_informs").set_value(chain[0])
+    ok(at.button(key="drill_do").click().run())
     assert any("did not answer" in w or "busy" in w for w in texts(at, "warning"))
     backup = at.button(key="drill_call_backup")
     assert "Call the backup" in backup.label
     ok(backup.click().run())
     assert any("answered" in s for s in texts(at, "success"))
     assert "drill_call_backup" not in [b.key for b in at.button]
-    act(at, "dispatch", f["a"], act_drole=f["role"], act_person=f["team"])
-    at.pills(key="drill_act_kind").set_value("written").run()
+    act(
+        at,
+        "team_dispatched",
+        f["a"],
+        act_to_team_dispatched=[f["role"]],
+        act_person_team_dispatched=f["team"],
+    )
+    assert any("on the way" in s for s in texts(at, "success"))
+    # the written first report: the plan's seven items as a form (an empty one is missing)
+    at.pills(key="drill_act_kind").set_value("written_report").run()
+    labels = [ta.label for ta in at.text_area]
+    items = plan.step("written_report").content
+    assert sorted(labels) == sorted(plan.content[c]["label_en"] for c in items) and len(items) == 7
     for c, v in f["fields"].items():
         at.text_area(key=f"drill_rc_{c}").set_value(v)
-    at.selectbox(key="drill_act_body_written").set_value("working_group")
+    at.multiselect(key="drill_act_to_written_report").set_value(["working_group"]).run()
     ok(at.button(key="drill_do").click().run())
-    assert any("lacks" in w for w in texts(at, "warning"))
+    assert any("first report lacks" in w for w in texts(at, "warning"))
     assert at.text_area(key="drill_rc_time").value == ""  # a sent report's form starts empty
+    # a follow-up carries its own four items
+    at.pills(key="drill_act_kind").set_value("follow_up").run()
+    labels = [ta.label for ta in at.text_area]
+    assert "Measures taken" in labels and "Time" not in labels
+    at.multiselect(key="drill_act_to_follow_up").set_value(["local_government"]).run()
+    for c, v in f["follow"].items():
+        at.text_area(key=f"drill_rc_{c}").set_value(v)
+    ok(at.button(key="drill_do").click().run())
+    assert any("Follow-up report lacks" in w for w in texts(at, "warning"))
     act(at, "note", f["a"], act_note="bags searched")
     ok(at.button(key="drill_adv_next").click().run())
     assert any(f["b"] in m for m in texts(at, "markdown"))
-    act(at, "grade", f["b"], act_level=f["wrong_b"])
+    act(at, "graded", f["b"], act_level=f["wrong_b"])
     ok(at.button(key="drill_adv_60").click().run())
 
     # a refused action is a message, not a traceback, and stores nothing
     n = len(db.actions(drill_id))
-    act(at, "close", f["b"])
+    act(at, "closed", f["b"])
     assert any("Not resolved yet" in e for e in texts(at, "error"))
     assert len(db.actions(drill_id)) == n
 
     # what was stored is exactly what was clicked
     stored = [a["payload"] for a in db.actions(drill_id)]
     assert stored == expected
+
+    # the log names each decision by the plan's step
+    log = table(at, "Took")
+    assert any(x.startswith("Written first report → Working group") for x in log["Action"])
 
     # end → scorecard
     at.checkbox(key="drill_end_confirm").check()
@@ -247,11 +296,12 @@ def test_play_a_drill_then_score_it_against_the_engine(db):
 
     scenario = scenario_from_text(db.drill(drill_id)["scenario_text"])
     engine = Drill.replay(scenario, seed, stored)
-    verdicts = [v.__dict__ for v in engine.verdicts(final=True)]
+    verdicts = [dl.verdict_dict(v) for v in engine.verdicts(final=True)]
+    assert len({v["rule"] for v in verdicts}) == len(RULE_IDS)
     result = db.result(drill_id)
     assert result["verdicts"] == verdicts
     assert result["grading"] == engine.scorecard()["grading"]
-    auto = [v.__dict__ for v in auto_reference(scenario, seed).verdicts]
+    auto = [dl.verdict_dict(v) for v in auto_reference(scenario, seed).verdicts]
     assert result["auto"]["verdicts"] == auto
 
     # the rule table shows the engine's verdicts, beside the automatic policy's
@@ -263,6 +313,9 @@ def test_play_a_drill_then_score_it_against_the_engine(db):
     assert list(shown["Result"].str.contains("missed")) == [
         v["status"] == "missed" for v in applicable
     ]
+    # the run-level rule (24-hour duty over the exam calendar) has no incident
+    calendar = shown[shown["Incident"] == "Exam calendar"]
+    assert list(calendar["Rule"]) == ["24-hour staffed duty during exams"]
     met = sum(v["status"] == "met" for v in verdicts)
     missed = sum(v["status"] == "missed" for v in verdicts)
     metrics = {m.label: m.value for m in at.metric}
@@ -276,12 +329,15 @@ def test_play_a_drill_then_score_it_against_the_engine(db):
     assert grading.loc[f["a"], "Agrees"].endswith("yes")
     assert grading.loc[f["b"], "Agrees"].endswith("no")
     content = table(at, "Missing").set_index("Incident")
-    assert content.loc[f["a"], "Given"] == "Time, Place, Scale"
+    assert content.loc[f["a"], "Given"] == "Time; Place; Scale"
     assert content.loc[f["b"], "Given"] == "no written first report"
 
     # the standing among simulated runs
     lines = [m for m in texts(at, "markdown") if "of simulated runs do better" in m]
-    assert lines and "First report within 3 hours" in lines[0]
+    assert lines and result["standing"]
+    assert set(result["standing"]) <= set(dl.measured_by_rule(verdicts))
+    for rule in result["standing"]:
+        assert any(x.startswith(f"- {plan.rules[rule].label_en}: ") for x in lines[0].split("\n"))
     assert result["standing_reps"] == dl.DEFAULT_REPS
 
 
@@ -289,8 +345,8 @@ def test_a_second_session_and_a_restart_resume_the_identical_state(db):
     at = ok(app(lang="en"))
     drill_id = start(at, seed=3)
     ok(at.button(key="drill_adv_next").click().run())
-    act(at, "grade", "sheets_lost", act_level="III")
-    act(at, "verbal", "sheets_lost", act_body_verbal="local_government")
+    act(at, "graded", "sheets_lost", act_level="III")
+    act(at, "verbal_report", "sheets_lost", act_to_verbal_report=["local_government"])
 
     def state(x: AppTest) -> tuple:
         live = x.session_state["drill_live"]
@@ -324,8 +380,14 @@ def test_both_languages_render_every_view(db, lang):
     assert title in texts(at, "title")
     drill_id = start(at, seed=4)
     ok(at.button(key="drill_adv_next").click().run())
-    for kind in dl.UI_KINDS:  # every form of the menu renders
-        ok(at.pills(key="drill_act_kind").set_value(kind).run())
+    menu = dl.menu(at.session_state["drill_live"], "sheets_lost")
+    assert len(menu) > 10
+    for item in menu:  # every step's form renders
+        ok(at.pills(key="drill_act_kind").set_value(item).run())
+    graded = at.session_state["drill_live"].scenario.plan.step("graded")
+    assert (graded.label_zh if lang == "zh" else graded.label_en) in at.pills(
+        key="drill_act_kind"
+    ).options
     assert any(
         ("答卷遗失" if lang == "zh" else "Lost answer sheets") in m for m in texts(at, "markdown")
     )
@@ -382,32 +444,113 @@ def test_a_click_faster_than_the_form_takes_the_forms_defaults(db):
     at = ok(app(lang="en"))
     drill_id = start(at, seed=8)
     ok(at.button(key="drill_adv_next").click().run())
-    # the action is chosen and "Do it" pressed before the form for it was ever shown
-    at.pills(key="drill_act_kind").set_value("verbal")
+    plan = at.session_state["drill_live"].scenario.plan
+    # the step is chosen and "Do it" pressed before the form for it was ever shown
+    at.pills(key="drill_act_kind").set_value("verbal_report")
     ok(at.button(key="drill_do").click().run())
     last = db.actions(drill_id)[-1]["payload"]
-    assert last["body"] == "working_group" and last["person"] == "duty_day"
-    # a person left over from another role's list is not called for this role
-    at.pills(key="drill_act_kind").set_value("call").run()
-    at.selectbox(key="drill_act_role").set_value("expert").run()
-    at.selectbox(key="drill_act_role").set_value("emergency_contact")
+    assert last == step(
+        "sheets_lost", "verbal_report", to=list(plan.step("verbal_report").to), person="duty_day"
+    )
+    # a person left over from another addressee's chain is not called for this one
+    at.pills(key="drill_act_kind").set_value("office_informs").run()
+    at.multiselect(key="drill_act_to_office_informs").set_value(["leader"]).run()
+    at.selectbox(key="drill_act_person_office_informs").set_value("leader").run()
+    at.multiselect(key="drill_act_to_office_informs").set_value(["deputy_leader"])
     ok(at.button(key="drill_do").click().run())
     last = db.actions(drill_id)[-1]["payload"]
-    assert last["role"] == "emergency_contact" and last["person"] == "emergency_contact"
+    assert last["to"] == ["deputy_leader"] and last["person"] == "deputy_vice_dean"
+    # several roles: each is worked down its own chain, no one person is named
+    at.multiselect(key="drill_act_to_office_informs").set_value(["leader", "deputy_leader"])
+    ok(at.button(key="drill_do").click().run())
+    last = db.actions(drill_id)[-1]["payload"]
+    assert last["to"] == ["leader", "deputy_leader"] and "person" not in last
+    # no addressee at all is refused before it reaches the engine
+    n = len(db.actions(drill_id))
+    at.multiselect(key="drill_act_to_office_informs").set_value([])
+    ok(at.button(key="drill_do").click().run())
+    assert any("at least one addressee" in e for e in texts(at, "error"))
+    assert len(db.actions(drill_id)) == n
 
 
 def test_undo_removes_the_last_stored_action(db):
     at = ok(app(lang="en"))
     drill_id = start(at, seed=6)
     ok(at.button(key="drill_adv_next").click().run())
-    act(at, "grade", "sheets_lost", act_level="II")
-    assert db.actions(drill_id)[-1]["kind"] == "grade"
+    act(at, "graded", "sheets_lost", act_level="II")
+    assert db.actions(drill_id)[-1]["payload"]["step"] == "graded"
     ok(at.button(key="drill_undo").click().run())
     assert [a["kind"] for a in db.actions(drill_id)] == ["advance"]
     assert any("Undone" in i for i in texts(at, "info"))
     assert at.session_state["drill_live"].drill.team_grade == {}
-    act(at, "grade", "sheets_lost", act_level="III")
+    act(at, "graded", "sheets_lost", act_level="III")
     assert [a["seq"] for a in db.actions(drill_id)] == [1, 2]
+
+
+def test_a_drill_stored_with_the_older_decision_kinds_replays_and_reads(db):
+    """Drills stored before the menu became the plan's steps replay, and their log reads."""
+    drill_id = dl.create_drill(db, year=2026, site="site_a", path=SHEETS, seed=2, lang="en")
+    live = dl.LiveDrill.load(db, drill_id)
+    old = [
+        {"kind": "advance", "to": live.drill.next_inject_at()},
+        {"kind": "control", "incident": "sheets_lost"},
+        {"kind": "grade", "incident": "sheets_lost", "level": "III"},
+        {
+            "kind": "report",
+            "incident": "sheets_lost",
+            "body": "working_group",
+            "channel": "verbal",
+            "type": "report",
+            "person": "duty_day",
+        },
+        {"kind": "call", "incident": "sheets_lost", "person": "leader", "role": "leader"},
+        {
+            "kind": "call",
+            "incident": "sheets_lost",
+            "person": "team_exam_1",
+            "role": "team_exam_affairs",
+            "purpose": "dispatch",
+        },
+    ]
+    for d in old:
+        live.apply(db, d)
+    at = ok(app(lang="en", drill=drill_id))
+    actions = list(table(at, "Took")["Action"])
+    assert "Grade the incident: Grade III (Larger)" in actions
+    assert "Verbal report (verbal first) → Working group (office) (Duty officer A (day))" in actions
+    assert any(x.startswith("Dispatch") for x in actions)
+    steps = {r.action for r in at.session_state["drill_live"].drill.records}
+    assert {"control", "graded", "verbal_report", "office_informs", "team_dispatched"} <= steps
+
+
+def test_after_closing_the_menu_offers_what_comes_after_the_response(db):
+    live = _live(db, told=True)
+    inc = "sheets_lost"
+    live.apply(db, dl.step_decision(live, inc, "team_dispatched", person=""))
+    live.apply(db, {"kind": "advance", "to": live.drill.now + 600})
+    assert inc in live.drill.resolved
+    live.apply(db, step(inc, "closed"))
+    assert live.drill.steps_for(inc) == ["evaluation", "investigation", "final_report"]
+    at = ok(app(lang="zh", drill=live.drill_id))
+    assert at.pills(key="drill_act_kind").options == [
+        "评估损失与应急工作",
+        "调查起因、性质、责任，追究责任",
+        "报送评估结果与处理总结",
+        "记录备注",
+    ]
+    act(at, "evaluation", inc)
+    at.pills(key="drill_act_kind").set_value("final_report").run()
+    at.text_area(key="drill_act_final_text").set_value("损失轻微，流程已修订。")
+    ok(at.button(key="drill_do").click().run())
+    last = db.actions(live.drill_id)[-1]["payload"]
+    assert last == step(
+        inc,
+        "final_report",
+        to=["local_government", "higher_authority", "working_group"],
+        text="损失轻微，流程已修订。",
+    )
+    assert at.text_area(key="drill_act_final_text").value == ""
+    assert any("已收到" in x for x in texts(at, "success"))
 
 
 def test_the_projector_shows_no_controls_and_no_answers(db):
@@ -426,12 +569,16 @@ def test_the_projector_shows_no_controls_and_no_answers(db):
     assert not any("Next inject" in c for c in texts(proj, "caption"))
     assert any("12:" in m or "11:" in m for m in texts(proj, "markdown"))
     board = table(proj, "Deadline")
-    assert "First report within 3 hours" in set(board["Rule"])
+    rules = at.session_state["drill_live"].scenario.plan.rules
+    assert rules["first_report_3h"].label_en in set(board["Rule"])
     # a grade-specific rule does not give the plan's grade away before the team grades
-    assert "Emergency contact reached for grade Ⅲ and above" not in set(board["Rule"])
-    act(at, "grade", "sheets_lost", act_level="III")
+    contact = rules["emergency_contact_III_plus"].label_en
+    assert contact not in set(board["Rule"])
+    act(at, "graded", "sheets_lost", act_level="III")
     ok(proj.run())
-    assert "Emergency contact reached for grade Ⅲ and above" in set(table(proj, "Deadline")["Rule"])
+    assert contact in set(table(proj, "Deadline")["Rule"])
+    # and the projector shows no step's form, no clause, no addressees
+    assert not [w for w in proj.multiselect] and not proj.pills
     # without ?drill= it follows the latest running drill
     other = AppTest.from_file(str(APP), default_timeout=60)
     other.session_state["lang"] = "en"
@@ -501,12 +648,12 @@ def test_live_drill_stores_each_decision_and_syncs_with_another_writer(db):
     live = dl.LiveDrill.load(db, drill_id)
     live.apply(db, {"kind": "advance", "to": live.drill.next_inject_at()})
     with pytest.raises(Exception, match="not resolved"):
-        live.apply(db, {"kind": "close", "incident": "sheets_lost"})
+        live.apply(db, step("sheets_lost", "closed"))
     assert [a["kind"] for a in db.actions(drill_id)] == ["advance"]
     assert db.actions(drill_id)[0]["sim_minute"] == live.drill.outcomes[0].start
     assert dl.sync(live, db, drill_id) is live  # nothing changed: no replay
     other = dl.LiveDrill.load(db, drill_id)
-    other.apply(db, {"kind": "grade", "incident": "sheets_lost", "level": "III"})
+    other.apply(db, step("sheets_lost", "graded", level="III"))
     fresh = dl.sync(live, db, drill_id)
     assert fresh is not live and fresh.drill.records == other.drill.records
     result = dl.end_drill(db, fresh, reps=20)
@@ -566,10 +713,82 @@ def test_measured_by_rule_is_the_mean_of_measured_times():
 
 
 def test_engine_refusals_are_translated():
-    from sim.drill import DrillError
-
     exc = DrillError(
         "not resolved yet: the emergency team must be dispatched and finish its work first"
     )
     assert dl.error_text(exc, "zh").startswith("尚未处置完毕")
     assert dl.error_text(DrillError("something new"), "zh") == "something new"
+    plan = scenario_from_text(dl.build_snapshot(SHEETS, site="site_a", seed=1)).plan
+    closed = DrillError("evaluation comes after the incident is closed")
+    assert dl.error_text(closed, "zh", plan) == "“评估损失与应急工作”须在结束响应之后进行。"
+    assert dl.error_text(DrillError("choose at least one addressee"), "en").startswith("Choose")
+
+
+def _live(db, seed: int = 2, *, told: bool = False) -> dl.LiveDrill:
+    """A drill of the lost-sheets script at its inject; ``told``: a written report has reached
+    the working group's office (on paper, so always), which the office's steps need."""
+    drill_id = dl.create_drill(db, year=2027, site="site_a", path=SHEETS, seed=seed, lang="en")
+    live = dl.LiveDrill.load(db, drill_id)
+    live.apply(db, {"kind": "advance", "to": live.drill.next_inject_at()})
+    if told:
+        live.apply(db, step("sheets_lost", "written_report", to=["working_group"]))
+    return live
+
+
+def test_a_step_decision_takes_the_plans_addressees_and_content(db):
+    live = _live(db)
+    plan = live.scenario.plan
+    inc = "sheets_lost"
+    # no widget values: every addressee; the office's first person takes the phoned one
+    d = dl.step_decision(live, inc, "verbal_report")
+    assert d == step(
+        inc, "verbal_report", to=list(plan.step("verbal_report").to), person="duty_day"
+    )
+    # the whole call chain instead of one person
+    d = dl.step_decision(live, inc, "verbal_report", person="")
+    assert "person" not in d
+    # addressees keep the plan's order; unknown ones are dropped
+    d = dl.step_decision(
+        live, inc, "office_informs", to=["regional_emergency_office", "x", "leader"]
+    )
+    assert d["to"] == ["leader", "regional_emergency_office"] and d["person"] == "leader"
+    # written on paper to the office: no one to call
+    d = dl.step_decision(live, inc, "written_report", fields={"time": " 11:45 ", "trend": ""})
+    assert "person" not in d and d["content"] == ["time"] and d["fields"] == {"time": "11:45"}
+    # the emergency team of the family (the plan's teams:)
+    d = dl.step_decision(live, inc, "team_dispatched")
+    assert d["to"] == list(plan.teams["answer_sheet_loss"]) and d["person"] == "team_exam_1"
+    assert dl.step_decision(live, inc, "graded", level="III")["level"] == "III"
+    assert dl.step_decision(live, inc, "control") == step(inc, "control")
+    with pytest.raises(DrillError, match="at least one addressee"):
+        dl.step_decision(live, inc, "verbal_report", to=[])
+
+
+def test_an_unanswered_call_offers_the_next_in_the_chain(db):
+    for seed in range(1, 200):
+        live = _live(db, seed, told=True)
+        d = dl.step_decision(live, "sheets_lost", "office_informs", to=["leader"], person="leader")
+        out = live.apply(db, d)
+        nxt, unanswered = dl.backup_decision(live, d, out)
+        if out.detail["reached"]["leader"] == "failed":
+            assert unanswered and nxt == {**d, "person": "deputy_vice_dean"}
+            msgs = dl.outcome_messages(live, d, out, "en")
+            assert ("warning", "Working-group leader: not reached") in msgs  # the plan's words
+            return
+        assert (nxt, unanswered) == (None, False)
+    raise AssertionError("no seed leaves the leader's phone unanswered")
+
+
+def test_verdict_notes_and_the_run_level_verdict_read_in_words():
+    plan = scenario_from_text(dl.build_snapshot(SHEETS, site="site_a", seed=1)).plan
+    assert dl.note_text("graded IV, plan III", "en", plan) == (
+        "graded Grade IV (General); the plan grades Grade III (Larger)"
+    )
+    missing = ("place", "higher_authority")
+    assert dl.note_text("x", "zh", plan, missing) == "缺：地点；上级教育主管部门"
+    assert dl.note_text("contain instead of special_plan", "en", plan).startswith("No special plan")
+    assert dl.note_text("duty desk uncovered 120 min", "zh") == "考务指挥中心值班空缺120分钟"
+    assert dl.note_text("something new", "en") == "something new"
+    assert dl.incident_label("", "zh") == "考试日历" and dl.incident_label("g1", "zh") == "g1"
+    assert dl.record_label(plan, "written_report", "zh") == plan.step("written_report").label_zh
+    assert dl.record_label(plan, "call", "en") == "call"

@@ -26,13 +26,13 @@ from sim.compare import (
     sweep_figure,
     t_quantile,
 )
-from sim.experiment import run_once
+from sim.experiment import run_once, run_replications
 from sim.scenario import load_scenario
 from sim.variants import apply, load_variant, variant_from_dict
 
 SEASON = "scenarios/season_2027.yaml"
 NIGHT = "scenarios/variants/night_duty_officer.yaml"
-DIRECTOR = "scenarios/variants/director_as_emergency_contact.yaml"
+SEPARATE = "scenarios/variants/separate_emergency_contact.yaml"
 CLOCK_2H = "scenarios/variants/first_report_2h.yaml"
 
 MORE_STAFF = {
@@ -46,7 +46,8 @@ MORE_STAFF = {
             {"id": "te_x", "role": "team_exam_affairs", "default_state": "on_call", "chain": "end"},
             {"id": "dl_x", "role": "deputy_leader", "default_state": "on_call", "chain": "end"},
         ],
-        "change": {"emergency_contact": {"reach": {"on_call": {"answer_prob": 0.95}}}},
+        # the office director is the emergency contact (and office director, deputy leader)
+        "change": {"office_director": {"reach": {"on_call": {"answer_prob": 0.95}}}},
     },
 }
 
@@ -58,7 +59,7 @@ def season():
 
 @pytest.fixture(scope="module")
 def variants():
-    return [load_variant(NIGHT), load_variant(DIRECTOR), load_variant(CLOCK_2H)]
+    return [load_variant(NIGHT), load_variant(SEPARATE), load_variant(CLOCK_2H)]
 
 
 @pytest.fixture(scope="module")
@@ -111,8 +112,7 @@ STRESS = {
                 "duty_day",
                 "duty_night",
                 "office_director",
-                "general_contact",
-                "emergency_contact",
+                "general_contact",  # office_director is also the emergency contact
                 "leader",
             )
         }
@@ -121,23 +121,32 @@ STRESS = {
 
 
 @pytest.mark.parametrize(("stressed", "seed"), [(False, 1), (True, 1), (True, 2)])
-def test_adding_staff_never_lowers_a_met_share(season, stressed, seed):
-    """Backups at the end of call chains and a more reachable contact: never worse (CRN).
+def test_adding_staff_is_never_significantly_worse(season, stressed, seed):
+    """Backups at the end of call chains and a more reachable contact: never significantly worse
+    (CRN), and on a stressed roster clearly better.
 
-    On the season as shipped the roster is reliable enough that extra people rarely matter; on a
-    stressed copy (duty desk and contacts answering 30 % of calls) they clearly help.
+    Not "never lower in any replication": people now share work (a site's people share its
+    steps, the duty desk's pool does the office's steps, the office director holds three roles),
+    so an extra person changes who is busy when, and one incident done sooner can leave another
+    waiting — the same staffing can lower a share by an incident or two by chance. What must
+    hold is that no rule gets significantly worse, and that where the roster is short (duty
+    desk and contacts answering 30 % of calls) the extra people clearly help.
     """
     base = apply(season, variant_from_dict(STRESS, "stress")) if stressed else season
     comp = compare(base, [variant_from_dict(MORE_STAFF, "more_staff")], 200, seed, workers=2)
     assert comp.crn_mismatched_reps == 0
-    improved = 0
+    improved = set()
     for rule in comp.applicable_rules():
         before, more = comp.result("base", rule), comp.result("more_staff", rule)
-        assert more.share >= before.share, rule
-        assert more.diff >= 0 and more.diff_hi >= 0, rule
-        improved += more.significant
+        assert more.diff_hi >= 0, rule  # not significantly worse
+        assert math.isclose(more.diff, more.share - before.share, abs_tol=2e-6), rule
+        if more.significant:
+            assert more.diff > 0, rule  # a significant change is an improvement
+            improved.add(rule)
     if stressed:
-        assert improved >= 2  # at least the first report and the emergency contact
+        # the emergency contact and the whole season at least (the written first report goes
+        # on paper, so phones do not hold it back)
+        assert {"emergency_contact_III_plus", ALL_MET} <= improved, improved
 
 
 def tiny_sizing_case():
@@ -168,20 +177,21 @@ def test_sizing_search_finds_the_known_smallest_staffing():
             label_en="Emergency contacts",
         ),
     ]
-    # office_informs_leaders needs the desk answered (k = 3 → 87.5 % ≥ 80 %; k = 2 → 75 %);
-    # emergency_contact_III_plus needs a contact (k = 2 → 75 % ≥ 70 %; k = 1 → 50 %)
-    targets = {"office_informs_leaders": 0.8, "emergency_contact_III_plus": 0.7}
+    # verbal_before_written needs the desk answered: the working group's verbal report goes
+    # through its office (k = 3 → 87.5 % ≥ 80 %; k = 2 → 75 %); emergency_contact_III_plus
+    # needs a contact (k = 2 → 75 % ≥ 70 %; k = 1 → 50 %)
+    targets = {"verbal_before_written": 0.8, "emergency_contact_III_plus": 0.7}
     sz = size_grid(base, axes, targets, 400, 5, workers=1)
     assert sz.best == {"desk": 3, "contact": 2}
     assert set(sz.cells["cost"]) == {0, 1, 2, 3, 4, 5}  # stopped at the first cost that meets
     row = sz.cells[(sz.cells["desk"] == 3) & (sz.cells["contact"] == 2)].iloc[0]
-    assert abs(row["office_informs_leaders_share"] - 0.875) < 0.05
+    assert abs(row["verbal_before_written_share"] - 0.875) < 0.05
     assert abs(row["emergency_contact_III_plus_share"] - 0.75) < 0.05
     assert not sz.cells[sz.cells["cost"] < 5]["meets"].any()
     # an unreachable target: no cell meets it
-    none = size_grid(base, axes[:1], {"office_informs_leaders": 0.999}, 50, 5, workers=1)
+    none = size_grid(base, axes[:1], {"verbal_before_written": 0.999}, 50, 5, workers=1)
     assert none.best is None and len(none.cells) == 5
-    fig = sizing_figure(sz, "office_informs_leaders", "en")
+    fig = sizing_figure(sz, "verbal_before_written", "en")
     assert fig.axes
 
 
@@ -205,7 +215,8 @@ def test_paired_statistics(season, local):
     assert r.rep_diff_hi < 0 and abs(r.rep_diff - r.diff) < 0.1
     assert r.ci_lo <= r.share <= r.ci_hi
     v = local.verdicts("en")["first_report_2h"]
-    assert v.startswith("First report within 2 hours: First report within 3 hours (clock 120 min)")
+    rule_en = season.plan.rules["first_report_3h"].label_en
+    assert v.startswith(f"First report within 2 hours: {rule_en} (clock 120 min)")
     assert f"{100 * b.share:.1f}% → {100 * r.share:.1f}%" in v and "points ±" in v
     assert (
         "→" in local.verdicts("zh")["first_report_2h"]
@@ -238,6 +249,34 @@ def test_ecdf_and_role_load(local):
     base = roles[(roles["variant"] == "base") & (roles["role"] == "duty_desk")].iloc[0]
     assert night["people"] == base["people"] + 1
     assert (roles["busy_share"] >= 0).all() and (roles["busy_share"] <= 1).all()
+
+
+def test_a_person_with_several_roles_counts_in_each_roles_load(season):
+    """The office director is also the emergency contact and a deputy leader: their calls and
+    busy minutes count in each of those roles, as in a single run's summary (sim.experiment)."""
+    director = season.roster.person("office_director")
+    assert set(director.roles) >= {"office_director", "emergency_contact", "deputy_leader"}
+    comp = compare(season, [load_variant(SEPARATE)], 12, 5, workers=1)
+    roles = comp.roles.set_index(["variant", "role"])
+    assert roles.loc[("base", "emergency_contact"), "people"] == 1
+    assert roles.loc[("separate_emergency_contact", "emergency_contact"), "people"] == 2
+    assert roles.loc[("base", "deputy_leader"), "people"] == 3
+    # the director is the base's only emergency contact and only office director: same load
+    for col in ("busy_min_per_rep", "calls_per_rep"):
+        ec, od = (
+            roles.loc[("base", "emergency_contact"), col],
+            roles.loc[("base", "office_director"), col],
+        )
+        assert ec == od and ec > 0, col
+    # the same numbers as the per-run summaries give, role by role
+    summary = run_replications(season, 12, 5, workers=1)
+    base = comp.roles[comp.roles["variant"] == "base"]
+    assert set(base["role"]) == set(summary.roles)
+    for row in base.to_dict("records"):
+        want = summary.roles[row["role"]]
+        assert row["people"] == want["people"], row["role"]
+        assert math.isclose(row["busy_share"], want["busy_share"], abs_tol=2e-6), row["role"]
+        assert math.isclose(row["calls_per_rep"] * 12, want["calls"], abs_tol=1e-3), row["role"]
 
 
 def test_full_log_only_when_asked(season):
@@ -380,7 +419,7 @@ def test_cli_compare_table_and_precision():
         "compare",
         SEASON,
         "--variant",
-        DIRECTOR,
+        SEPARATE,
         "--clock",
         "first_report_3h=150",
         "--seed",
@@ -398,7 +437,7 @@ def test_cli_compare_table_and_precision():
     text = a.stdout.decode()
     assert (
         "first_report_3h" in text
-        and "director_as_emergency_contact" in text
+        and "separate_emergency_contact" in text
         and "first_report_3h_150" in text
     )
     assert "replications chosen for ±20 points (pilot of 30)" in text

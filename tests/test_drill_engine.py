@@ -41,6 +41,25 @@ def started(seed: int) -> Drill:
     return d
 
 
+def told(seed: int) -> Drill:
+    """As :func:`started`, with the site's verbal report to the working group made (the office
+    acts only on what it has been told)."""
+    d = started(seed)
+    d.apply({"kind": "report", "incident": INC, "body": "working_group", "channel": "verbal"})
+    return d
+
+
+def test_the_office_acts_only_once_it_has_been_told():
+    d = started(3)
+    with pytest.raises(DrillError, match="not been told"):
+        d.apply({"kind": "call", "incident": INC, "person": "leader"})
+    with pytest.raises(DrillError, match="happens by itself"):
+        d.apply({"kind": "step", "incident": INC, "step": "dept_report_up"})
+    with pytest.raises(DrillError, match="at least one addressee"):
+        d.apply({"kind": "step", "incident": INC, "step": "verbal_report", "to": []})
+    assert "dept_report_up" not in d.steps_for(INC)
+
+
 def find_seed(pred: Callable[[int], bool], limit: int = 400) -> int:
     for seed in range(limit):
         if pred(seed):
@@ -145,11 +164,11 @@ def test_an_unanswered_call_then_the_backup():
     assert chain[0] == "leader" and len(chain) > 1
 
     def leader_silent(seed: int) -> bool:
-        d = started(seed)
+        d = told(seed)
         return d.apply({"kind": "call", "incident": INC, "person": "leader"}).result != "answered"
 
     seed = find_seed(leader_silent)
-    d = started(seed)
+    d = told(seed)
     first = d.apply({"kind": "call", "incident": INC, "person": "leader"})
     assert first.result in ("unanswered", "busy") and first.end > first.start  # ringing costs time
     calls = [r for r in d.records if r.action == "call"]
@@ -201,7 +220,7 @@ def test_complete_content_and_no_written_report():
 
 
 def test_close_is_refused_until_the_team_has_resolved_the_incident():
-    d = started(6)
+    d = told(6)
     with pytest.raises(DrillError, match="not resolved"):
         d.apply({"kind": "close", "incident": INC})
     with pytest.raises(DrillError, match="after the incident is closed"):

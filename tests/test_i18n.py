@@ -10,8 +10,9 @@ import pytest
 import yaml
 
 from sim.i18n import LANGS, STRINGS_DIR, catalogue, lang_from_locale, t
-from sim.plan import FAMILIES, PHASES, REPORT_CONTENT, SCOPES
-from ui.drill_logic import UI_KINDS
+from sim.plan import FAMILIES, PHASES, SCOPES, load_plan
+from sim.rules import DELIVERED
+from ui.drill_logic import MENU_EXTRA
 
 ROOT = Path(__file__).resolve().parent.parent
 FILES = sorted(STRINGS_DIR.glob("*.yaml"))
@@ -83,31 +84,39 @@ def test_every_literal_key_the_drill_pages_use_exists(page):
     assert not missing, f"{page} uses unknown string keys: {missing}"
 
 
-def test_every_composed_key_the_drill_pages_use_exists():
-    records = (
-        "occurred", "discovered", "control", "graded", "call", "verbal_report",
-        "written_report", "direct_report", "office_received", "dept_received", "dept_report_up",
-        "inform", "team_dispatched", "team_on_site", "deputy_dispatched", "deputy_on_site",
-        "resolved", "closed", "special_plan", "emergency_state", "duty_24h", "follow_up",
-        "final_report", "note",
-    )  # fmt: skip
-    logged = set()  # every action the engine logs gets a label in the drill's log
-    for src in ("sim/model.py", "sim/drill.py"):
+def test_every_record_the_engine_logs_has_a_label():
+    """A record's label is the plan's step label when its action is a step id, else the
+    catalogue's (``drill_rec_*``): every action the engine logs gets one in both languages."""
+    plan = load_plan()
+    logged = {"occurred", "call", "team_on_site", "note"}
+    for src in ("sim/model.py", "sim/steps.py", "sim/drill.py"):
         text = (ROOT / src).read_text(encoding="utf-8")
         logged |= set(re.findall(r'log\(\s*[^,()]+,\s*[^,()]+,\s*"([a-z_0-9]+)"', text))
-    assert {"occurred", "call", "graded"} <= logged
-    records = tuple(sorted(set(records) | logged))
+    assert {"occurred", "discovered", "call", "graded", "team_on_site", "resolved"} <= logged
+    unlabelled = [a for a in logged if a not in plan.steps and f"drill_rec_{a}" not in catalogue()]
+    assert not unlabelled
+    for s in plan.procedure:  # every step reads in both languages, with the plan's clause
+        assert s.label_zh.strip() and s.label_en.strip() and s.label_zh != s.id
+        assert s.clause_zh.strip() or s.kind == "event"
+
+
+def test_every_composed_key_the_drill_pages_use_exists():
+    outcomes = (*sorted(DELIVERED), "failed", "done", "answered", "unanswered", "busy", "arrived")
     keys = (
-        [f"drill_kind_{k}" for k in (*UI_KINDS, "advance")]
-        + [f"drill_content_{c}" for c in REPORT_CONTENT]
+        [f"drill_kind_{k}" for k in (*MENU_EXTRA, "advance", "call", "dispatch")]
         + [f"drill_scope_{s}" for s in SCOPES]
         + [f"drill_phase_{p}" for p in PHASES]
-        + [f"drill_rec_{a}" for a in records]
+        + [f"drill_outcome_{o}" for o in outcomes]
+        + [f"drill_reach_{o}" for o in (*sorted(DELIVERED), "failed")]
         + [f"drill_status_{s}" for s in ("running", "ended")]
         + [f"drill_source_{s}" for s in ("scripted", "generated")]
-        + [f"drill_channel_{c}" for c in ("verbal", "written")]
         + [f"family_{f}" for f in FAMILIES]
         + [f"drill_out_{r}" for r in ("answered", "unanswered", "busy")]
+        + [
+            f"drill_result_{r}"
+            for r in ("advanced", "answered", "unanswered", "received", "graded", "closed")
+        ]
+        + [f"drill_result_{r}" for r in ("done", "noted", "failed")]
         + [f"status_{s}" for s in ("met", "missed", "na", "pending")]
     )
     assert not [k for k in keys if k not in catalogue()]

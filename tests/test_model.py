@@ -27,39 +27,43 @@ def statuses(run):
 
 def test_exact_trace_with_fixed_durations():
     """Everyone on duty, answers at once, fixed durations, one person at the site: every time
-    is known in advance, and the site's single person does its steps one after another."""
+    is known in advance, and the site's single person does its steps one after another while
+    the office and the working group act in parallel."""
     run = run_once(tiny(), seed=1)
     t = trace(run)
     ce, desk = "p_chief_examiner", "p_duty_desk"
-    assert t[:12] == [
+    assert t[:18] == [
         (570.0, "site", "occurred", "s1", ""),
         (580.0, "site", "discovered", "s1", ""),
-        (580.0, "working_group", "confirm", "s1", "done"),  # confirm_minutes 0
-        (585.0, "working_group", "contain", "s1", "done"),  # no special plan: contain
         (585.0, ce, "control", "s1", "done"),  # control 5 min
-        (585.0, desk, "call", "p_team_exam_affairs", "answered"),
-        (585.0, desk, "team_dispatched", "team_exam_affairs", "dispatched"),
-        # each verbal report: the body picks up after 1 min, talk 2 min
-        (588.0, ce, "verbal_report", "local_government", "received"),
-        (590.0, "working_group", "graded", "i1", "III"),  # grading 10 min after confirm
-        (591.0, ce, "verbal_report", "higher_authority", "received"),
-        (591.0, ce, "call", desk, "answered"),  # the working group through its office
-        (593.0, ce, "verbal_report", "working_group", "received"),
+        # the working group first (through its office), then the two bodies: each picks up
+        # after 1 min and the talk takes 2
+        (585.0, ce, "call", desk, "answered"),
+        (587.0, ce, "verbal_report", "working_group", "received"),
+        (587.0, "working_group", "confirm", "s1", "done"),  # told, it confirms (0 min)
+        (587.0, desk, "call", "p_leader", "answered"),  # the office informs at once
+        (589.0, desk, "office_informs", "leader", "informed"),
+        (589.0, desk, "call", "p_deputy_leader", "answered"),
+        (590.0, ce, "verbal_report", "local_government", "received"),
+        (591.0, desk, "office_informs", "deputy_leader", "informed"),
+        (592.0, "working_group", "contain", "s1", "done"),  # no special plan: contain, 5 min
+        (593.0, ce, "verbal_report", "higher_authority", "received"),
+        (594.0, desk, "office_informs", "regional_emergency_office", "received"),
+        (594.0, desk, "call", "p_team_exam_affairs", "answered"),
+        (594.0, desk, "team_dispatched", "team_exam_affairs", "dispatched"),
+        (597.0, "working_group", "graded", "i1", "III"),  # grading 10 min after confirm
+        (600.0, desk, "department_informed", "regional_department", "received"),
     ]
-    # the office informs at once; the chief examiner takes the 立即 emergency contact before
-    # the three-hour written report (the most urgent waiting step first)
-    assert (595.0, desk, "office_informs", "leader", "informed") in t
-    assert (597.0, desk, "office_informs", "deputy_leader", "informed") in t
-    assert (600.0, desk, "office_informs", "regional_emergency_office", "received") in t
-    assert (595.0, ce, "emergency_contact", "emergency_contact", "informed") in t
-    # written 30 min from 595, each addressee picks it up 1 min later
+    # one person at the site: the written report (30 min from 593, picked up 1 min later)
+    # holds the chief examiner, so the 立即 emergency contact waits for it
     written = [x for x in t if x[2] == "written_report"]
-    assert {x[0] for x in written} == {626.0} and len(written) == 3
+    assert {x[0] for x in written} == {624.0} and len(written) == 3
+    assert (625.0, ce, "emergency_contact", "emergency_contact", "informed") in t
     fr = next(v for v in run.verdicts if v.rule == "first_report_3h")
-    assert (fr.status, fr.measured_min, fr.allowed_min) == (MET, 46.0, 180.0)
-    # team: dispatch 5 + travel 30 → on site 620, response 60 → resolved 680
-    assert (620.0, "p_team_exam_affairs", "team_on_site", "s1", "arrived") in t
-    assert (680.0, "working_group", "resolved", "s1", "done") in t
+    assert (fr.status, fr.measured_min, fr.allowed_min) == (MET, 44.0, 180.0)
+    # team: dispatch 5 + travel 30 → on site 629, response 60 → resolved 689
+    assert (629.0, "p_team_exam_affairs", "team_on_site", "s1", "arrived") in t
+    assert (689.0, "working_group", "resolved", "s1", "done") in t
     closed = next(x for x in t if x[2] == "closed")
     final = next(x for x in t if x[2] == "final_report")
     assert final[0] - closed[0] == 120.0
@@ -316,8 +320,8 @@ def test_properties_times_nonnegative_every_incident_ends_one_verdict_each(
 def test_outside_body_has_its_own_delay():
     slow = tiny(timing={"bodies": {"higher_authority": 40}})
     t = trace(run_once(slow, seed=1))
-    assert (588.0, "p_chief_examiner", "verbal_report", "local_government", "received") in t
-    assert (630.0, "p_chief_examiner", "verbal_report", "higher_authority", "received") in t
+    assert (590.0, "p_chief_examiner", "verbal_report", "local_government", "received") in t
+    assert (632.0, "p_chief_examiner", "verbal_report", "higher_authority", "received") in t
 
 
 def test_changing_a_distribution_kind_keeps_other_draws():

@@ -120,6 +120,8 @@ def test_the_drill_and_the_policy_leave_identical_records_for_identical_decision
     drill = Drill(scenario, 4, start=0)
     for at, iid, sid, targets, level in taken:
         drill.apply({"kind": "advance", "to": at})
+        if sid == "dept_report_up":
+            continue  # an outside body's own step: it runs by itself in a drill too
         decision = {"kind": "step", "incident": iid, "step": sid}
         if targets is not None:
             decision["to"] = list(targets)

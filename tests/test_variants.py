@@ -8,6 +8,8 @@ import sys
 import pandas as pd
 import pytest
 
+from helpers import build, tiny_dict
+from sim.experiment import run_once
 from sim.scenario import load_scenario
 from sim.variants import (
     BASE,
@@ -52,8 +54,10 @@ def test_shipped_variants_load_apply_and_leave_the_base_unchanged(season):
     paths = shipped_variants()
     assert {p.stem for p in paths} >= {
         "night_duty_officer",
-        "director_as_emergency_contact",
+        "separate_emergency_contact",
         "first_report_2h",
+        "desk_makes_verbal_reports",
+        "second_writer_site_c",
     }
     for path in paths:
         v = load_variant(path)
@@ -77,12 +81,87 @@ def test_night_duty_officer_joins_the_duty_desk(season):
     assert len(s.roster.people) == len(season.roster.people) + 1
 
 
-def test_director_as_emergency_contact_and_plan_clock(season):
-    s = apply(season, load_variant("scenarios/variants/director_as_emergency_contact.yaml"))
-    assert s.roster.chain("emergency_contact")[:2] == ("office_director", "emergency_contact")
+def test_separate_emergency_contact_and_plan_clock(season):
+    # as shipped the office director is the emergency contact; the variant calls a dedicated one
+    # first, with the director as the backup
+    assert "emergency_contact" not in {p.id for p in season.roster.people}
+    assert season.roster.chain("emergency_contact")[0] == "office_director"
+    s = apply(season, load_variant("scenarios/variants/separate_emergency_contact.yaml"))
+    assert s.roster.chain("emergency_contact")[:2] == ("emergency_contact", "office_director")
+    assert s.roster.person("emergency_contact").roles == ("emergency_contact",)
     s = apply(season, load_variant("scenarios/variants/first_report_2h.yaml"))
     assert s.plan.rules["first_report_3h"].allowed_minutes == 120
     assert season.plan.rules["first_report_3h"].allowed_minutes == 180
+
+
+def test_desk_makes_verbal_reports_moves_who_is_busy(season):
+    """A step moved to another role (plan.procedure.verbal_report.by: duty_desk): the duty desk
+    makes the verbal reports, so its people are busier and the sites' people less busy, on the
+    same incidents (same seed and replications)."""
+    moved = apply(season, load_variant("scenarios/variants/desk_makes_verbal_reports.yaml"))
+    assert season.plan.step("verbal_report").by == "site"
+    assert moved.plan.step("verbal_report").by == "duty_desk"
+    desk = {p.id for p in season.roster.people if "duty_desk" in p.roles}
+    site = {p.id for p in season.roster.people if p.site is not None}
+    assert desk and site
+
+    def load(scenario):
+        busy = {"desk": 0.0, "site": 0.0}
+        reporters = set()
+        for i in range(20):
+            run = run_once(scenario, 7, i)
+            busy["desk"] += sum(run.busy_minutes.get(pid, 0.0) for pid in desk)
+            busy["site"] += sum(run.busy_minutes.get(pid, 0.0) for pid in site)
+            reporters |= {a.actor for a in run.records if a.action == "verbal_report"}
+        return busy, reporters
+
+    (before, by_before), (after, by_after) = load(season), load(moved)
+    assert by_before and by_before <= site  # as shipped: the site's people report
+    assert by_after and not by_after & site and by_after & desk  # now the duty desk does
+    assert after["desk"] > before["desk"]
+    assert after["site"] < before["site"]
+    # the same incidents: only who does the work changed
+    for i in range(3):
+        assert run_once(season, 7, i).incidents == run_once(moved, 7, i).incidents
+
+
+def test_moving_an_unknown_step_names_file_line_and_field(season, tmp_path):
+    path = tmp_path / "nope.yaml"
+    path.write_text("name: nope\nplan:\n  procedure:\n    nope: {by: x}\n", encoding="utf-8")
+    v = load_variant(path)  # the step is checked against the scenario's plan, when applied
+    with pytest.raises(InputError) as exc:
+        apply(season, v)
+    assert [str(p) for p in exc.value.problems] == [
+        f"{path}:4: plan.procedure.nope: unknown step 'nope' (known: "
+        + ", ".join(season.plan.steps)
+        + ")"
+    ]
+    # a known step moved to no one known: the `by` field, at its own line
+    found = problems_of("plan:\n  procedure:\n    verbal_report:\n      by: boss\n", season)
+    assert found and all(
+        p.startswith("v.yaml:4: plan.procedure.verbal_report.by: 'boss'") for p in found
+    )
+    # and on the command line: the same line, exit 2, no traceback
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sim",
+            "compare",
+            SEASON,
+            "--variant",
+            str(path),
+            "--reps",
+            "2",
+            "--workers",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert f"{path}:4: plan.procedure.nope: unknown step 'nope'" in out.stderr
 
 
 def test_add_after_people_remove_change_and_defaults(season):
@@ -134,8 +213,10 @@ def test_add_after_people_remove_change_and_defaults(season):
         "general_contact",
     )
     assert r.chain("emergency_contact")[-1] == "backup"
+    # the office director is also a deputy leader: the last backup in that chain
     assert "deputy_secretary" not in {p.id for p in r.people} and r.chain("deputy_leader") == (
         "deputy_vice_dean",
+        "office_director",
     )
     assert "team_exam_2" not in r.chain("team_exam_affairs")
     leader = r.person("leader")
@@ -379,11 +460,73 @@ def test_table_problems_name_table_row_and_column(season):
 
 def test_chain_edit_in_the_table(season):
     chains = chains_frame(season.roster)
-    chains.loc[chains["role"] == "emergency_contact", "chain"] = (
-        "office_director, emergency_contact"
-    )
+    assert season.roster.chain("emergency_contact") == ("office_director", "general_contact")
+    chains.loc[chains["role"] == "emergency_contact", "chain"] = "general_contact, office_director"
     s = apply(season, variant_from_tables(season, "c", chains=chains))
-    assert s.roster.chain("emergency_contact") == ("office_director", "emergency_contact")
+    assert s.roster.chain("emergency_contact") == ("general_contact", "office_director")
+
+
+def test_changing_a_role_changes_the_roles_the_engine_uses(season):
+    """``change: {id: {role: x}}`` replaces the person's (first) role in ``roles`` too — the
+    engine reads ``roles`` — and keeps the other roles a person holds."""
+    v = variant_from_dict(
+        {
+            "name": "roles",
+            "roster": {
+                "add": [{"id": "od2", "role": "office_director", "chain": "start"}],
+                "change": {
+                    "deputy_secretary": {"role": "leader"},
+                    "office_director": {"role": "expert"},
+                },
+            },
+        }
+    )
+    s = apply(season, v)
+    p = s.roster.person("deputy_secretary")
+    assert (p.role, p.roles) == ("leader", ("leader",))
+    d = s.roster.person("office_director")
+    assert d.role == "expert"
+    assert d.roles == ("expert", "emergency_contact", "deputy_leader")
+    assert s.roster.chain("office_director")[0] == "od2"
+    # no change of role: the roles stay as they were
+    same = apply(
+        season,
+        variant_from_dict(
+            {"roster": {"change": {"office_director": {"role": "office_director"}}}}, "same"
+        ),
+    )
+    assert (
+        same.roster.person("office_director").roles == season.roster.person("office_director").roles
+    )
+
+
+def test_new_person_joins_a_role_chain_held_by_someone_with_several_roles():
+    """A role without a written chain is its people in roster order — everyone holding it, a
+    person with several roles included; a new person placed at its start comes before them."""
+    data = tiny_dict(
+        extra_people=[
+            {"id": "it_expert", "roles": ["team_it", "expert"], "name_en": "IT and expert"}
+        ]
+    )
+    base = build(data)
+    assert base.roster.chain("expert") == ("p_expert", "it_expert")
+    s = apply(
+        base,
+        variant_from_dict(
+            {"roster": {"add": [{"id": "e2", "role": "expert", "chain": "start"}]}}, "e2"
+        ),
+    )
+    assert s.roster.chain("expert") == ("e2", "p_expert", "it_expert")
+    assert s.roster.chain("team_it") == ("p_team_it", "it_expert")
+
+
+def test_deleted_chain_row_falls_back_to_everyone_holding_the_role(season):
+    chains = chains_frame(season.roster)
+    chains = chains[chains["role"] != "emergency_contact"].reset_index(drop=True)
+    s = apply(season, variant_from_tables(season, "c", chains=chains))
+    # the office director holds emergency_contact among other roles: still its chain
+    assert dict(s.roster.call_chains)["emergency_contact"] == ("office_director",)
+    assert s.roster.chain("emergency_contact") == ("office_director",)
 
 
 def test_set_path():

@@ -18,9 +18,9 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from sim.drill import scenario_from_text, snapshot_text
+from sim.drill import DrillError, scenario_from_text, snapshot_text
 from sim.i18n import label, t
-from sim.plan import GRADES, REPORT_CONTENT
+from sim.plan import GRADES
 from sim.scenario import Scenario, format_time
 from ui import drill_logic as dl
 from ui.common import db_path, lang, scenario_files, show_error, store, translator
@@ -51,31 +51,19 @@ def _current(drill_id: int) -> dl.LiveDrill:
     return live
 
 
-_FORM_FIELDS = {
-    "written": tuple(f"drill_rc_{c}" for c in REPORT_CONTENT),
-    "follow_up": ("drill_act_follow_text",),
-    "final": ("drill_act_final_text",),
-    "note": ("drill_act_note",),
-}
+def _refused(exc: Exception) -> None:
+    """An engine refusal (or a store problem) as a message in the page's language."""
+    live = SS.get("drill_live")
+    plan = live.scenario.plan if live is not None else None
+    _flash("error", f"{_t('error_prefix')}: {dl.error_text(exc, L, plan)}")
 
 
-def _form_of(decision: dict[str, Any]) -> str | None:
-    """Which text form a decision came from (its fields are cleared once it is taken)."""
-    if decision.get("kind") == "note":
-        return "note"
-    if decision.get("kind") != "report":
-        return None
-    rtype = decision.get("type", "report")
-    if rtype == "report":
-        return "written" if decision.get("channel") == "written" else None
-    return rtype
-
-
-def _act(decision: dict[str, Any], backup: dict[str, Any] | None = None) -> None:
+def _act(decision: dict[str, Any], clear: tuple[str, ...] = ()) -> None:
     """Apply one decision and store it; a refusal or a store problem becomes a message.
 
-    ``backup`` holds the call chain behind a call (``{"chain": [person ids]}``), so an
-    unanswered call offers the next person in the chain.
+    ``clear`` are the form's fields to empty once the decision is taken (a sent report's form
+    starts empty again). A call to one person that goes unanswered offers the next person in
+    the addressee's call chain (the backup).
     """
     drill_id = _query_drill()
     if drill_id is None:
@@ -84,19 +72,18 @@ def _act(decision: dict[str, Any], backup: dict[str, Any] | None = None) -> None
         live = _current(drill_id)
         out = live.apply(store(), decision)
     except Exception as exc:  # noqa: BLE001 - a failing action shows a message, never a traceback
-        _flash("error", f"{_t('error_prefix')}: {dl.error_text(exc, L)}")
+        _refused(exc)
         return
     for level, text in dl.outcome_messages(live, decision, out, L):
         _flash(level, text)
-    for key in _FORM_FIELDS.get(_form_of(decision), ()):
-        SS[key] = ""  # a sent report's form starts empty again
+    for key in clear:
+        SS[key] = ""
     SS.pop("drill_backup", None)
-    if backup and out.result in ("unanswered", "busy"):
-        nxt = dl.next_in_chain(backup["chain"], decision.get("person"))
-        if nxt is None:
-            _flash("warning", _t("drill_no_backup"))
-        else:
-            SS["drill_backup"] = {**backup, "decision": {**decision, "person": nxt}}
+    nxt, unanswered = dl.backup_decision(live, decision, out)
+    if nxt is not None:
+        SS["drill_backup"] = nxt
+    elif unanswered:
+        _flash("warning", _t("drill_no_backup"))
 
 
 # -- set up -------------------------------------------------------------------------------------
@@ -526,10 +513,10 @@ def _controls(live: dl.LiveDrill) -> None:
 
 
 def _do_action() -> None:
-    """Build the decision from the action menu's widgets, then apply and store it.
+    """Build the step's decision from the action menu's widgets, then apply and store it.
 
     A widget the browser has not sent yet (a click faster than the form's first render) or one
-    left from another role's list counts as the form's default, which is what the form shows.
+    left from another step's form counts as the form's default, which is what the form shows.
     """
     drill_id = _query_drill()
     if drill_id is None:
@@ -537,100 +524,106 @@ def _do_action() -> None:
     try:
         live = _current(drill_id)
     except Exception as exc:  # noqa: BLE001
-        _flash("error", f"{_t('error_prefix')}: {dl.error_text(exc, L)}")
+        _refused(exc)
         return
-    plan, scenario = live.scenario.plan, live.scenario
-    kind = SS.get("drill_act_kind")
+    plan = live.scenario.plan
     inc = SS.get("drill_act_incident")
-    base: dict[str, Any] = {"incident": inc}
-    family = live.drill.incidents[inc].family if inc in live.drill.incidents else ""
-    site = live.drill.incidents[inc].site if inc in live.drill.incidents else None
-    bodies = dl.report_bodies(plan)
-
-    def body(key: str) -> str:
-        return dl.pick(SS.get(key), bodies, dl.DEFAULT_BODY)
-
-    backup = None
-    if kind in ("control", "special_plan", "emergency_state", "duty_24h", "close"):
-        decision: dict[str, Any] = {"kind": kind, **base}
-    elif kind == "grade":
-        decision = {"kind": "grade", **base, "level": SS.get("drill_act_level")}
-    elif kind == "verbal":
-        to = body("drill_act_body_verbal")
-        decision = {"kind": "report", **base, "body": to, "channel": "verbal", "type": "report"}
-        if to == "working_group":
-            chain = dl.office_chain(scenario, live.drill)
-            decision["person"] = dl.pick(SS.get("drill_act_office_person"), chain)
-            backup = {"chain": chain}
-    elif kind == "written":
-        fields = {c: str(SS.get(f"drill_rc_{c}") or "").strip() for c in REPORT_CONTENT}
-        decision = {
-            "kind": "report",
-            **base,
-            "body": body("drill_act_body_written"),
-            "channel": "written",
-            "type": "report",
-            "content": dl.content_of(fields),
-            "fields": {c: v for c, v in fields.items() if v},
-        }
-    elif kind == "follow_up":
-        decision = {
-            "kind": "report",
-            **base,
-            "body": body("drill_act_body_follow"),
-            "channel": dl.pick(SS.get("drill_act_channel_follow"), ("written", "verbal")),
-            "type": "follow_up",
-            "text": str(SS.get("drill_act_follow_text") or "").strip(),
-        }
-    elif kind == "final":
-        decision = {
-            "kind": "report",
-            **base,
-            "body": body("drill_act_body_final"),
-            "channel": "written",
-            "type": "final",
-            "text": str(SS.get("drill_act_final_text") or "").strip(),
-        }
-    elif kind in ("call", "dispatch"):
-        if kind == "call":
-            role = dl.pick(SS.get("drill_act_role"), list(plan.roles), dl.DEFAULT_CALL_ROLE)
-        else:
-            role = dl.pick(SS.get("drill_act_drole"), dl.dispatch_roles(family))
-        chain = list(scenario.roster.chain(role, site)) if role else []
-        # "role" records which call chain the team worked through (the engine reads the person)
-        decision = {
-            "kind": "call",
-            **base,
-            "person": dl.pick(SS.get("drill_act_person"), chain),
-            "role": role,
-        }
-        if kind == "dispatch":
-            decision["purpose"] = "dispatch"
-        backup = {"chain": chain}
-    elif kind == "note":
+    if inc not in live.drill.discovered:
+        _flash("warning", _t("drill_err_choose_incident"))
+        return
+    sid = dl.pick(SS.get("drill_act_kind"), dl.menu(live, inc))
+    if sid == "note":
         text = str(SS.get("drill_act_note") or "").strip()
         if not text:
             _flash("warning", _t("drill_note_empty"))
             return
-        decision = {"kind": "note", **base, "text": text}
-    else:
+        _act({"kind": "note", "incident": inc, "text": text}, ("drill_act_note",))
         return
-    _act(decision, backup)
+    step = plan.step(sid)
+    fields = {c: str(SS.get(f"drill_rc_{c}") or "") for c in step.content}
+    text = str(SS.get("drill_act_final_text") or "").strip() if sid == "final_report" else None
+    try:
+        decision = dl.step_decision(
+            live,
+            inc,
+            sid,
+            to=SS.get(f"drill_act_to_{sid}"),
+            level=SS.get("drill_act_level"),
+            person=SS.get(f"drill_act_person_{sid}"),
+            fields=fields,
+            text=text,
+        )
+    except DrillError as exc:
+        _refused(exc)
+        return
+    clear = tuple(f"drill_rc_{c}" for c in step.content)
+    _act(decision, clear + (("drill_act_final_text",) if sid == "final_report" else ()))
 
 
 def _call_backup() -> None:
     backup = SS.get("drill_backup")
     if backup:
-        _act(dict(backup["decision"]), {"chain": backup["chain"]})
+        _act(dict(backup))
+
+
+def _step_form(live: dl.LiveDrill, inc: str, sid: str) -> None:
+    """The form of one step: its addressees, whom to call, the grade, the content it carries."""
+    plan, scenario = live.scenario.plan, live.scenario
+    step = plan.step(sid)
+    if step.clause_zh:
+        st.caption(_t("drill_clause", clause=step.clause_zh))
+    if sid == "graded":
+        st.radio(
+            _t("drill_level"),
+            GRADES,
+            index=None,
+            format_func=lambda g: label(plan, "grades", g, L),
+            horizontal=True,
+            key="drill_act_level",
+        )
+    if step.to:
+        options = dl.addressees(live, inc, sid)
+        chosen = st.multiselect(
+            _t("drill_send_to" if step.kind in ("dispatch", "travel") else "drill_body"),
+            options,
+            default=options,
+            format_func=lambda x: dl.addressee_label(plan, x, L),
+            key=f"drill_act_to_{sid}",
+        )
+        target = dl.call_target(plan, sid, chosen)
+        if target is not None:
+            site = live.drill.incidents[inc].site
+            role = dl.call_role(live.drill, target)
+            names = dict(dl.chain_options(scenario, role, site, L))
+            st.selectbox(
+                _t("drill_person_for", who=dl.addressee_label(plan, target, L)),
+                [*dl.call_chain(live, inc, target), ""],
+                format_func=lambda p: (
+                    names.get(p, dl.person_label(scenario, p, L)) if p else _t("drill_chain_all")
+                ),
+                key=f"drill_act_person_{sid}",
+            )
+        elif sum(dl.phoned(plan, sid, x) for x in chosen) > 1:
+            st.caption(_t("drill_chain_auto"))
+    if step.content:
+        items = dl.list_sep(L).join(dl.content_label(plan, c, L) for c in step.content)
+        st.caption(_t("drill_content_hint", items=items))
+        c1, c2 = st.columns(2)
+        for n, c in enumerate(step.content):
+            (c1 if n % 2 == 0 else c2).text_area(
+                dl.content_label(plan, c, L), key=f"drill_rc_{c}", height=68, max_chars=500
+            )
+    if sid == "final_report":
+        st.text_area(_t("drill_final_text"), key="drill_act_final_text", height=68)
 
 
 def _action_menu(live: dl.LiveDrill) -> None:
-    """The team's menu, derived from the plan: grade, report, call, activate, dispatch, close."""
+    """The team's menu: the plan's procedure, step by step (and a note for the record)."""
     st.subheader(_t("drill_actions"))
     _show_flash()
     backup = SS.get("drill_backup")
     if backup:
-        who = dl.person_label(live.scenario, backup["decision"]["person"], L)
+        who = dl.person_label(live.scenario, backup["person"], L)
         st.button(
             _t("drill_call_backup", person=who),
             key="drill_call_backup",
@@ -641,7 +634,7 @@ def _action_menu(live: dl.LiveDrill) -> None:
     if not injects:
         st.caption(_t("drill_no_injects"))
         return
-    plan, scenario = live.scenario.plan, live.scenario
+    plan = live.scenario.plan
     by_id = {i["id"]: i for i in injects}
     open_ids = [i["id"] for i in injects if not i["closed"]]
     ids = list(by_id)
@@ -656,99 +649,21 @@ def _action_menu(live: dl.LiveDrill) -> None:
         ),
         key="drill_act_incident",
     )
-    info = by_id[inc]
-    kind = st.pills(
+    options = dl.menu(live, inc)
+    sid = st.pills(
         _t("drill_act_kind"),
-        dl.UI_KINDS,
-        default="control",
-        format_func=lambda k: _t(f"drill_kind_{k}"),
+        options,
+        default=options[0],
+        format_func=lambda k: dl.menu_label(plan, k, L),
         key="drill_act_kind",
         required=True,
         wrap=True,
     )
-    bodies = dl.report_bodies(plan)
-
-    def body_select(key: str, default_body: str = dl.DEFAULT_BODY) -> str:
-        return st.selectbox(
-            _t("drill_body"),
-            bodies,
-            index=bodies.index(default_body) if default_body in bodies else 0,
-            format_func=lambda b: label(plan, "bodies", b, L),
-            key=key,
-        )
-
-    def person_select(role: str) -> None:
-        options = dl.chain_options(scenario, role, info["site"], L)
-        labels = dict(options)
-        st.selectbox(
-            _t("drill_person"),
-            [pid for pid, _ in options],
-            format_func=lambda p: labels[p],
-            key="drill_act_person",
-        )
-
-    if kind == "grade":
-        st.radio(
-            _t("drill_level"),
-            GRADES,
-            index=None,
-            format_func=lambda g: label(plan, "grades", g, L),
-            horizontal=True,
-            key="drill_act_level",
-        )
-    elif kind == "verbal":
-        body = body_select("drill_act_body_verbal")
-        if body == "working_group":
-            chain = dl.office_chain(scenario, live.drill)
-            names = dict(dl.chain_options(scenario, live.drill.r.office_role(), None, L))
-            st.selectbox(
-                _t("drill_office_person"),
-                chain,
-                format_func=lambda p: names.get(p, dl.person_label(scenario, p, L)),
-                key="drill_act_office_person",
-            )
-    elif kind == "written":
-        st.caption(_t("drill_form_hint"))
-        body_select("drill_act_body_written")
-        c1, c2 = st.columns(2)
-        for n, c in enumerate(REPORT_CONTENT):
-            (c1 if n % 2 == 0 else c2).text_area(
-                _t(f"drill_content_{c}"), key=f"drill_rc_{c}", height=68, max_chars=500
-            )
-    elif kind == "follow_up":
-        body_select("drill_act_body_follow")
-        st.radio(
-            _t("drill_channel"),
-            ("written", "verbal"),
-            format_func=lambda c: _t(f"drill_channel_{c}"),
-            horizontal=True,
-            key="drill_act_channel_follow",
-        )
-        st.text_area(_t("drill_follow_up_text"), key="drill_act_follow_text", height=68)
-    elif kind == "final":
-        body_select("drill_act_body_final")
-        st.text_area(_t("drill_final_text"), key="drill_act_final_text", height=68)
-    elif kind == "call":
-        roles = list(plan.roles)
-        role = st.selectbox(
-            _t("drill_role"),
-            roles,
-            index=roles.index(dl.DEFAULT_CALL_ROLE) if dl.DEFAULT_CALL_ROLE in roles else 0,
-            format_func=lambda r: label(plan, "roles", r, L),
-            key="drill_act_role",
-        )
-        person_select(role)
-    elif kind == "dispatch":
-        roles = list(dl.dispatch_roles(info["family"]))
-        role = st.selectbox(
-            _t("drill_role"),
-            roles,
-            format_func=lambda r: label(plan, "roles", r, L),
-            key="drill_act_drole",
-        )
-        person_select(role)
-    elif kind == "note":
+    sid = dl.pick(sid, options)
+    if sid == "note":
         st.text_area(_t("drill_note_text"), key="drill_act_note", height=68)
+    else:
+        _step_form(live, inc, sid)
     st.button(_t("drill_do"), key="drill_do", on_click=_do_action, type="primary")
 
 
@@ -857,7 +772,7 @@ def scorecard_view(drill_id: int) -> None:
     st.subheader(_t("drill_score_grading"))
     st.table(pd.DataFrame(dl.grading_rows(result, plan, L)), hide_index=True)
     st.subheader(_t("drill_score_content"))
-    st.table(pd.DataFrame(dl.content_rows(result, L)), hide_index=True)
+    st.table(pd.DataFrame(dl.content_rows(result, plan, L)), hide_index=True)
     st.subheader(_t("drill_score_standing", n=result.get("standing_reps", dl.DEFAULT_REPS)))
     lines = dl.standing_lines(result, plan, L)
     if lines:

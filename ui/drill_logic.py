@@ -18,7 +18,6 @@ from typing import Any
 import yaml
 
 from sim.drill import (
-    OUTSIDE_BODIES,
     Drill,
     DrillError,
     Outcome,
@@ -29,8 +28,6 @@ from sim.drill import (
     standing,
 )
 from sim.i18n import label, t
-from sim.model import TEAMS_BY_FAMILY
-from sim.plan import REPORT_CONTENT
 from sim.rules import MET, MISSED, NA
 from sim.scenario import DAY, Incident, Scenario, Site, format_time
 from sim.yamlio import load_file
@@ -38,27 +35,22 @@ from sim.yamlio import load_file
 DEFAULT_REPS = 200
 SPEEDS = (1, 2, 5, 10)
 TICK_SECONDS = 2.0
-#: The menu of actions, derived from the plan's response and reporting sections.
-UI_KINDS = (
-    "control",
-    "grade",
-    "verbal",
-    "written",
-    "call",
-    "dispatch",
-    "special_plan",
-    "emergency_state",
-    "duty_24h",
-    "follow_up",
-    "close",
-    "final",
-    "note",
-)
+#: What the menu offers besides the plan's steps (``Drill.steps_for``): a note for the record.
+MENU_EXTRA = ("note",)
 #: Status marks found in common fonts (DejaVu), so tables read the same without an emoji font.
 STATUS_ICON = {"pending": "◔", MET: "✓", MISSED: "✗", NA: "–"}
-OFFICE_ROLES = ("duty_desk", "office_director")
-DEFAULT_BODY = "working_group"
-DEFAULT_CALL_ROLE = "leader"
+#: Steps whose delivery to the working group is on paper (no one has to pick up the phone);
+#: the engine (sim.steps._deliver) phones every other role addressee through its call chain.
+WRITTEN_STEPS = ("written_report", "final_report")
+#: The older decision kinds stored drills may hold, and the step each is read as.
+OLD_KIND_STEP = {
+    "control": "control",
+    "grade": "graded",
+    "special_plan": "special_plan",
+    "emergency_state": "emergency_state",
+    "duty_24h": "duty_24h",
+    "close": "closed",
+}
 
 
 # -- set up -------------------------------------------------------------------------------------
@@ -301,12 +293,19 @@ def measured_by_rule(verdicts: Iterable[dict[str, Any]]) -> dict[str, float]:
     return {rule: sum(ts) / len(ts) for rule, ts in acc.items()}
 
 
+def verdict_dict(v) -> dict[str, Any]:
+    """A verdict as stored (JSON): ``missing`` as a list, as the engine's scorecard gives it."""
+    out = dict(v.__dict__)
+    out["missing"] = list(v.missing)
+    return out
+
+
 def build_result(live: LiveDrill, reps: int = DEFAULT_REPS) -> dict[str, Any]:
     """The end-of-drill result: the engine's scorecard, the automatic policy on the same
     incidents, and where the team stands among ``reps`` simulated runs with the same roster."""
     card = live.drill.scorecard()
     ref = auto_reference(live.scenario, live.drill.seed)
-    auto = [v.__dict__ for v in ref.verdicts]
+    auto = [verdict_dict(v) for v in ref.verdicts]
     measured = measured_by_rule(card["verdicts"])
     stand = standing(live.scenario, live.drill.seed, measured, reps) if measured else {}
     return {
@@ -370,7 +369,7 @@ def grade_label(plan, level: str | None, lang: str) -> str:
 
 
 def facts_lines(facts: dict[str, Any], lang: str) -> list[str]:
-    """An inject's facts in words (people, scope, stage, spares, lost time)."""
+    """An inject's facts in words (people, scope, stage, error kind, spares, lost time)."""
     out = []
     if facts.get("people") is not None:
         out.append(t("drill_fact_people", lang, n=facts["people"]))
@@ -378,9 +377,19 @@ def facts_lines(facts: dict[str, Any], lang: str) -> list[str]:
         out.append(t("drill_fact_scope", lang, scope=t(f"drill_scope_{facts['scope']}", lang)))
     if facts.get("phase"):
         out.append(t("drill_fact_phase", lang, phase=t(f"drill_phase_{facts['phase']}", lang)))
-    if facts.get("spares_enough") is not None:
+    if facts.get("error_kind"):
+        out.append(t(f"drill_fact_kind_{facts['error_kind']}", lang))
+    site_spares = facts.get("site_spares_enough", facts.get("spares_enough"))  # old name too
+    if site_spares is not None:
+        out.append(t("drill_fact_spares_yes" if site_spares else "drill_fact_spares_no", lang))
+    if facts.get("local_spares_enough") is not None:
         out.append(
-            t("drill_fact_spares_yes" if facts["spares_enough"] else "drill_fact_spares_no", lang)
+            t(
+                "drill_fact_local_spares_yes"
+                if facts["local_spares_enough"]
+                else "drill_fact_local_spares_no",
+                lang,
+            )
         )
     if facts.get("time_recoverable") is not None:
         out.append(
@@ -420,20 +429,6 @@ def chain_options(
     return out
 
 
-def office_chain(scenario: Scenario, drill: Drill) -> list[str]:
-    """Who can take a verbal report for the working group now: the office's duty chain."""
-    return [
-        pid
-        for pid in scenario.roster.chain(drill.r.office_role())
-        if drill.r.people[pid].role in OFFICE_ROLES
-    ]
-
-
-def report_bodies(plan) -> list[str]:
-    """The bodies a team can report to, in the plan's order."""
-    return [b for b in plan.bodies if b in OUTSIDE_BODIES]
-
-
 def pick(value: Any, options: Sequence[Any], default: Any = None) -> Any:
     """``value`` when it is one of ``options``, else ``default`` (else the first option)."""
     if value in options:
@@ -443,11 +438,6 @@ def pick(value: Any, options: Sequence[Any], default: Any = None) -> Any:
     return options[0] if options else None
 
 
-def dispatch_roles(family: str) -> tuple[str, ...]:
-    """Who can be dispatched for an incident: its family's emergency team, and a deputy leader."""
-    return (*TEAMS_BY_FAMILY.get(family, ()), "deputy_leader")
-
-
 def next_in_chain(chain: Sequence[str], pid: str | None) -> str | None:
     """The person after ``pid`` in a call chain (the backup to try next), if any."""
     chain = list(chain)
@@ -455,6 +445,171 @@ def next_in_chain(chain: Sequence[str], pid: str | None) -> str | None:
         return None
     i = chain.index(pid)
     return chain[i + 1] if i + 1 < len(chain) else None
+
+
+# -- the action menu: the plan's procedure, step by step ------------------------------------------
+
+
+def list_sep(lang: str) -> str:
+    """Between items of a list of plan terms: the plan's own terms hold 、 and commas
+    (当地党委、政府; "Cause, nature and impact"), so items are set apart by semicolons."""
+    return "；" if lang == "zh" else "; "
+
+
+def _colon(lang: str) -> str:
+    return "：" if lang == "zh" else ": "
+
+
+def menu(live: LiveDrill, incident: str) -> list[str]:
+    """What the team may do for an incident now: the plan's steps (in procedure order), a note."""
+    return [*live.drill.steps_for(incident), *MENU_EXTRA]
+
+
+def step_label(plan, sid: str, lang: str) -> str:
+    """A step in the plan's own words (先口头、后书面, 首报, Ⅰ级 …)."""
+    try:
+        return plan.step(sid).label(lang)
+    except KeyError:
+        return sid
+
+
+def menu_label(plan, item: str, lang: str) -> str:
+    return t(f"drill_kind_{item}", lang) if item in MENU_EXTRA else step_label(plan, item, lang)
+
+
+def record_label(plan, action: str, lang: str) -> str:
+    """A record's action in words: the plan's step label for a step id, else the catalogue
+    (``call``, ``occurred``, ``team_on_site``, ``note`` …), else the id itself."""
+    if action in plan.steps:
+        return step_label(plan, action, lang)
+    key = f"drill_rec_{action}"
+    text = t(key, lang)
+    return action if text == key else text
+
+
+def outcome_word(outcome: str, lang: str) -> str:
+    """A record's outcome in a word or two (received, informed, failed, answered …)."""
+    key = f"drill_outcome_{outcome}"
+    text = t(key, lang)
+    return outcome if text == key else text
+
+
+def addressee_label(plan, target: str, lang: str) -> str:
+    """A body or a role in the plan's words."""
+    if target in plan.bodies:
+        return label(plan, "bodies", target, lang)
+    if target in plan.roles:
+        return label(plan, "roles", target, lang)
+    return target
+
+
+def incident_label(iid: str | None, lang: str) -> str:
+    """An incident id; a run-level verdict (no incident) is about the whole exam calendar."""
+    return iid if iid else t("drill_exam_calendar", lang)
+
+
+def addressees(live: LiveDrill, incident: str, sid: str) -> list[str]:
+    """Who the step goes to for this incident (the family's emergency team for ``$teams``)."""
+    family = live.drill.incidents[incident].family
+    return list(live.scenario.plan.addressees(sid, family))
+
+
+def phoned(plan, sid: str, target: str) -> bool:
+    """Whether the step reaches ``target`` by phone, through a call chain (so the team picks whom
+    to call): a role, or the working group reached through its office — except a written report,
+    which reaches the office on paper, and the working group's own steps."""
+    if target in plan.roles:
+        return True
+    step = plan.step(sid)
+    return target == "working_group" and step.by != "working_group" and sid not in WRITTEN_STEPS
+
+
+def call_target(plan, sid: str, to: Sequence[str]) -> str | None:
+    """The one addressee a person picker is for: the only phoned one among ``to``, if exactly one.
+
+    A decision names at most one person; with several roles to phone, each is worked down its
+    own call chain.
+    """
+    phones = [x for x in to if phoned(plan, sid, x)]
+    return phones[0] if len(phones) == 1 else None
+
+
+def call_role(drill: Drill, target: str) -> str:
+    """The role whose chain is phoned for ``target`` (the working group: its office now)."""
+    return drill.office_role() if target == "working_group" else target
+
+
+def call_chain(live: LiveDrill, incident: str, target: str) -> list[str]:
+    """The call chain phoned for ``target`` (the same chain the engine works through)."""
+    site = live.drill.incidents[incident].site
+    return list(live.scenario.roster.chain(call_role(live.drill, target), site))
+
+
+def step_decision(
+    live: LiveDrill,
+    incident: str,
+    sid: str,
+    *,
+    to: Sequence[str] | None = None,
+    level: str | None = None,
+    person: str | None = None,
+    fields: dict[str, str] | None = None,
+    text: str | None = None,
+) -> dict[str, Any]:
+    """The canonical decision for one step from the form's values.
+
+    ``to`` defaults to all the step's addressees (kept in the plan's order; others dropped);
+    ``person`` is the one to call for the only phoned addressee — a value not in its chain (a
+    widget left from another step) is its first person, ``""`` the whole chain; ``fields`` are
+    the content form's texts (an empty one counts as missing).
+    """
+    plan = live.scenario.plan
+    step = plan.step(sid)
+    decision: dict[str, Any] = {"kind": "step", "incident": incident, "step": sid}
+    if step.to:
+        options = addressees(live, incident, sid)
+        wanted = options if to is None else list(to)
+        chosen = [x for x in options if x in wanted]
+        if not chosen:
+            raise DrillError("choose at least one addressee")
+        decision["to"] = chosen
+        target = call_target(plan, sid, chosen)
+        if target is not None:
+            chain = call_chain(live, incident, target)
+            who = pick(person, [*chain, ""], chain[0] if chain else "")
+            if who:
+                decision["person"] = who
+    if sid == "graded":
+        decision["level"] = level
+    if step.content:
+        texts = {c: str((fields or {}).get(c) or "").strip() for c in step.content}
+        decision["content"] = [c for c in step.content if texts[c]]
+        decision["fields"] = {c: v for c, v in texts.items() if v}
+    if text:
+        decision["text"] = text
+    return decision
+
+
+def backup_decision(
+    live: LiveDrill, decision: dict[str, Any], out: Outcome
+) -> tuple[dict[str, Any] | None, bool]:
+    """After a call to one person: the same step to the same addressee, calling the next person
+    in its chain, when the call went unanswered. Returns (decision or None, whether it was
+    unanswered) — unanswered with no one left in the chain is (None, True)."""
+    person = decision.get("person")
+    if decision.get("kind") != "step" or not person:
+        return None, False
+    plan = live.scenario.plan
+    target = call_target(plan, decision["step"], decision.get("to") or [])
+    if target is None or out.detail.get("reached", {}).get(target) != "failed":
+        return None, False
+    nxt = next_in_chain(call_chain(live, decision["incident"], target), person)
+    if nxt is None:
+        return None, True
+    return {**decision, "to": [target], "person": nxt}, True
+
+
+# -- the deadline board and the scorecard ---------------------------------------------------------
 
 
 def board_rows(live: LiveDrill, lang: str, *, team_view: bool = False) -> list[dict[str, str]]:
@@ -476,14 +631,14 @@ def board_rows(live: LiveDrill, lang: str, *, team_view: bool = False) -> list[d
         elif (
             r["status"] in (MET, MISSED)
             and r["measured_min"] is not None
-            and r["rule"] not in ("duty_24h_during_exam",)
+            and r["rule"] not in GAP_RULES
         ):
             left = t("drill_taken", lang, t=fmt_minutes(r["measured_min"], lang))
         else:
             left = "—"
         rows.append(
             {
-                t("incident", lang): r["incident"],
+                t("incident", lang): incident_label(r["incident"], lang),
                 t("rule", lang): label(plan, "rules", r["rule"], lang),
                 t("status", lang): status_text(r["status"], lang),
                 t("drill_col_deadline", lang): "—"
@@ -495,24 +650,63 @@ def board_rows(live: LiveDrill, lang: str, *, team_view: bool = False) -> list[d
     return rows
 
 
-def note_text(note: str, lang: str) -> str:
-    """A scorecard verdict's note in words (the engine's notes are English).
+_NOTES = {
+    "pending": "drill_note_not_closed",  # at the end of a drill: the incident was never closed
+    "not done": "drill_note_not_done",
+    "not closed": "drill_note_not_closed",
+    "not started": "drill_note_not_started",
+    "not graded": "drill_note_not_graded",
+    "no first report": "drill_note_no_first_report",
+    "no written report": "drill_note_no_written",
+    "no follow-up sent": "drill_note_no_follow_up",
+    "office never received a report": "drill_note_office_never",
+    "department not reached": "drill_note_dept_not_reached",
+    "not all addressees": "drill_note_not_all",
+    "family": "drill_note_family",
+    "needs a roster (--scenario)": "drill_note_no_roster",
+    "roster not checked (no scenario)": "drill_note_no_roster",
+    # notes of results stored by earlier versions
+    "24-hour duty not declared": "drill_note_duty_not_declared",
+    "outside the exam period": "drill_note_outside_exam",
+}
 
-    At the end of a drill a "pending" clock is one whose incident was never closed.
-    """
-    key = {
-        "pending": "drill_note_not_closed",
-        "not done": "drill_note_not_done",
-        "not closed": "drill_note_not_closed",
-        "not started": "drill_note_not_started",
-        "no first report": "drill_note_no_first_report",
-        "no written report": "drill_note_no_written",
-        "office never received a report": "drill_note_office_never",
-        "department not reached": "drill_note_dept_not_reached",
-        "24-hour duty not declared": "drill_note_duty_not_declared",
-        "outside the exam period": "drill_note_outside_exam",
-    }.get(note or "")
-    return t(key, lang) if key else (note or "")
+
+def missing_label(plan, item: str, lang: str) -> str:
+    """What a verdict found missing: a content item, an addressee, or the plan's grade."""
+    if item in plan.content:
+        return plan.content[item]["label_zh" if lang == "zh" else "label_en"]
+    if item.startswith("grade:"):
+        return t("drill_note_plan_grade", lang, grade=grade_label(plan, item[6:], lang))
+    if item == "duty_desk":
+        return t("drill_note_duty_desk", lang)
+    return addressee_label(plan, item, lang)
+
+
+def note_text(note: str, lang: str, plan=None, missing: Sequence[str] = ()) -> str:
+    """A verdict's note in words (the engine's notes are English); ``missing`` (content items,
+    addressees, the plan's grade) is named in the plan's words when a plan is given."""
+    note = note or ""
+    if missing and plan is not None:
+        items = list_sep(lang).join(missing_label(plan, x, lang) for x in missing)
+        return t("drill_note_missing", lang, items=items)
+    if (m := re.fullmatch(r"graded (\w+), plan (\w+)", note)) and plan is not None:
+        return t(
+            "drill_note_graded",
+            lang,
+            team=grade_label(plan, m[1], lang),
+            plan=grade_label(plan, m[2], lang),
+        )
+    if m := re.match(r"duty desk uncovered (\d+) min", note):
+        return t("drill_note_duty_gap", lang, n=m[1])
+    if (m := re.fullmatch(r"(\w+) instead of (\w+)", note)) and plan is not None:
+        return t(
+            "drill_note_instead",
+            lang,
+            did=step_label(plan, m[1], lang),
+            want=step_label(plan, m[2], lang),
+        )
+    key = _NOTES.get(note)
+    return t(key, lang) if key else note
 
 
 def applicable(v: dict[str, Any]) -> bool:
@@ -521,7 +715,11 @@ def applicable(v: dict[str, Any]) -> bool:
 
 
 def score_rows(result: dict[str, Any], plan, lang: str) -> list[dict[str, str]]:
-    """Per incident and applicable rule: the team's verdict beside the automatic policy's."""
+    """Per incident and applicable rule: the team's verdict beside the automatic policy's.
+
+    The run-level rule (24-hour duty over the whole exam calendar) has no incident: its row
+    reads "exam calendar".
+    """
     auto = {(v["incident"], v["rule"]): v for v in result.get("auto", {}).get("verdicts", [])}
     rows = []
     for v in result["verdicts"]:
@@ -530,12 +728,14 @@ def score_rows(result: dict[str, Any], plan, lang: str) -> list[dict[str, str]]:
         a = auto.get((v["incident"], v["rule"]))
         rows.append(
             {
-                t("incident", lang): v["incident"],
+                t("incident", lang): incident_label(v["incident"], lang),
                 t("rule", lang): label(plan, "rules", v["rule"], lang),
                 t("status", lang): status_text(v["status"], lang),
                 t("measured", lang): fmt_minutes(v["measured_min"], lang),
                 t("allowed", lang): fmt_minutes(v["allowed_min"], lang),
-                t("drill_col_note", lang): note_text(v.get("note", ""), lang),
+                t("drill_col_note", lang): note_text(
+                    v.get("note", ""), lang, plan, v.get("missing") or ()
+                ),
                 t("drill_col_auto", lang): status_text(a["status"], lang) if a else "—",
                 t("drill_col_auto_measured", lang): fmt_minutes(a["measured_min"], lang)
                 if a
@@ -559,12 +759,19 @@ def grading_rows(result: dict[str, Any], plan, lang: str) -> list[dict[str, str]
     ]
 
 
-def content_rows(result: dict[str, Any], lang: str) -> list[dict[str, str]]:
-    sep = "、" if lang == "zh" else ", "
+def content_label(plan, cid: str, lang: str) -> str:
+    """A content item (信息报送内容) in the plan's words."""
+    entry = plan.content.get(cid)
+    return entry["label_zh" if lang == "zh" else "label_en"] if entry else cid
+
+
+def content_rows(result: dict[str, Any], plan, lang: str) -> list[dict[str, str]]:
+    """Per incident: what the written first report gave and what it lacked (the plan's items)."""
+    sep = list_sep(lang)
     rows = []
     for iid, c in result["report_content"].items():
-        given = sep.join(t(f"drill_content_{x}", lang) for x in c["given"])
-        missing = sep.join(t(f"drill_content_{x}", lang) for x in c["missing"])
+        given = sep.join(content_label(plan, x, lang) for x in c["given"])
+        missing = sep.join(content_label(plan, x, lang) for x in c["missing"])
         rows.append(
             {
                 t("incident", lang): iid,
@@ -591,43 +798,90 @@ def standing_lines(result: dict[str, Any], plan, lang: str) -> list[str]:
     return out
 
 
+# -- the log and what a decision did ------------------------------------------------------------
+
+
 def outcome_result(result: str, lang: str) -> str:
     key = f"drill_result_{result}"
     text = t(key, lang)
     return result if text == key else text
 
 
+def _old_report_step(decision: dict[str, Any]) -> str:
+    rtype = decision.get("type", "report")
+    if rtype == "follow_up":
+        return "follow_up"
+    if rtype == "final":
+        return "final_report"
+    return "written_report" if decision.get("channel") == "written" else "verbal_report"
+
+
 def decision_label(decision: dict[str, Any], plan, scenario: Scenario, lang: str) -> str:
-    """A stored decision in words, for the log and the undo message."""
+    """A stored decision in words, for the log and the undo message (older kinds too)."""
     kind = decision.get("kind")
+    colon = _colon(lang)
+    person = decision.get("person")
+    name = person_label(scenario, person, lang) if person else ""
+    who = ("（{}）" if lang == "zh" else " ({})").format(name) if person else ""
     if kind == "advance":
         return f"{t('drill_kind_advance', lang)} → {format_time(decision['to'])}"
-    if kind == "grade":
-        return f"{t('drill_kind_grade', lang)}: {grade_label(plan, decision.get('level'), lang)}"
+    if kind == "note":
+        return f"{t('drill_kind_note', lang)}{colon}{str(decision.get('text', ''))[:60]}"
+    if kind == "step":
+        sid = str(decision.get("step", ""))
+        text = step_label(plan, sid, lang)
+        if sid == "graded":
+            text += colon + grade_label(plan, decision.get("level"), lang)
+        to = decision.get("to")
+        if to:
+            to = [to] if isinstance(to, str) else to
+            text += " → " + list_sep(lang).join(addressee_label(plan, x, lang) for x in to)
+        return text + who
+    if kind in OLD_KIND_STEP:
+        text = step_label(plan, OLD_KIND_STEP[kind], lang)
+        if kind == "grade":
+            text += colon + grade_label(plan, decision.get("level"), lang)
+        return text
     if kind == "report":
-        body = label(plan, "bodies", decision.get("body", ""), lang)
-        rtype = decision.get("type", "report")
-        if rtype == "follow_up":
-            what = t("drill_kind_follow_up", lang)
-        elif rtype == "final":
-            what = t("drill_kind_final", lang)
-        elif decision.get("channel") == "written":
-            what = t("drill_kind_written", lang)
-        else:
-            what = t("drill_kind_verbal", lang)
-        person = decision.get("person")
-        extra = f" ({person_label(scenario, person, lang)})" if person else ""
-        return f"{what} → {body}{extra}"
+        body = addressee_label(plan, decision.get("body", ""), lang)
+        return f"{step_label(plan, _old_report_step(decision), lang)} → {body}{who}"
     if kind == "call":
         what = t(
             "drill_kind_dispatch" if decision.get("purpose") == "dispatch" else "drill_kind_call",
             lang,
         )
         return f"{what} → {person_label(scenario, decision.get('person', ''), lang)}"
-    if kind == "note":
-        return f"{t('drill_kind_note', lang)}: {str(decision.get('text', ''))[:60]}"
-    key = {"close": "drill_kind_close"}.get(kind, f"drill_kind_{kind}")
-    return t(key, lang)
+    return str(kind)
+
+
+def reached_lines(live: LiveDrill, out: Outcome, lang: str) -> list[tuple[str, str]]:
+    """Per addressee of a step: (level, text) — received, taken by whom, on the way, not reached."""
+    plan, sc = live.scenario.plan, live.scenario
+    sid = out.detail.get("step")
+    recs = {r.target: r for r in out.records if r.action == sid}
+    people = {p.id for p in sc.roster.people}
+    lines = []
+    for target, got in (out.detail.get("reached") or {}).items():
+        rec = recs.get(target)
+        pid = rec.detail if rec is not None and rec.detail in people else ""
+        who = addressee_label(plan, target, lang)
+        key = f"drill_reach_{got}"
+        text = t(key, lang, who=who, person=person_label(sc, pid, lang) if pid else "—")
+        if text == key:  # an outcome the catalogue does not know yet
+            text = f"{who}{_colon(lang)}{outcome_word(got, lang)}"
+        lines.append(("warning" if got == "failed" else "success", text))
+    return lines
+
+
+def _missing_message(plan, sid: str, missing: Sequence[str], lang: str) -> tuple[str, str]:
+    """The content check of a report: the plan calls the written first report 首报."""
+    first = sid == plan.first_report_step
+    if missing:
+        items = list_sep(lang).join(content_label(plan, c, lang) for c in missing)
+        key = "drill_out_missing" if first else "drill_out_missing_step"
+        return "warning", t(key, lang, items=items, step=step_label(plan, sid, lang))
+    key = "drill_out_complete" if first else "drill_out_complete_step"
+    return "success", t(key, lang, step=step_label(plan, sid, lang))
 
 
 def log_rows(live: LiveDrill, lang: str) -> list[dict[str, str]]:
@@ -635,13 +889,14 @@ def log_rows(live: LiveDrill, lang: str) -> list[dict[str, str]]:
     plan = live.scenario.plan
     rows = []
     for d, o in zip(live.drill.decisions, live.drill.outcomes, strict=True):
-        detail = ""
+        parts = []
+        for target, got in (o.detail.get("reached") or {}).items():
+            parts.append(
+                f"{addressee_label(plan, target, lang)}{_colon(lang)}{outcome_word(got, lang)}"
+            )
         if o.detail.get("missing_content"):
-            sep = "、" if lang == "zh" else ", "
-            detail = t(
-                "drill_out_missing",
-                lang,
-                items=sep.join(t(f"drill_content_{c}", lang) for c in o.detail["missing_content"]),
+            parts.append(
+                _missing_message(plan, o.detail["step"], o.detail["missing_content"], lang)[1]
             )
         rows.append(
             {
@@ -650,7 +905,7 @@ def log_rows(live: LiveDrill, lang: str) -> list[dict[str, str]]:
                 t("drill_col_action", lang): decision_label(d, plan, live.scenario, lang),
                 t("drill_col_result", lang): outcome_result(o.result, lang),
                 t("drill_col_took", lang): fmt_minutes(o.end - o.start, lang),
-                t("drill_col_detail", lang): detail,
+                t("drill_col_detail", lang): " · ".join(parts),
             }
         )
     return rows[::-1]
@@ -664,17 +919,16 @@ def expected_steps(live: LiveDrill, incident: str, lang: str, ref=None) -> list[
     for a in ref.records:
         if a.incident != incident or a.action in ("occurred", "discovered"):
             continue
-        what = t(f"drill_rec_{a.action}", lang)
-        target = ""
-        if a.target in plan.bodies:
-            target = label(plan, "bodies", a.target, lang)
-        elif a.target in plan.roles:
-            target = label(plan, "roles", a.target, lang)
-        elif a.action == "call":
-            target = person_label(live.scenario, a.target, lang)
+        parts = [format_time(a.time), record_label(plan, a.action, lang)]
         if a.action == "graded":
-            target = grade_label(plan, a.outcome, lang)
-        out.append(f"{format_time(a.time)} · {what}" + (f" · {target}" if target else ""))
+            parts.append(grade_label(plan, a.outcome, lang))
+        elif a.action == "call":
+            parts += [person_label(live.scenario, a.target, lang), outcome_word(a.outcome, lang)]
+        elif a.target in plan.bodies or a.target in plan.roles:
+            parts += [addressee_label(plan, a.target, lang), outcome_word(a.outcome, lang)]
+        elif a.outcome == "failed":
+            parts.append(outcome_word(a.outcome, lang))
+        out.append(" · ".join(p for p in parts if p))
     return out
 
 
@@ -692,52 +946,46 @@ def outcome_messages(
         end=format_time(out.end),
     )
     msgs: list[tuple[str, str]] = [("info", took)]
-    if out.result in ("answered", "unanswered", "busy") and "person" in out.detail:
-        who = person_label(sc, out.detail["person"], lang)
-        level = "success" if out.result == "answered" else "warning"
-        msgs.append((level, t(f"drill_out_{out.result}", lang, person=who)))
-    elif out.result == "received":
-        missing = out.detail.get("missing_content") or []
-        if decision.get("channel") == "written" and decision.get("type", "report") == "report":
-            sep = "、" if lang == "zh" else ", "
-            items = sep.join(t(f"drill_content_{c}", lang) for c in missing)
+    person = out.detail.get("person")
+    if person:
+        calls = [r for r in out.records if r.action == "call" and r.target == person]
+        if calls and calls[-1].outcome in ("answered", "unanswered", "busy"):
+            res = calls[-1].outcome
+            who = person_label(sc, person, lang)
             msgs.append(
-                ("warning", t("drill_out_missing", lang, items=items))
-                if missing
-                else ("success", t("drill_out_complete", lang))
+                (
+                    "success" if res == "answered" else "warning",
+                    t(f"drill_out_{res}", lang, person=who),
+                )
             )
-        else:
-            body = label(plan, "bodies", out.detail.get("body", ""), lang)
-            msgs.append(("success", t("drill_out_received", lang, body=body)))
-    elif out.result == "graded":
-        msgs.append(
-            (
-                "success",
-                t("drill_out_graded", lang, grade=grade_label(plan, out.detail.get("level"), lang)),
-            )
-        )
+    msgs += reached_lines(live, out, lang)
+    sid = out.detail.get("step")
+    if out.result == "graded":
+        grade = grade_label(plan, out.detail.get("level"), lang)
+        msgs.append(("success", t("drill_out_graded", lang, grade=grade)))
     elif out.result == "closed":
         msgs.append(("success", t("drill_out_closed", lang)))
+    elif out.result == "failed" and not out.detail.get("reached"):
+        msgs.append(("warning", t("drill_out_no_one", lang)))
+    if sid and "missing_content" in out.detail:
+        msgs.append(_missing_message(plan, sid, out.detail["missing_content"], lang))
     return msgs
-
-
-def content_of(fields: dict[str, str]) -> list[str]:
-    """The first-report content items the team filled in (an empty field counts as missing)."""
-    return [c for c in REPORT_CONTENT if (fields.get(c) or "").strip()]
 
 
 __all__ = [
     "DEFAULT_REPS",
+    "MENU_EXTRA",
     "SPEEDS",
     "TICK_SECONDS",
-    "UI_KINDS",
     "LiveDrill",
     "build_result",
     "build_snapshot",
     "create_drill",
     "end_drill",
     "latest_running",
+    "menu",
     "site_history",
+    "step_decision",
     "suggest_site",
     "sync",
 ]
@@ -747,20 +995,30 @@ _ENGINE_MESSAGES = (
     ("this incident has not been discovered", "drill_err_not_discovered"),
     ("this incident is closed", "drill_err_closed"),
     ("not resolved yet", "drill_err_not_resolved"),
-    ("the final report comes after", "drill_err_final_before_close"),
+    ("choose at least one addressee", "drill_err_choose_to"),
     ("a verbal report to the working group goes to", "drill_err_office_person"),
     ("advance: 'to' must be", "drill_err_advance_back"),
     ("grade: none is not one of", "drill_err_choose_grade"),
     ("unknown incident none", "drill_err_choose_incident"),
     ("the drill has ended", "drill_ended_no_actions"),
 )
+_ENGINE_PATTERNS = (
+    (r"(\w+) comes after the incident is closed", "drill_err_after_close"),
+    (r"(\w+) happens by itself", "drill_err_event"),
+    (r"(\w+): cannot go to", "drill_err_cannot_go_to"),
+    (r"(\w+): no one to call", "drill_err_no_one_to_call"),
+)
 
 
-def error_text(exc: Exception, lang: str) -> str:
+def error_text(exc: Exception, lang: str, plan=None) -> str:
     """An engine refusal in the page's language (the engine's own words when not known)."""
     msg = str(exc)
     low = msg.lower()
     for start, key in _ENGINE_MESSAGES:
         if low.startswith(start):
             return t(key, lang)
+    for pattern, key in _ENGINE_PATTERNS:
+        if m := re.match(pattern, msg):
+            step = step_label(plan, m[1], lang) if plan is not None else m[1]
+            return t(key, lang, step=step)
     return msg

@@ -35,7 +35,7 @@ from sim.policy import when_ready
 from sim.records import Action
 from sim.rules import MET, MISSED, NA, Verdict, verdicts
 from sim.scenario import DAY, Incident, Scenario, format_time, parse_scenario
-from sim.steps import discover, perform
+from sim.steps import arrive, perform
 from sim.streams import Streams
 from sim.yamlio import LineDict, load_file, load_text
 
@@ -222,9 +222,8 @@ class Drill:
         self.outcomes: list[Outcome] = []
         self.plan = scenario.plan
         self.incidents = {inc.id: inc for inc in self._m.incidents}
-        env = self._m.env
         for inc in self._m.incidents:
-            env.process(discover(self._m, inc))
+            arrive(self._m, inc)
             # outside bodies act on their own (the department reports up when it is told):
             # the world around the team runs as in the automatic policy
             for step in self.plan.procedure:

@@ -10,6 +10,7 @@ automatic policy) or :mod:`sim.drill` (a human team). The model never mutates th
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any
@@ -112,20 +113,54 @@ def _draw_incident(iid: str, fr, site: str, start: float, end: float, rng) -> In
     )
 
 
-class _Resources(dict):
-    """One SimPy resource per person, made when first needed (most people are never called).
+class Availability:
+    """Whether one person is free, and who waits for them: the most urgent step first (the
+    tightest clock), then the earliest; a ringing phone goes before any queued step.
 
-    A priority resource: when a person frees up, the most urgent waiting step goes first (the
-    tightest clock), then the earliest; a ringing phone is picked up before any queued step.
+    A person held by one of their roles is busy for all of them. Lighter than a SimPy
+    resource: taking a free person costs no simulation event, and waiting costs one.
     """
+
+    __slots__ = ("env", "held", "_queue", "_n")
+
+    def __init__(self, env: simpy.Environment):
+        self.env = env
+        self.held = False
+        self._queue: list[list] = []  # [priority, order, event, still waiting]
+        self._n = 0
+
+    def wait(self, priority: float) -> list:
+        """Queue for the person; the entry's event succeeds when they are handed over."""
+        self._n += 1
+        entry = [priority, self._n, self.env.event(), True]
+        heapq.heappush(self._queue, entry)
+        return entry
+
+    @staticmethod
+    def cancel(entry: list) -> None:
+        entry[3] = False
+
+    def give_back(self) -> None:
+        """Free the person, or hand them straight to the first still waiting."""
+        while self._queue:
+            entry = heapq.heappop(self._queue)
+            if entry[3]:
+                entry[3] = False
+                entry[2].succeed()
+                return  # still held: now by the waiter
+        self.held = False
+
+
+class _People(dict):
+    """One :class:`Availability` per person, made when first needed."""
 
     def __init__(self, env: simpy.Environment):
         super().__init__()
         self.env = env
 
-    def __missing__(self, pid: str) -> simpy.PriorityResource:
-        res = self[pid] = simpy.PriorityResource(self.env, capacity=1)
-        return res
+    def __missing__(self, pid: str) -> Availability:
+        got = self[pid] = Availability(self.env)
+        return got
 
 
 #: Priority of answering the phone (lower goes first): before every queued step.
@@ -136,10 +171,10 @@ class Contact:
     """A person held for a step. Use as a context manager: leaving the block releases them and
     books the minutes they were held as their busy time."""
 
-    __slots__ = ("model", "pid", "req", "since", "role")
+    __slots__ = ("model", "pid", "held", "since", "role")
 
-    def __init__(self, model: Model, pid: str, req: Any, role: str):
-        self.model, self.pid, self.req, self.role = model, pid, req, role
+    def __init__(self, model: Model, pid: str, held: bool, role: str):
+        self.model, self.pid, self.held, self.role = model, pid, held, role
         self.since = model.env.now
 
     def __enter__(self) -> Contact:
@@ -149,11 +184,11 @@ class Contact:
         self.release()
 
     def release(self) -> None:
-        if self.req is not None:
+        if self.held:
             m = self.model
             m.busy_minutes[self.pid] = m.busy_minutes.get(self.pid, 0.0) + m.env.now - self.since
-            m.resources[self.pid].release(self.req)
-            self.req = None
+            m.availability[self.pid].give_back()
+            self.held = False
 
 
 class Model:
@@ -172,7 +207,7 @@ class Model:
         self.streams = Streams(seed, replication)
         self.records: list[Action] = []
         self.people = {p.id: p for p in scenario.roster.people}
-        self.resources = _Resources(self.env)
+        self.availability = _People(self.env)
         self.busy_minutes = dict.fromkeys(self.people, 0.0)
         self.calls = {pid: [0, 0] for pid in self.people}  # [calls, unanswered]
         self.incidents = generate_incidents(scenario, self.streams)
@@ -286,28 +321,25 @@ class Model:
     ) -> Generator[Any, Any, Contact]:
         """Hold the first of ``pids`` to be free (waiting while all are busy); ``priority``:
         lower is more urgent when several steps wait for the same person."""
-        if len(pids) == 1:
-            req = self.resources[pids[0]].request(priority=priority)
-            yield req
-            return Contact(self, pids[0], req, role)
+        people = self.availability
         for pid in pids:
-            res = self.resources[pid]
-            if not res.users and not res.queue:
+            if not people[pid].held:
                 # someone is free: take them without queueing at everyone else's
-                req = res.request(priority=priority)
-                yield req
-                return Contact(self, pid, req, role)
-        reqs = [(pid, self.resources[pid].request(priority=priority)) for pid in pids]
-        if not any(req.triggered for _, req in reqs):
-            yield self.env.any_of([req for _, req in reqs])
+                people[pid].held = True
+                return Contact(self, pid, True, role)
+        entries = [(pid, people[pid].wait(priority)) for pid in pids]
+        if len(entries) == 1:
+            yield entries[0][1][2]
+        else:
+            yield self.env.any_of([entry[2] for _, entry in entries])
         chosen = None
-        for pid, req in reqs:
-            if req.triggered and chosen is None:
-                chosen = Contact(self, pid, req, role)
-            elif req.triggered:
-                self.resources[pid].release(req)
+        for pid, entry in entries:
+            if entry[2].triggered and chosen is None:
+                chosen = Contact(self, pid, True, role)
+            elif entry[2].triggered:
+                people[pid].give_back()  # handed over in the same instant: not needed
             else:
-                req.cancel()
+                Availability.cancel(entry)
         assert chosen is not None
         return chosen
 
@@ -338,18 +370,18 @@ class Model:
             self.calls[pid][1] += 1
             self.log(incident, caller, "call", "phone", pid, "unanswered", f"{role}:{state}")
             return None
-        req = self.resources[pid].request(priority=CALL_PRIORITY)
-        if not req.triggered:
-            got = yield req | env.timeout(ring)
-            if req not in got:
-                if req.triggered:  # granted in the very instant the ring ended: hand it back
-                    self.resources[pid].release(req)
-                else:
-                    req.cancel()
+        avail = self.availability[pid]
+        if avail.held:
+            entry = avail.wait(CALL_PRIORITY)
+            yield entry[2] | env.timeout(ring)
+            if not entry[2].triggered:  # still busy when the ring ended
+                Availability.cancel(entry)
                 self.calls[pid][1] += 1
                 self.log(incident, caller, "call", "phone", pid, "busy", f"{role}:{state}")
                 return None
-        contact = Contact(self, pid, req, role)
+        else:
+            avail.held = True
+        contact = Contact(self, pid, True, role)
         yield env.timeout(delay)
         self.log(incident, caller, "call", "phone", pid, "answered", f"{role}:{state}")
         return contact

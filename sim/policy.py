@@ -15,7 +15,7 @@ from collections.abc import Generator
 from sim.model import GRADES, Model
 from sim.procedure import FIRST_REPORT, Step
 from sim.scenario import Incident, Scenario
-from sim.steps import discover, is_instant, perform, perform_now
+from sim.steps import arrive, is_instant, perform, perform_now
 
 #: Steps the policy does not start itself: events the model produces.
 _PRODUCED = ("discovered", "resolved")
@@ -129,9 +129,8 @@ def _repeat(m: Model, inc: Incident, step: Step) -> Generator:
 
 
 def start_incident(m: Model, inc: Incident) -> None:
-    """Start the incident's arrival and one process per step of the procedure."""
-    env = m.env
-    env.process(discover(m, inc))
+    """Start the incident's arrival, and each step of the procedure once it is due."""
+    arrive(m, inc)
     for step in m.plan.procedure:
         if step.id in _PRODUCED:
             continue

@@ -30,6 +30,7 @@ MET, MISSED, NA = "met", "missed", "n/a"
 _EPS = 1e-9
 #: Outcomes that count as a delivery made.
 DELIVERED = frozenset({"received", "informed", "informed_backup", "dispatched", "started"})
+_STRICT = frozenset({"received", "informed", "dispatched", "started"})
 #: Report steps: any of them reaching a body counts as that body having been told.
 REPORT_STEPS = ("verbal_report", "direct_report", "written_report", "follow_up")
 
@@ -62,13 +63,27 @@ class Case:
     scenario: Scenario | None
 
     grade: str = ""  # the grade the incident must be handled at (set from the two above)
+    _reached: dict = field(default_factory=dict, repr=False)  # (step, target, strict) -> time
+    _times: dict = field(default_factory=dict, repr=False)  # (action, outcome) -> first time
 
     def __post_init__(self) -> None:
-        """The plan's grade is a floor: the team's grade counts when higher (grade_is_floor)."""
+        """The plan's grade is a floor: the team's grade counts when higher (grade_is_floor).
+
+        Indexes every delivery and outcome once, so each judge looks them up instead of
+        scanning the records again."""
         if self.team_grade and self.plan.setting("grade_is_floor"):
             self.grade = more_severe(self.plan_grade, self.team_grade)
         else:
             self.grade = self.plan_grade
+        reached, times = self._reached, self._times
+        for action, recs in self.acts.items():
+            times.setdefault((action, None), recs[0].time)
+            for a in recs:
+                times.setdefault((action, a.outcome), a.time)
+                if a.outcome in DELIVERED:
+                    reached.setdefault((action, a.target, False), a.time)
+                    if a.outcome in _STRICT:
+                        reached.setdefault((action, a.target, True), a.time)
 
     # -- what happened ------------------------------------------------------------------------
 
@@ -79,18 +94,13 @@ class Case:
         return None
 
     def time(self, action: str, outcome: str | None = None) -> float | None:
-        a = self.first(action, None if outcome is None else (lambda x: x.outcome == outcome))
-        return a.time if a else None
+        """When ``action`` first happened (with ``outcome``, if given)."""
+        return self._times.get((action, outcome))
 
     def delivered(self, steps: Iterable[str], target: str, *, strict: bool = False) -> float | None:
         """When any of ``steps`` first reached ``target`` (``strict``: the role's own person)."""
-        ok = {"received", "informed", "dispatched", "started"} if strict else DELIVERED
-        times = [
-            a.time
-            for s in steps
-            for a in self.acts.get(s, ())
-            if a.target == target and a.outcome in ok
-        ]
+        got = self._reached
+        times = [t for s in steps if (t := got.get((s, target, strict))) is not None]
         return min(times) if times else None
 
     def all_delivered(

@@ -31,15 +31,21 @@ _PERSON_ACTORS = ("site", "office")
 _WRITTEN = ("written_report", "final_report")
 
 
-def discover(m: Model, inc: Incident) -> Generator:
-    """The incident happens at its time and is discovered after its discovery delay."""
+def arrive(m: Model, inc: Incident) -> None:
+    """The incident happens at its time and is discovered after its discovery delay (two
+    timed callbacks: no process is needed for what nobody decides)."""
     env = m.env
-    yield env.timeout(max(0.0, inc.at - env.now))
-    m.log(inc.id, "site", "occurred", target=inc.site, detail=inc.family)
-    m.reach(inc.id, "occurred")
-    yield env.timeout(m.fates[inc.id].minutes("discovery_minutes"))
-    m.log(inc.id, "site", "discovered", target=inc.site)
-    m.reach(inc.id, "discovered")
+
+    def discovered(_event) -> None:
+        m.log(inc.id, "site", "discovered", target=inc.site)
+        m.reach(inc.id, "discovered")
+
+    def occurred(_event) -> None:
+        m.log(inc.id, "site", "occurred", target=inc.site, detail=inc.family)
+        m.reach(inc.id, "occurred")
+        env.timeout(m.fates[inc.id].minutes("discovery_minutes")).callbacks.append(discovered)
+
+    env.timeout(max(0.0, inc.at - env.now)).callbacks.append(occurred)
 
 
 def _is_person_actor(by: str) -> bool:
@@ -350,4 +356,4 @@ def _travels(m: Model, inc: Incident, step: Step, contact: Contact) -> Generator
     m.reach(inc.id, step.id, "on_site")
 
 
-__all__ = ["discover", "perform"]
+__all__ = ["arrive", "is_instant", "perform", "perform_now"]

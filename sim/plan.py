@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sim.procedure import TEAMS, Step, parse_procedure
+from sim.procedure import TEAMS, Step, ids_in, parse_procedure
 from sim.yamlio import LineDict, Reader, load_file
 
 GRADES = ("I", "II", "III", "IV")
@@ -302,16 +302,7 @@ class Plan:
 def _tuple_of(
     r: Reader, node: Any, key: str, prefix: str, allowed: tuple[str, ...]
 ) -> tuple[str, ...]:
-    items = r.take(node, key, prefix, list)
-    if items is None:
-        return ()
-    out = []
-    for i, item in enumerate(items):
-        if item not in allowed:
-            r.add(items, i, f"{prefix}.{key}[{i}]", f"{item!r} is not one of {', '.join(allowed)}")
-        else:
-            out.append(item)
-    return tuple(out)
+    return ids_in(r, node, key, prefix, allowed)
 
 
 def _labels(

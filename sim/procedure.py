@@ -154,12 +154,12 @@ def parse_procedure(
         if item.get("to") == TEAMS:
             to = TEAMS
         elif "to" in item:
-            to = _ids(r, item, "to", pre, (*roles, *bodies), "a role or a body")
-        step_grades = _ids(r, item, "grades", pre, grades, "a grade")
+            to = ids_in(r, item, "to", pre, (*roles, *bodies), "a role or a body")
+        step_grades = ids_in(r, item, "grades", pre, grades, "a grade")
         fams = None
         if "families" in item:
-            fams = _ids(r, item, "families", pre, families, "a family", resolve)
-        fams_not = _ids(r, item, "families_not", pre, families, "a family", resolve)
+            fams = ids_in(r, item, "families", pre, families, "a family", resolve)
+        fams_not = ids_in(r, item, "families_not", pre, families, "a family", resolve)
         duration = r.take(item, "duration", pre, str, None)
         if duration is not None and not duration.endswith("_minutes"):
             r.add(item, "duration", f"{pre}.duration", "expected a timing key ending in _minutes")
@@ -181,8 +181,8 @@ def parse_procedure(
                 deliver_after=r.take(item, "deliver_after", pre, str, None),
                 covered_by=_refs(r, item, "covered_by", pre),
                 duration=duration,
-                content=_ids(r, item, "content", pre, content, "a content item"),
-                clocks=_ids(r, item, "clocks", pre, rules, "a rule id"),
+                content=ids_in(r, item, "content", pre, content, "a content item"),
+                clocks=ids_in(r, item, "clocks", pre, rules, "a rule id"),
             )
         )
     ids = {s.id for s in steps}
@@ -193,7 +193,11 @@ def parse_procedure(
     return tuple(steps)
 
 
-def _ids(r: Reader, node, key, pre, allowed, what, resolve=None) -> tuple[str, ...]:
+def ids_in(
+    r: Reader, node, key: str, pre: str, allowed, what: str = "one of", resolve=None
+) -> tuple[str, ...]:
+    """A list of known ids at ``node[key]`` (``$setting`` resolved first); each unknown id is a
+    problem at its own line. Shared by the plan's and the procedure's parsers."""
     value = node.get(key)
     if value is None:
         return ()
@@ -207,7 +211,13 @@ def _ids(r: Reader, node, key, pre, allowed, what, resolve=None) -> tuple[str, .
     out = []
     for j, v in enumerate(value):
         if v not in allowed:
-            r.add(node, key, f"{pre}.{key}[{j}]", f"{v!r} is not {what} ({', '.join(allowed)})")
+            where = value if isinstance(value, list) else node
+            r.add(
+                where,
+                j if where is value else key,
+                f"{pre}.{key}[{j}]",
+                f"{v!r} is not {what} {', '.join(allowed)}",
+            )
         else:
             out.append(v)
     return tuple(out)

@@ -292,7 +292,13 @@ def _office_rule(
     c: Case, rule: str, steps: tuple[str, ...], targets: Iterable[str], strict: bool = False
 ) -> Verdict:
     start = c.office_received()
-    if start is None and c.grade in c.plan.rules[rule].grades:
+    grades = c.plan.rules[rule].grades
+    if start is not None and set(grades) != set(c.plan.grades):
+        # a duty of some grades only: the office knows it is due once the grade is known, so
+        # the clock starts then — but no later than when grading was due
+        graded = c.immediate_start()
+        start = max(start, graded) if graded is not None else start
+    if start is None and c.grade in grades:
         if c.live and c.closed is None:
             return c.verdict(rule, None, None, "pending")
         spec = c.plan.rules[rule]

@@ -272,8 +272,9 @@ TABLES["office_informs_emergency_office"] = [
 
 # 办公室负责将事件及处置情况及时报自治区党委，政府和教育部 (Ⅱ; 及时 = 60 min from receipt)
 TABLES["office_reports_up_II"] = [
-    row("50 min after receipt", "II", [verbal(10), graded(20, "II"), e(60, "office_reports_up", *UP)], "met", measured=50),
-    row("70 min after receipt", "II", [verbal(10), graded(20, "II"), e(80, "office_reports_up", *UP)], "missed", measured=70),
+    # a Ⅱ-only duty: the clock starts once the office has the report and the grade is known
+    row("40 min after grading", "II", [verbal(10), graded(20, "II"), e(60, "office_reports_up", *UP)], "met", measured=40),
+    row("70 min after grading", "II", [verbal(10), graded(20, "II"), e(90, "office_reports_up", *UP)], "missed", measured=70),
     row("ministry only", "II", [verbal(10), graded(20, "II"), e(30, "office_reports_up", "ministry")], "missed"),
     row("Ⅲ graded Ⅱ brings it", "III", [verbal(10), graded(20, "II")], "missed"),
     row("Ⅲ", "III", [verbal(10), graded(20, "III")], "n/a", note="grade"),
@@ -282,10 +283,12 @@ TABLES["office_reports_up_II"] = [
 
 # 及时将有关情况报自治区教育厅 (Ⅲ/Ⅳ; any report reaching the department counts)
 TABLES["department_informed_III_IV"] = [
-    row("Ⅲ, 40 min after receipt", "III", [verbal(10), e(50, "department_informed", "regional_department")], "met", measured=40),
-    row("Ⅲ, 70 min after receipt", "III", [verbal(10), e(80, "department_informed", "regional_department")], "missed", measured=70),
+    # a Ⅲ/Ⅳ-only duty: the clock starts once the office has the report and the grade is known
+    row("Ⅲ, 40 min after grading", "III", [verbal(10), graded(20, "III"), e(60, "department_informed", "regional_department")], "met", measured=40),
+    row("Ⅲ, 70 min after grading", "III", [verbal(10), graded(20, "III"), e(90, "department_informed", "regional_department")], "missed", measured=70),
+    row("never graded: from when grading was due", "III", [verbal(10), e(130, "department_informed", "regional_department")], "missed", measured=70),
     row("Ⅳ", "IV", [verbal(10), e(30, "department_informed", "regional_department")], "met"),
-    row("the site's direct report counts", "III", [verbal(10), direct(30, "regional_department")], "met", measured=20),
+    row("the site's direct report counts", "III", [verbal(10), graded(20, "III"), direct(30, "regional_department")], "met", measured=10),
     row("never", "IV", [verbal(10)], "missed", note="regional_department", missing=["regional_department"]),
     row("Ⅱ", "II", [verbal(10), graded(20, "II")], "n/a", note="grade"),
     row("Ⅲ graded Ⅱ: the Ⅱ duties instead", "III", [verbal(10), graded(20, "II")], "n/a", note="grade"),

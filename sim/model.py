@@ -1,6 +1,6 @@
 """The SimPy model: incidents at exam sites, the people who must act, and the reporting chain.
 
-A :class:`Model` owns one SimPy environment, one resource per person (so two incidents — or two
+A :class:`Model` owns one SimPy environment, one :class:`Availability` per person (so two incidents — or two
 roles held by one person — compete for the same people), the named random streams and the list
 of :class:`~sim.records.Action` records. People are held as context managers
 (``with contact: yield ...``) so nobody is released by hand. The steps themselves are in
@@ -443,7 +443,4 @@ def _urgencies(plan) -> dict[str, float]:
     return found
 
 
-#: The former name, kept for callers outside the engine.
-Response = Model
-
-__all__ = ["Contact", "Fate", "Model", "Response", "draw_fate", "generate_incidents", "GRADES"]
+__all__ = ["Availability", "Contact", "Fate", "Model", "draw_fate", "generate_incidents", "GRADES"]

@@ -1,8 +1,9 @@
 """The plan's automatic policy: every step of the procedure, as soon as the plan allows it.
 
-For each incident, one process per step waits for the steps it comes after (``after`` all,
-``after_any`` one), then — when the step depends on the grade or the family — checks that it
-applies, and runs it through :func:`sim.steps.perform`. Steps with no dependency between them
+For each incident, every step waits — as milestone callbacks, not processes — for the steps it
+comes after (``after`` all, ``after_any`` one); then, when it depends on the grade or the
+family, it checks that it applies and runs through :func:`sim.steps.perform` (a process), or
+at once when it takes no time and holds nobody (:func:`sim.steps.perform_now`). Steps with no dependency between them
 run in parallel, limited only by who is free: the site's people share the site's steps, the
 office its own. Follow-ups repeat until the incident is resolved, so no gap exceeds the plan's
 follow-up interval.
@@ -36,7 +37,8 @@ def policy_grade(m: Model, inc: Incident) -> str:
 
 
 def effective_grade(m: Model, inc: Incident) -> str | None:
-    """The grade steps are due for: the team's grade (never below the plan's floor once known)."""
+    """The grade the policy's steps are due for: the grade its working group gave (a wrong
+    grade leads to wrong steps, which the rules then judge against the plan's floor)."""
     return m.assigned_grade.get(inc.id)
 
 

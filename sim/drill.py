@@ -319,7 +319,7 @@ class Drill:
         office's steps once a report has reached it; the evaluation and final report once closed."""
         inc = self.incidents[incident]
         closed = incident in self.closed
-        told = self._office_told(incident)
+        told = self.office_told(incident)
         out = []
         for step in self.plan.procedure:
             if step.kind == "event" or _body_acts(step):
@@ -390,7 +390,7 @@ class Drill:
         step = self.plan.step(sid)
         if step.kind == "event" or _body_acts(step):
             raise DrillError(f"{sid} happens by itself; it is not a decision")
-        if step.by == "office" and not self._office_told(inc.id):
+        if step.by == "office" and not self.office_told(inc.id):
             raise DrillError(
                 "the working group's office has not been told of this incident yet: "
                 "report to the working group first"
@@ -466,8 +466,9 @@ class Drill:
             return "failed", detail
         return {"closed": "closed"}.get(sid, "received" if reached else "done"), detail
 
-    def _office_told(self, incident: str) -> bool:
-        """Whether any report has reached the working group's office for this incident."""
+    def office_told(self, incident: str) -> bool:
+        """Whether any report has reached the working group's office for this incident (the
+        office's steps are offered only then)."""
         return any(
             a.incident == incident and a.target == "working_group" and a.outcome == "received"
             for a in self._m.records

@@ -45,8 +45,13 @@ def lang_from_locale(locale: str | None) -> str:
 
 
 def label(plan, kind: str, key: str, lang: str) -> str:
-    """A plan term's label: kind is grades, rules, roles or bodies."""
-    table = {"grades": plan.grades, "roles": plan.roles, "bodies": plan.bodies}.get(kind)
+    """A plan term's label: kind is grades, rules, roles, bodies or content (a report's items)."""
+    table = {
+        "grades": plan.grades,
+        "roles": plan.roles,
+        "bodies": plan.bodies,
+        "content": plan.content,
+    }.get(kind)
     if kind == "rules":
         rule = plan.rules.get(key)
         return (rule.label_zh if lang == "zh" else rule.label_en) if rule else key

@@ -451,19 +451,20 @@ class _Names:
         if a.action == "call" and ":" in d:
             role, state = d.split(":", 1)
             return f"{self.who(role)} · {t('rev_state_' + state, self.lang)}"
-        if a.action in ("written_report", "verbal_report") and all(
-            c in _CONTENT for c in d.split(",")
-        ):
-            return _join((t(f"rev_content_{c}", self.lang) for c in d.split(",")), self.lang)
+        if a.action in self.plan.steps and all(c in self.plan.content for c in d.split(",")):
+            # what a report carried, in the plan's own words (首报 or 续报 items)
+            items = (label(self.plan, "content", c, self.lang) for c in d.split(","))
+            return _join(items, self.lang)
         if d in self.people or d in self.plan.roles:
             return self.who(d)
         return redact(d)
 
 
-_CONTENT = ("time", "place", "scale", "people_units", "damage_injuries", "threat", "trend")
-
-
-def action_label(action: str, lang: str) -> str:
+def action_label(action: str, lang: str, plan=None) -> str:
+    """A record's action in words: the plan's label for a step of its procedure, else the
+    catalogue (``call``, ``occurred``, ``team_on_site``, ``note`` …), else the id itself."""
+    if plan is not None and action in plan.steps:
+        return plan.step(action).label(lang)
     key = f"rev_act_{action}"
     text = t(key, lang)
     return action if text == key else text
@@ -482,7 +483,7 @@ def action_rows(
                 format_time(a.time),
                 a.incident,
                 redact(names.who(a.actor)),
-                action_label(a.action, lang),
+                action_label(a.action, lang, names.plan),
                 redact(target),
                 names.outcome(a.action, a.outcome),
                 names.detail(a, redact),

@@ -125,6 +125,11 @@ class Case:
     def closed(self) -> float | None:
         return self.time("closed")
 
+    @property
+    def open(self) -> bool:
+        """A drill still running and this incident not closed: what has not happened may yet."""
+        return self.live and self.closed is None
+
     def office_received(self) -> float | None:
         return self.delivered(REPORT_STEPS, "working_group")
 
@@ -161,7 +166,8 @@ class Case:
         if self.grade not in spec.grades:
             return v(NA, n="grade")
         if start is None:
-            return v(NA, n=note or "not started")
+            # a clock that has not started in a drill still running is still to come
+            return v(NA, n="pending" if self.open else (note or "not started"))
         if done is not None:
             measured = max(0.0, done - start)
             ok = (allowed is None or measured <= allowed + _EPS) and not missing
@@ -299,7 +305,7 @@ def _office_rule(
         graded = c.immediate_start()
         start = max(start, graded) if graded is not None else start
     if start is None and c.grade in grades:
-        if c.live and c.closed is None:
+        if c.open:
             return c.verdict(rule, None, None, "pending")
         spec = c.plan.rules[rule]
         return Verdict(
@@ -415,14 +421,14 @@ def _follow_ups(c: Case) -> Verdict:
     if c.grade not in spec.grades:
         return Verdict(c.incident.id, rule, NA, None, spec.allowed_minutes, "grade", spec.clause_zh)
     if first is None:
-        pending = (c.live and c.closed is None) or c.discovered is None
+        pending = c.open or c.discovered is None
         return Verdict(
             c.incident.id,
             rule,
             NA if pending else MISSED,
             None,
             spec.allowed_minutes,
-            "no first report",
+            "pending" if c.open else "no first report",
             spec.clause_zh,
         )
     end_at = c.time("resolved") or c.closed
@@ -452,10 +458,11 @@ def _follow_up_content(c: Case) -> Verdict:
     if c.grade not in spec.grades:
         return Verdict(c.incident.id, rule, NA, None, None, "grade", spec.clause_zh)
     if not sent:
-        return Verdict(c.incident.id, rule, NA, None, None, "no follow-up sent", spec.clause_zh)
+        note = "pending" if c.open else "no follow-up sent"
+        return Verdict(c.incident.id, rule, NA, None, None, note, spec.clause_zh)
     given = {x for a in sent for x in a.detail.split(",")}
     missing = tuple(x for x in required if x not in given)
-    if missing and c.live and c.closed is None:
+    if missing and c.open:
         return Verdict(c.incident.id, rule, NA, None, None, "pending", spec.clause_zh, missing)
     return Verdict(
         c.incident.id,

@@ -792,3 +792,13 @@ def test_verdict_notes_and_the_run_level_verdict_read_in_words():
     assert dl.incident_label("", "zh") == "考试日历" and dl.incident_label("g1", "zh") == "g1"
     assert dl.record_label(plan, "written_report", "zh") == plan.step("written_report").label_zh
     assert dl.record_label(plan, "call", "en") == "call"
+
+
+def test_the_menu_says_which_office_steps_wait_for_a_report(db):
+    live = _live(db)
+    waiting = dl.office_steps_waiting(live, "sheets_lost")
+    assert {"office_informs", "team_dispatched"} <= set(waiting)
+    assert not set(waiting) & set(dl.menu(live, "sheets_lost"))
+    told = _live(db, told=True)
+    assert dl.office_steps_waiting(told, "sheets_lost") == []
+    assert "office_informs" in dl.menu(told, "sheets_lost")

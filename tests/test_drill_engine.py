@@ -380,3 +380,15 @@ def test_generated_incidents_are_numbered_in_time_order():
     incs = generate_incidents(SCENARIO, 7, 4)
     assert [i.id for i in incs] == ["g1", "g2", "g3", "g4"]
     assert [i.at for i in incs] == sorted(i.at for i in incs)
+
+
+def test_clocks_still_to_come_read_pending_on_the_live_board_not_n_a():
+    """Before the first report, the follow-up, investigation and final-report clocks are still
+    to come in a running drill; judged at the end, the same clocks are missed or n/a."""
+    d = started(5)
+    board = {r["rule"]: r["status"] for r in d.deadline_board()}
+    for rule in ("follow_up_reports", "follow_up_content", "investigation_responsibility"):
+        assert board[rule] == "pending", rule
+    final = {v.rule: v for v in d.verdicts(final=True)}
+    assert final["follow_up_reports"].status == MISSED
+    assert final["investigation_responsibility"].note == "not closed"

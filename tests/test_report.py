@@ -21,6 +21,7 @@ from sim.i18n import label
 from sim.report import (
     FORMATS,
     Redactor,
+    action_rows,
     build_report,
     drill_objectives,
     evaluation_scales,
@@ -365,3 +366,23 @@ def test_scales_and_objectives_are_data():
     assert all(lv.label_zh and lv.label_en for s in scales.values() for lv in s.levels)
     objectives = drill_objectives()
     assert len(objectives) >= 5 and len({o.id for o in objectives}) == len(objectives)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_action_log_names_every_step_outcome_and_item_in_words(lang):
+    """A drill with the procedure's newer steps: no step id, outcome code or content id is left
+    raw in the exported action log."""
+    root = Path(__file__).resolve().parent.parent
+    sc = scenario_from_text(snapshot_text(root / "scenarios" / "drill_answer_sheet_loss.yaml"))
+    d = Drill(sc, 3)
+    d.apply({"kind": "advance", "to": d.next_inject_at()})
+    inc = d.injects()[0]["id"]
+    for step in ("confirm", "verbal_report", "office_informs", "contain", "follow_up"):
+        d.apply({"kind": "step", "incident": inc, "step": step})
+    rows = action_rows(d.records, sc, lang, Redactor([], [], lang, enabled=False))
+    codes = {*sc.plan.steps, *sc.plan.content, "informed_backup"}
+    if lang == "zh":  # in English the outcome words are the codes themselves ("done")
+        codes |= {"done", "informed", "received"}
+    cells = {part for row in rows for cell in row[3:] for part in re.split(r"[；;、,]\s*", cell)}
+    assert not cells & codes, sorted(cells & codes)
+    assert sc.plan.step("office_informs").label(lang) in {row[3] for row in rows}

@@ -660,6 +660,10 @@ def _action_menu(live: dl.LiveDrill) -> None:
         wrap=True,
     )
     sid = dl.pick(sid, options)
+    waiting = dl.office_steps_waiting(live, inc)
+    if waiting:
+        names = dl.list_sep(L).join(dl.step_label(plan, s, L) for s in waiting)
+        st.caption(_t("drill_office_waiting", steps=names))
     if sid == "note":
         st.text_area(_t("drill_note_text"), key="drill_act_note", height=68)
     else:

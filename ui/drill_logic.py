@@ -465,6 +465,22 @@ def menu(live: LiveDrill, incident: str) -> list[str]:
     return [*live.drill.steps_for(incident), *MENU_EXTRA]
 
 
+def office_steps_waiting(live: LiveDrill, incident: str) -> list[str]:
+    """The office's steps not offered yet because no report has reached the office: the menu
+    says why they are missing, so a team knows what unlocks them."""
+    drill = live.drill
+    if drill.office_told(incident) or incident in drill.closed:
+        return []
+    family = drill.incidents[incident].family
+    return [
+        s.id
+        for s in live.scenario.plan.procedure
+        if s.by == "office"
+        and (s.families is None or family in s.families)
+        and family not in s.families_not
+    ]
+
+
 def step_label(plan, sid: str, lang: str) -> str:
     """A step in the plan's own words (先口头、后书面, 首报, Ⅰ级 …)."""
     try:

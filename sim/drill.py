@@ -33,7 +33,7 @@ from sim.plan import (
 )
 from sim.policy import when_ready
 from sim.records import Action
-from sim.rules import MET, MISSED, NA, Verdict, verdicts
+from sim.rules import MET, MISSED, NA, REPORT_STEPS, Verdict, verdicts
 from sim.scenario import DAY, Incident, Scenario, format_time, parse_scenario
 from sim.steps import arrive, perform
 from sim.streams import Streams
@@ -324,9 +324,7 @@ class Drill:
         for step in self.plan.procedure:
             if step.kind == "event" or _body_acts(step):
                 continue
-            if step.families is not None and inc.family not in step.families:
-                continue
-            if inc.family in step.families_not:
+            if not step.fits(inc.family):
                 continue
             if closed != (step.id in _AFTER_CLOSE):
                 continue
@@ -469,10 +467,7 @@ class Drill:
     def office_told(self, incident: str) -> bool:
         """Whether any report has reached the working group's office for this incident (the
         office's steps are offered only then)."""
-        return any(
-            a.incident == incident and a.target == "working_group" and a.outcome == "received"
-            for a in self._m.records
-        )
+        return any(self._m.reached(incident, s, "working_group") for s in REPORT_STEPS)
 
     def _run_until(self, t: float) -> None:
         """Run to ``t`` including the events due exactly at ``t`` (an inject at 11:45 shows at 11:45)."""
@@ -549,7 +544,7 @@ class Drill:
         }
         counts = {s: sum(v.status == s for v in vs) for s in (MET, MISSED, NA)}
         return {
-            "verdicts": [_verdict_dict(v) for v in vs],
+            "verdicts": [verdict_dict(v) for v in vs],
             "grading": grading,
             "report_content": content,
             "counts": counts,
@@ -584,7 +579,8 @@ _REPORT_STEPS = ("verbal_report", "written_report", "direct_report", "follow_up"
 _OFFICE_ROLES = ("duty_desk", "office_director")
 
 
-def _verdict_dict(v: Verdict) -> dict[str, Any]:
+def verdict_dict(v: Verdict) -> dict[str, Any]:
+    """A verdict as stored (JSON): ``missing`` as a list."""
     out = dict(v.__dict__)
     out["missing"] = list(v.missing)
     return out
@@ -696,4 +692,5 @@ __all__ = [
     "scenario_from_text",
     "snapshot_text",
     "standing",
+    "verdict_dict",
 ]

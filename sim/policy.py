@@ -81,9 +81,7 @@ def when_ready(m: Model, inc: Incident, step: Step) -> None:
 
 
 def run_step(m: Model, inc: Incident, step: Step) -> Generator:
-    """Take ``step`` now if it applies to the incident (its family, the grade it was given)."""
-    if not step.applies(inc.family, effective_grade(m, inc)):
-        return
+    """Take ``step`` now (:func:`when_ready` has checked that it applies)."""
     if step.id == "graded":
         late = m.fates[inc.id].grading_late
         if late > 0:
@@ -134,13 +132,8 @@ def start_incident(m: Model, inc: Incident) -> None:
     """Start the incident's arrival, and each step of the procedure once it is due."""
     arrive(m, inc)
     for step in m.plan.procedure:
-        if step.id in _PRODUCED:
-            continue
-        if step.families is not None and inc.family not in step.families:
-            continue
-        if inc.family in step.families_not:
-            continue
-        when_ready(m, inc, step)
+        if step.id not in _PRODUCED and step.fits(inc.family):
+            when_ready(m, inc, step)
 
 
 def simulate(scenario: Scenario, seed: int, replication: int = 0) -> Model:

@@ -99,11 +99,15 @@ class Step:
         """Whether the step can only be known to apply once the incident is graded."""
         return bool(self.grades)
 
-    def applies(self, family: str, grade: str | None) -> bool:
-        """Whether the step is due for this family at this (team, floored) grade."""
+    def fits(self, family: str) -> bool:
+        """Whether the step is part of the procedure for this incident family at all."""
         if self.families is not None and family not in self.families:
             return False
-        if family in self.families_not:
+        return family not in self.families_not
+
+    def applies(self, family: str, grade: str | None) -> bool:
+        """Whether the step is due for this family at this (team, floored) grade."""
+        if not self.fits(family):
             return False
         return not self.grades or (grade is not None and grade in self.grades)
 

@@ -148,6 +148,22 @@ class Case:
         return due if graded is None else min(graded, due)
 
     # -- verdicts -------------------------------------------------------------------------------
+    def as_is(
+        self,
+        rule: str,
+        status: str,
+        note: str = "",
+        measured: float | None = None,
+        missing: Iterable[str] = (),
+        start: float | None = None,
+    ) -> Verdict:
+        """A verdict stated outright, with the rule's clock and clause filled in."""
+        spec = self.plan.rules[rule]
+        return Verdict(
+            self.incident.id, rule, status, measured, spec.allowed_minutes, note,
+            spec.clause_zh, tuple(missing), start,
+        )  # fmt: skip
+
     def verdict(
         self,
         rule: str,
@@ -160,8 +176,8 @@ class Case:
         spec = self.plan.rules[rule]
         allowed = spec.allowed_minutes
         missing = tuple(missing) if self.grade in spec.grades else ()
-        v = lambda status, measured=None, n=note: Verdict(  # noqa: E731
-            self.incident.id, rule, status, measured, allowed, n, spec.clause_zh, missing, start
+        v = lambda status, measured=None, n=note: self.as_is(  # noqa: E731
+            rule, status, n, measured, missing, start
         )
         if self.grade not in spec.grades:
             return v(NA, n="grade")
@@ -205,22 +221,9 @@ def _first_report_3h(c: Case) -> Verdict:
         return c.verdict("first_report_3h", start, min(times) if times else None)
     done, missing = c.all_delivered([kind], addressees)
     if done is None and missing and len(missing) < len(addressees):
-        # some got it: judged now, naming who did not
-        late = c.verdict("first_report_3h", start, None, "not all addressees", missing)
-        return (
-            late
-            if late.note == "pending"
-            else _missing_verdict(c, "first_report_3h", start, missing)
-        )
+        # some got it: naming who did not (pending while its clock still runs)
+        return c.verdict("first_report_3h", start, None, "not all addressees", missing)
     return c.verdict("first_report_3h", start, done)
-
-
-def _missing_verdict(c: Case, rule: str, start: float | None, missing: list[str]) -> Verdict:
-    spec = c.plan.rules[rule]
-    return Verdict(
-        c.incident.id, rule, MISSED, None, spec.allowed_minutes, "not all addressees",
-        spec.clause_zh, tuple(missing),
-    )  # fmt: skip
 
 
 @judge("first_report_content")
@@ -307,16 +310,7 @@ def _office_rule(
     if start is None and c.grade in grades:
         if c.open:
             return c.verdict(rule, None, None, "pending")
-        spec = c.plan.rules[rule]
-        return Verdict(
-            c.incident.id,
-            rule,
-            MISSED,
-            None,
-            spec.allowed_minutes,
-            "office never received a report",
-            spec.clause_zh,
-        )
+        return c.as_is(rule, MISSED, "office never received a report")
     done, missing = c.all_delivered(steps, targets, strict=strict)
     return c.verdict(rule, start, done, ", ".join(missing), missing if done is None else ())
 
@@ -378,14 +372,10 @@ def _special_plan(c: Case) -> Verdict:
 def _information_release(c: Case) -> Verdict:
     rule = "information_release"
     if c.incident.family not in c.plan.setting("info_release_families"):
-        spec = c.plan.rules[rule]
-        return Verdict(
-            c.incident.id, rule, NA, None, spec.allowed_minutes, "family", spec.clause_zh
-        )
+        return c.as_is(rule, NA, "family")
     done, missing = c.all_delivered(["info_release"], c.plan.step("info_release").to)
     if done is None and missing and c.acts.get("info_release"):
-        late = c.verdict(rule, c.immediate_start(), None)
-        return late if late.note == "pending" else _missing_verdict(c, rule, None, missing)
+        return c.verdict(rule, c.immediate_start(), None, "not all addressees", missing)
     return c.verdict(rule, c.immediate_start(), done)
 
 
@@ -414,23 +404,14 @@ def _deputy_on_site(c: Case) -> Verdict:
 def _follow_ups(c: Case) -> Verdict:
     rule = "follow_up_reports"
     spec = c.plan.rules[rule]
-    first = c.delivered([c.plan.first_report_step], "working_group")
     kind = c.plan.first_report_step
     firsts = [a.time for a in c.acts.get(kind, ()) if a.outcome in DELIVERED]
     first = min(firsts) if firsts else None
     if c.grade not in spec.grades:
-        return Verdict(c.incident.id, rule, NA, None, spec.allowed_minutes, "grade", spec.clause_zh)
+        return c.as_is(rule, NA, "grade")
     if first is None:
         pending = c.open or c.discovered is None
-        return Verdict(
-            c.incident.id,
-            rule,
-            NA if pending else MISSED,
-            None,
-            spec.allowed_minutes,
-            "pending" if c.open else "no first report",
-            spec.clause_zh,
-        )
+        return c.as_is(rule, NA if pending else MISSED, "pending" if c.open else "no first report")
     end_at = c.time("resolved") or c.closed
     times = [first] + sorted(
         {a.time for a in c.acts.get("follow_up", ()) if a.time >= first and a.outcome in DELIVERED}
@@ -444,36 +425,23 @@ def _follow_ups(c: Case) -> Verdict:
     note = ""
     if ok and end_at is None and c.live:
         status, note = NA, "pending"
-    return Verdict(
-        c.incident.id, rule, status, round(gap, 3), allowed, note, spec.clause_zh, (), times[-2]
-    )
+    return c.as_is(rule, status, note, round(gap, 3), start=times[-2])
 
 
 @judge("follow_up_content")
 def _follow_up_content(c: Case) -> Verdict:
     rule = "follow_up_content"
-    spec = c.plan.rules[rule]
     required = c.plan.step("follow_up").content
     sent = [a for a in c.acts.get("follow_up", ()) if a.outcome in DELIVERED]
-    if c.grade not in spec.grades:
-        return Verdict(c.incident.id, rule, NA, None, None, "grade", spec.clause_zh)
+    if c.grade not in c.plan.rules[rule].grades:
+        return c.as_is(rule, NA, "grade")
     if not sent:
-        note = "pending" if c.open else "no follow-up sent"
-        return Verdict(c.incident.id, rule, NA, None, None, note, spec.clause_zh)
+        return c.as_is(rule, NA, "pending" if c.open else "no follow-up sent")
     given = {x for a in sent for x in a.detail.split(",")}
     missing = tuple(x for x in required if x not in given)
     if missing and c.open:
-        return Verdict(c.incident.id, rule, NA, None, None, "pending", spec.clause_zh, missing)
-    return Verdict(
-        c.incident.id,
-        rule,
-        MISSED if missing else MET,
-        None,
-        None,
-        ", ".join(missing),
-        spec.clause_zh,
-        missing,
-    )
+        return c.as_is(rule, NA, "pending", missing=missing)
+    return c.as_is(rule, MISSED if missing else MET, ", ".join(missing), missing=missing)
 
 
 @judge("investigation_responsibility")
@@ -496,7 +464,7 @@ def _final_report(c: Case) -> Verdict:
     return c.verdict("final_report", c.closed, done, note)
 
 
-def duty_24h_during_exam(plan: Plan, scenario: Scenario | None, *, live: bool = False) -> Verdict:
+def duty_24h_during_exam(plan: Plan, scenario: Scenario | None) -> Verdict:
     """The whole exam calendar: every minute the duty desk is not staffed counts (run level)."""
     rule = "duty_24h_during_exam"
     spec = plan.rules[rule]
@@ -554,7 +522,7 @@ def verdicts(
         for rid in RULE_IDS:
             if rid != "duty_24h_during_exam":
                 out.append(JUDGES[rid](case))
-    out.append(duty_24h_during_exam(plan, scenario, live=end_time is not None))
+    out.append(duty_24h_during_exam(plan, scenario))
     return out
 
 

@@ -124,8 +124,9 @@ def perform(
     return result
 
 
-def _paper(m: Model, step: Step, target: str) -> bool:
-    """Whether a delivery goes on paper (or from the group itself): nobody picks up a phone."""
+def on_paper(step: Step, target: str) -> bool:
+    """Whether a delivery goes on paper (or from the group itself): nobody picks up a phone.
+    Everything else — a role, or the working group reached through its office — is a call."""
     if target not in BODY_IDS:
         return False
     return target != "working_group" or step.by == "working_group" or step.id in _WRITTEN
@@ -147,7 +148,7 @@ def _send_all(
     env = m.env
     paper, others = [], []
     for target in to:
-        if _paper(m, step, target) and not (wait_order and not _order_ok(m, inc, step, target)):
+        if on_paper(step, target) and not (wait_order and not _order_ok(m, inc, step, target)):
             paper.append(target)
         else:
             others.append(target)
@@ -248,9 +249,7 @@ def _deliver(
         if _is_person_actor(step.by):
             # an outside body picks up after its own delay, then the report takes its time
             yield env.timeout(m.fates[inc.id].body_receive[target] + minutes)
-        m.log(inc.id, actor, step.id, channel, target, "received", given)
-        m.reach(inc.id, step.id, target)
-        return "received"
+        return _received(m, inc, step, actor, target, given)
     role = m.office_role() if target == "working_group" else target
     if actor in m.people and role in m.people[actor].roles and person in (None, actor):
         # the one who acts holds the addressed role too (one person, several roles): they know
@@ -265,9 +264,7 @@ def _deliver(
     if channel == "written" and target == "working_group":
         # a written report reaches the office on paper: no one has to pick up the phone
         yield env.timeout(m.fates[inc.id].body_receive[target] + minutes)
-        m.log(inc.id, actor, step.id, channel, target, "received", given)
-        m.reach(inc.id, step.id, target)
-        return "received"
+        return _received(m, inc, step, actor, target, given)
     contact = yield from _reach(m, inc, actor, role, person)
     if contact is None:
         m.log(inc.id, actor, step.id, channel, target, "failed", given)
@@ -356,4 +353,4 @@ def _travels(m: Model, inc: Incident, step: Step, contact: Contact) -> Generator
     m.reach(inc.id, step.id, "on_site")
 
 
-__all__ = ["arrive", "is_instant", "perform", "perform_now"]
+__all__ = ["arrive", "is_instant", "on_paper", "perform", "perform_now"]

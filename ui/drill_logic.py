@@ -26,10 +26,12 @@ from sim.drill import (
     scenario_from_text,
     snapshot_text,
     standing,
+    verdict_dict,
 )
 from sim.i18n import label, t
 from sim.rules import MET, MISSED, NA
 from sim.scenario import DAY, Incident, Scenario, Site, format_time
+from sim.steps import on_paper
 from sim.yamlio import load_file
 
 DEFAULT_REPS = 200
@@ -39,9 +41,6 @@ TICK_SECONDS = 2.0
 MENU_EXTRA = ("note",)
 #: Status marks found in common fonts (DejaVu), so tables read the same without an emoji font.
 STATUS_ICON = {"pending": "◔", MET: "✓", MISSED: "✗", NA: "–"}
-#: Steps whose delivery to the working group is on paper (no one has to pick up the phone);
-#: the engine (sim.steps._deliver) phones every other role addressee through its call chain.
-WRITTEN_STEPS = ("written_report", "final_report")
 #: The older decision kinds stored drills may hold, and the step each is read as.
 OLD_KIND_STEP = {
     "control": "control",
@@ -293,13 +292,6 @@ def measured_by_rule(verdicts: Iterable[dict[str, Any]]) -> dict[str, float]:
     return {rule: sum(ts) / len(ts) for rule, ts in acc.items()}
 
 
-def verdict_dict(v) -> dict[str, Any]:
-    """A verdict as stored (JSON): ``missing`` as a list, as the engine's scorecard gives it."""
-    out = dict(v.__dict__)
-    out["missing"] = list(v.missing)
-    return out
-
-
 def build_result(live: LiveDrill, reps: int = DEFAULT_REPS) -> dict[str, Any]:
     """The end-of-drill result: the engine's scorecard, the automatic policy on the same
     incidents, and where the team stands among ``reps`` simulated runs with the same roster."""
@@ -472,13 +464,7 @@ def office_steps_waiting(live: LiveDrill, incident: str) -> list[str]:
     if drill.office_told(incident) or incident in drill.closed:
         return []
     family = drill.incidents[incident].family
-    return [
-        s.id
-        for s in live.scenario.plan.procedure
-        if s.by == "office"
-        and (s.families is None or family in s.families)
-        and family not in s.families_not
-    ]
+    return [s.id for s in live.scenario.plan.procedure if s.by == "office" and s.fits(family)]
 
 
 def step_label(plan, sid: str, lang: str) -> str:
@@ -532,12 +518,8 @@ def addressees(live: LiveDrill, incident: str, sid: str) -> list[str]:
 
 def phoned(plan, sid: str, target: str) -> bool:
     """Whether the step reaches ``target`` by phone, through a call chain (so the team picks whom
-    to call): a role, or the working group reached through its office — except a written report,
-    which reaches the office on paper, and the working group's own steps."""
-    if target in plan.roles:
-        return True
-    step = plan.step(sid)
-    return target == "working_group" and step.by != "working_group" and sid not in WRITTEN_STEPS
+    to call) — the engine's own rule (:func:`sim.steps.on_paper`)."""
+    return not on_paper(plan.step(sid), target)
 
 
 def call_target(plan, sid: str, to: Sequence[str]) -> str | None:

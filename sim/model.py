@@ -227,7 +227,7 @@ class Model:
         self.office_person: dict[str, str] = {}
         self._reach: dict[tuple[str, str], Any] = {}
         self.urgency: dict[str, float] = _urgencies(self.plan)
-        self._reached: set[tuple] = set()
+        self._reached: dict[tuple, float] = {}  # milestone -> when it was reached
         self._watchers: dict[tuple, list] = {}
 
     # -- records --------------------------------------------------------------------------
@@ -252,12 +252,16 @@ class Model:
     def reach(self, *key: str) -> None:
         if key in self._reached:
             return
-        self._reached.add(key)
+        self._reached[key] = self.env.now
         for fn in self._watchers.pop(key, ()):
             fn()
 
     def reached(self, *key: str) -> bool:
         return key in self._reached
+
+    def reached_at(self, *key: str) -> float | None:
+        """When ``key`` was first reached, if it was."""
+        return self._reached.get(key)
 
     def on(self, key: tuple, fn) -> None:
         """Call ``fn()`` when ``key`` is reached (at once if it already is)."""

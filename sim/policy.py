@@ -111,9 +111,8 @@ def _repeat(m: Model, inc: Incident, step: Step) -> Generator:
     gap = max(1.0, interval - fate.minutes(step.duration) - pickup - 5.0)
     resolved = m.milestone(inc.id, "resolved")  # triggered already if resolved
     kind = m.plan.first_report_step
-    last = min(
-        (a.time for a in m.records if a.incident == inc.id and a.action == kind), default=env.now
-    )
+    firsts = [m.reached_at(inc.id, kind, t) for t in m.plan.addressees(kind, inc.family)]
+    last = min((t for t in firsts if t is not None), default=env.now)
     while not resolved.triggered:
         wait = last + gap - env.now
         if wait > 0:

@@ -109,6 +109,8 @@ def parse_timeline(data: Any, file: str, plan: Plan) -> Timeline:
             records.append(Action(discovered, iid, "site", "discovered", "", site, ""))
     if len(ilist) > MAX_ENTRIES:
         r.add(top, "incidents", "incidents", f"more than {MAX_ENTRIES} incidents")
+    # the plan's grade of every usable incident (their facts passed check_incident above)
+    true = {inc.id: grade(inc.facts(), plan).level for inc in incidents}
     tlist = r.sequence(top.get("timeline", []), "timeline", top, "timeline")
     if len(tlist) > MAX_ENTRIES:
         r.add(top, "timeline", "timeline", f"more than {MAX_ENTRIES} entries")
@@ -174,7 +176,8 @@ def parse_timeline(data: Any, file: str, plan: Plan) -> Timeline:
             continue
         detail = ",".join(str(c) for c in content)
         if sid == "graded":
-            records.append(Action(at, iid, by, "graded", "", iid, str(level), ""))
+            # the plan's grade beside the team's, as a simulated run records it
+            records.append(Action(at, iid, by, "graded", "", iid, str(level), true[iid]))
         elif not to:
             records.append(Action(at, iid, by, sid, "", "", "done", detail))
         else:
@@ -192,20 +195,6 @@ def parse_timeline(data: Any, file: str, plan: Plan) -> Timeline:
                 channel = "written" if sid in ("written_report", "final_report") else "phone"
                 records.append(Action(at, iid, by, sid, channel, str(t), outcome, detail))
     r.raise_if_any()
-    true = {inc.id: grade(inc.facts(), plan).level for inc in incidents}
-    for a in records:
-        if a.action == "graded":
-            idx = records.index(a)
-            records[idx] = Action(
-                a.time,
-                a.incident,
-                a.actor,
-                a.action,
-                a.channel,
-                a.target,
-                a.outcome,
-                true[a.incident],
-            )
     return Timeline(tuple(incidents), sorted(records, key=lambda a: a.time), true)
 
 

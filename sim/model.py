@@ -52,7 +52,7 @@ def draw_fate(inc: Incident, scenario: Scenario, rng) -> Fate:
     t = scenario.timing
     site = scenario.site(inc.site)
     n_keys = len(_DURATION_KEYS)
-    u = rng.random(n_keys + 5 + len(BODY_IDS)).tolist()
+    u = rng.random(n_keys + 5 + len(BODY_IDS))
     durations = {k: t[k].quantile(u[i]) for i, k in enumerate(_DURATION_KEYS)}
     if inc.discovered_after is not None:
         durations["discovery_minutes"] = inc.discovered_after
@@ -70,6 +70,20 @@ def draw_fate(inc: Incident, scenario: Scenario, rng) -> Fate:
             b: t.receive_delay(b).quantile(u[n_keys + 5 + j]) for j, b in enumerate(BODY_IDS)
         },
     )
+
+
+def plan_grade(inc: Incident, plan) -> str:
+    """The plan's grade for an incident, remembered per plan by its facts (the same scripted
+    incident is graded once, not once per replication)."""
+    cache = derived(plan).setdefault("grade_by_facts", {})
+    facts = inc.facts()
+    key = tuple(facts.items())
+    found = cache.get(key)
+    if found is None:
+        if len(cache) > 4096:  # stochastic incidents: bounded
+            cache.clear()
+        found = cache[key] = grade(facts, plan).level
+    return found
 
 
 def generate_incidents(scenario: Scenario, streams: Streams) -> tuple[Incident, ...]:
@@ -219,9 +233,9 @@ class Model:
         self.calls = {pid: [0, 0] for pid in self.people}  # [calls, unanswered]
         self.incidents = generate_incidents(scenario, self.streams)
         self.by_id = {inc.id: inc for inc in self.incidents}
-        fates_rng = self.streams["fates"]
+        fates_rng = self.streams.uniforms("fates")
         self.fates = {inc.id: draw_fate(inc, scenario, fates_rng) for inc in self.incidents}
-        self.true_grade = {inc.id: grade(inc.facts(), self.plan).level for inc in self.incidents}
+        self.true_grade = {inc.id: plan_grade(inc, self.plan) for inc in self.incidents}
         self.assigned_grade: dict[str, str] = {}
         #: who took the incident's first report for the office: they act on it (接报后，立即报…)
         self.office_person: dict[str, str] = {}
@@ -372,7 +386,7 @@ class Model:
             reach = self._reach[(pid, state)] = self.scenario.roster.reach_of(person, state)
         # one stream per person and incident: a variant that changes who is called for one
         # incident leaves every draw for the other incidents as it was (common random numbers)
-        rng = self.streams[f"answer:{pid}:{incident}"]
+        rng = self.streams.uniforms(f"answer:{pid}:{incident}")
         answers = rng.random() < reach.answer_prob
         delay = reach.answer_minutes.sample(rng)
         self.calls[pid][0] += 1
@@ -430,7 +444,9 @@ class Model:
                 if got is not None:
                     return got
             if rnd + 1 < t.max_call_rounds:
-                yield self.env.timeout(t["retry_minutes"].sample(self.streams[f"retry:{incident}"]))
+                yield self.env.timeout(
+                    t["retry_minutes"].sample(self.streams.uniforms(f"retry:{incident}"))
+                )
         return None
 
 

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from typing import NamedTuple
 
 import pandas as pd
 
 
-@dataclass(frozen=True, slots=True)
-class Action:
+class Action(NamedTuple):
     """One thing that happened: who did what to whom, when, by which channel, with what result.
 
-    ``action`` names a step of the plan's journey (``occurred``, ``discovered``, ``control``,
-    ``graded``, ``call``, ``verbal_report``, ``written_report``, ``direct_report``,
-    ``dept_report_up``, ``office_received``, ``inform``, ``emergency_state``, ``duty_24h``,
-    ``special_plan``, ``team_dispatched``, ``team_on_site``, ``deputy_dispatched``,
-    ``deputy_on_site``, ``follow_up``, ``resolved``, ``closed``, ``final_report``, ``note``).
+    A named tuple (immutable, and cheap to make: a run makes one per delivery and call).
+
+    ``action`` is a step id of the plan's procedure (:mod:`sim.procedure`: ``discovered``,
+    ``graded``, ``verbal_report``, ``written_report``, ...) or one of the model's own records:
+    ``occurred``, ``call``, ``team_on_site``, ``note``.
     """
 
     time: float
@@ -28,11 +27,11 @@ class Action:
     detail: str = ""
 
 
-COLUMNS = [f.name for f in fields(Action)]
+COLUMNS = list(Action._fields)
 
 
 def to_frame(records: list[Action]) -> pd.DataFrame:
     """A DataFrame view of records (one row per action, in time order)."""
     if not records:
         return pd.DataFrame(columns=COLUMNS)
-    return pd.DataFrame([asdict(r) for r in records], columns=COLUMNS)
+    return pd.DataFrame.from_records(records, columns=COLUMNS)

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
+from operator import itemgetter
 from typing import Any
 
 import pandas as pd
@@ -24,9 +25,10 @@ import pandas as pd
 from sim.grading import grade_rank, more_severe
 from sim.plan import BODY_IDS, RULE_IDS, Plan
 from sim.records import Action
-from sim.scenario import Incident, Scenario, uncovered_minutes
+from sim.scenario import Incident, Scenario, derived, uncovered_minutes
 
 MET, MISSED, NA = "met", "missed", "n/a"
+_by_time = itemgetter(0)  # an Action's time
 _EPS = 1e-9
 #: Outcomes that count as a delivery made.
 DELIVERED = frozenset({"received", "informed", "informed_backup", "dispatched", "started"})
@@ -35,8 +37,12 @@ _STRICT = frozenset({"received", "informed", "dispatched", "started"})
 REPORT_STEPS = ("verbal_report", "direct_report", "written_report", "follow_up")
 
 
-@dataclass(frozen=True)
+@dataclass
 class Verdict:
+    """One rule's verdict on one incident (``incident`` empty for a run-level rule). Not frozen,
+    only because a frozen dataclass costs several times as much to make, and a run makes one
+    per incident and rule; nothing changes a verdict once made."""
+
     incident: str
     rule: str
     status: str  # met | missed | n/a
@@ -472,7 +478,12 @@ def duty_24h_during_exam(plan: Plan, scenario: Scenario | None) -> Verdict:
         return Verdict(
             "", rule, NA, None, spec.allowed_minutes, "needs a roster (--scenario)", spec.clause_zh
         )
-    gap = uncovered_minutes(scenario, "duty_desk", 0.0, scenario.days * 24 * 60)
+    cache = derived(scenario)
+    gap = cache.get("duty_desk_gap")
+    if gap is None:  # the roster and calendar alone decide it: once per scenario
+        gap = cache["duty_desk_gap"] = uncovered_minutes(
+            scenario, "duty_desk", 0.0, scenario.days * 24 * 60
+        )
     ok = gap <= (spec.allowed_minutes or 0.0) + _EPS
     return Verdict(
         "", rule, MET if ok else MISSED, round(gap, 3), spec.allowed_minutes,
@@ -498,7 +509,7 @@ def verdicts(
     """
     plan = plan or scenario.plan  # type: ignore[union-attr]
     by_inc: dict[str, dict[str, list[Action]]] = defaultdict(lambda: defaultdict(list))
-    for rec in sorted(records, key=lambda a: a.time):
+    for rec in sorted(records, key=_by_time):
         by_inc[rec.incident][rec.action].append(rec)
     out: list[Verdict] = []
     for inc in incidents:

@@ -222,13 +222,12 @@ class Drill:
         self.outcomes: list[Outcome] = []
         self.plan = scenario.plan
         self.incidents = {inc.id: inc for inc in self._m.incidents}
+        self._bodies_steps = frozenset(s.id for s in self.plan.procedure if _body_acts(s))
         for inc in self._m.incidents:
             arrive(self._m, inc)
             # outside bodies act on their own (the department reports up when it is told):
             # the world around the team runs as in the automatic policy
-            for step in self.plan.procedure:
-                if _body_acts(step):
-                    when_ready(self._m, inc, step)
+            when_ready(self._m, inc, self._bodies_steps)
         first = min((i.at for i in self._m.incidents), default=0.0)
         self.start = float(start if start is not None else max(0.0, first - 15))
         self._run_until(self.start)

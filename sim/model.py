@@ -243,6 +243,13 @@ class Model:
         self.urgency: dict[str, float] = _urgencies(self.plan)
         self._reached: dict[tuple, float] = {}  # milestone -> when it was reached
         self._watchers: dict[tuple, list] = {}
+        self._listeners: dict[str, list] = {}  # incident -> fn(key without the incident)
+        self._spans: dict[str, tuple[float, float, str]] = {}  # person -> current duty span
+        self._orders: dict[tuple, tuple[float, float, tuple[str, ...]]] = {}  # see _by_duty
+        self._roster_spans: dict[str, list] = derived(scenario.roster).setdefault("spans", {})
+        self._roster_orders: dict[tuple, list] = derived(scenario.roster).setdefault("orders", {})
+        ring = scenario.timing["ring_minutes"]
+        self._ring = ring.params[0] if ring.kind == "fixed" else ring.mean
 
     # -- records --------------------------------------------------------------------------
     def log(
@@ -267,8 +274,15 @@ class Model:
         if key in self._reached:
             return
         self._reached[key] = self.env.now
-        for fn in self._watchers.pop(key, ()):
-            fn()
+        watchers = self._watchers.pop(key, None)
+        if watchers:
+            for fn in watchers:
+                fn()
+        listeners = self._listeners.get(key[0])
+        if listeners:
+            rest = key[1:]
+            for fn in listeners:
+                fn(rest)
 
     def reached(self, *key: str) -> bool:
         return key in self._reached
@@ -284,6 +298,11 @@ class Model:
         else:
             self._watchers.setdefault(key, []).append(fn)
 
+    def listen(self, incident: str, fn) -> None:
+        """Call ``fn(key)`` for every milestone of ``incident`` from now on (``key`` without the
+        incident): one listener follows all of an incident's steps."""
+        self._listeners.setdefault(incident, []).append(fn)
+
     def milestone(self, *key: str) -> simpy.Event:
         """A SimPy event for a process that must wait for ``key`` (already triggered if reached)."""
         ev = self.env.event()
@@ -294,9 +313,51 @@ class Model:
         return ev
 
     # -- people -----------------------------------------------------------------------------
+    def state_of(self, pid: str) -> str:
+        """A person's duty state now (on_duty, on_call, off_duty)."""
+        return self._span(pid)[2]
+
+    def _span(self, pid: str) -> tuple[float, float, str]:
+        now = self.env.now
+        span = self._spans.get(pid)
+        if span is None or not span[0] <= now < span[1]:
+            # spans depend on the roster alone: kept beside it, so every replication reuses them
+            known = self._roster_spans.setdefault(pid, [])
+            span = next((s for s in known if s[0] <= now < s[1]), None)
+            if span is None:
+                span = self.people[pid].state_span(now)
+                if len(known) > 64:
+                    known.clear()
+                known.append(span)
+            self._spans[pid] = span
+        return span
+
+    def _by_duty(self, key: tuple, pool: tuple[str, ...], rank) -> tuple[str, ...]:
+        """``pool`` sorted by ``rank(pid, duty state)``, remembered under ``key`` for as long as
+        nobody in it changes duty state (a run asks for the same order again and again)."""
+        now = self.env.now
+        hit = self._orders.get(key)
+        if hit is not None and hit[0] <= now < hit[1]:
+            return hit[2]
+        # the order depends on the roster and the time alone: kept beside the roster, so every
+        # replication reuses it
+        known = self._roster_orders.setdefault(key, [])
+        hit = next((h for h in known if h[0] <= now < h[1]), None)
+        if hit is None:
+            since, until, states = float("-inf"), float("inf"), {}
+            for pid in pool:
+                lo, hi, states[pid] = self._span(pid)
+                since, until = max(since, lo), min(until, hi)
+            hit = (since, until, tuple(sorted(pool, key=lambda pid: rank(pid, states[pid]))))
+            if len(known) > 64:
+                known.clear()
+            known.append(hit)
+        self._orders[key] = hit
+        return hit[2]
+
     def ring_minutes(self) -> float:
-        ring = self.scenario.timing["ring_minutes"]
-        return ring.params[0] if ring.kind == "fixed" else ring.mean
+        """How long a phone rings before the caller gives up (its fixed value, or its mean)."""
+        return self._ring
 
     def chain(self, role: str, site: str | None = None) -> tuple[str, ...]:
         """A role's call chain (cached per roster: it does not change during a run)."""
@@ -332,13 +393,11 @@ class Model:
             pool = self.site_people(inc.site)
         else:
             pool = self.chain(self.office_role() if by == "office" else by, inc.site)
-        now = self.env.now
         first = self.office_person.get(inc.id) if by == "office" else None
-        return tuple(
-            sorted(
-                pool,
-                key=lambda pid: (pid != first, _STATE_RANK[self.people[pid].state_at(now)]),
-            )
+        return self._by_duty(
+            ("doers", by, inc.site, first, pool),
+            pool,
+            lambda pid, state: (pid != first, _STATE_RANK[state]),
         )
 
     def claim(
@@ -378,9 +437,9 @@ class Model:
         the ring time ends.
         """
         env = self.env
-        ring = self.ring_minutes()
+        ring = self._ring
         person = self.people[pid]
-        state = person.state_at(env.now)
+        state = self.state_of(pid)
         reach = self._reach.get((pid, state))
         if reach is None:
             reach = self._reach[(pid, state)] = self.scenario.roster.reach_of(person, state)
@@ -423,20 +482,17 @@ class Model:
         t = self.scenario.timing
         # nobody phones themselves: a caller who is in the chain (one person, several roles)
         # goes on to the next
-        chain = tuple(pid for pid in self.chain(role, site) if pid != caller)
+        chain = self.chain(role, site)
+        if caller in chain:
+            chain = tuple(pid for pid in chain if pid != caller)
         if t.call_order == "on_duty_first":
             # the role's own people first, on duty before on call before off duty; then the
             # backups the same way (a deputy on duty must not stand in for a leader on call)
-            now = self.env.now
             people = self.people
-            chain = tuple(
-                sorted(
-                    chain,
-                    key=lambda pid: (
-                        role not in people[pid].roles,
-                        _STATE_RANK[people[pid].state_at(now)],
-                    ),
-                )
+            chain = self._by_duty(
+                ("call", role, site, caller),
+                chain,
+                lambda pid, state: (role not in people[pid].roles, _STATE_RANK[state]),
             )
         for rnd in range(t.max_call_rounds):
             for pid in chain:

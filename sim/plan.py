@@ -108,9 +108,6 @@ DEFAULT_PLAN = Path(__file__).resolve().parent.parent / "scenarios" / "plan.yaml
 
 
 #: plan id -> (plan, steps by id): a cache beside the immutable plan (it pickles unchanged)
-_STEP_INDEX: dict[int, tuple[Any, dict]] = {}
-
-
 class Frozen(dict):
     """A read-only dict that pickles (for worker processes), unlike ``Frozen``."""
 
@@ -219,24 +216,39 @@ class Plan:
     grading: Frozen  # family -> Family
     source: str = ""
     raw: Frozen = field(default_factory=lambda: Frozen({}), repr=False)
+    # what is worked out from the fields above, once per plan (not an init field: a copy made
+    # with dataclasses.replace starts with its own, empty)
+    _memo: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def __getstate__(self) -> dict:
+        # the memo is worked out again where it is needed: a plan pickles as its fields alone
+        return {k: v for k, v in self.__dict__.items() if k != "_memo"}
+
+    def __setstate__(self, state: dict) -> None:
+        for k, v in state.items():
+            object.__setattr__(self, k, v)
+        object.__setattr__(self, "_memo", {})
 
     @property
     def steps(self) -> dict[str, Step]:
-        """Steps by id (procedure order); built once per plan, kept beside it, not on it."""
-        found = _STEP_INDEX.get(id(self))
-        if found is None or found[0] is not self:
-            if len(_STEP_INDEX) > 256:
-                _STEP_INDEX.clear()
-            found = _STEP_INDEX[id(self)] = (self, {s.id: s for s in self.procedure})
-        return found[1]
+        """Steps by id (procedure order)."""
+        found = self._memo.get("steps")
+        if found is None:
+            found = self._memo["steps"] = {s.id: s for s in self.procedure}
+        return found
 
     def step(self, sid: str) -> Step:
         return self.steps[sid]
 
     def addressees(self, sid: str, family: str) -> tuple[str, ...]:
         """Who a step goes to for an incident of ``family`` (the family's team for ``$teams``)."""
-        to = self.steps[sid].to
-        return tuple(self.teams.get(family, ())) if to == TEAMS else to  # type: ignore[return-value]
+        key = ("to", sid, family)
+        found = self._memo.get(key)
+        if found is None:
+            to = self.steps[sid].to
+            found = tuple(self.teams.get(family, ())) if to == TEAMS else to
+            self._memo[key] = found
+        return found  # type: ignore[return-value]
 
     @property
     def first_report_step(self) -> str:

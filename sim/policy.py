@@ -3,7 +3,7 @@
 For each incident, every step waits — as milestone callbacks, not processes — for the steps it
 comes after (``after`` all, ``after_any`` one); then, when it depends on the grade or the
 family, it checks that it applies and runs through :func:`sim.steps.perform` (a process), or
-at once when it takes no time and holds nobody (:func:`sim.steps.perform_now`). Steps with no dependency between them
+as a timed callback when it holds and phones nobody (:func:`sim.steps.perform_unheld`). Steps with no dependency between them
 run in parallel, limited only by who is free: the site's people share the site's steps, the
 office its own. Follow-ups repeat until the incident is resolved, so no gap exceeds the plan's
 follow-up interval.
@@ -12,21 +12,25 @@ follow-up interval.
 from __future__ import annotations
 
 from collections.abc import Generator
+from dataclasses import dataclass
 
 from sim.model import GRADES, Model
+from sim.plan import Plan
 from sim.procedure import FIRST_REPORT, Step
-from sim.scenario import Incident, Scenario
-from sim.steps import arrive, is_instant, perform, perform_now
+from sim.scenario import Incident, Scenario, derived
+from sim.steps import arrive, is_unheld, perform, perform_unheld
 
 #: Steps the policy does not start itself: events the model produces.
 _PRODUCED = ("discovered", "resolved")
 
 
-def _ref_key(m: Model, inc: Incident, ref: str) -> tuple:
+def _ref_key(plan: Plan, ref: str) -> tuple:
+    """A step's ``after`` reference as a milestone key without the incident: ``(step,)`` done,
+    ``(step, target)`` delivered."""
     base, _, target = ref.partition(">")
     if base == FIRST_REPORT:
-        base = m.plan.first_report_step
-    return (inc.id, base, target) if target else (inc.id, base)
+        base = plan.first_report_step
+    return (base, target) if target else (base,)
 
 
 def policy_grade(m: Model, inc: Incident) -> str:
@@ -42,42 +46,91 @@ def effective_grade(m: Model, inc: Incident) -> str | None:
     return m.assigned_grade.get(inc.id)
 
 
-def when_ready(m: Model, inc: Incident, step: Step) -> None:
-    """Start ``step`` once every step it comes after is done (and one of ``after_any``).
+@dataclass(frozen=True)
+class _Program:
+    """The procedure's dependency graph for one family, built once per plan.
 
-    Waiting is done with milestone callbacks, not a process per step, so a step that never
-    becomes due costs no simulation events.
+    ``need[i]``: how many milestones step ``i`` waits for (each of ``after``, the grade when
+    it depends on it, and one for ``after_any``); ``deps``: per milestone (the key without the
+    incident), which steps it counts for, and whether as one of their ``after_any``.
     """
-    keys = [_ref_key(m, inc, ref) for ref in step.after]
-    if step.needs_grade:
-        keys.append((inc.id, "graded"))
-    left = [len(keys) + (1 if step.after_any else 0)]
 
-    def one_more() -> None:
-        left[0] -= 1
-        if left[0] == 0:
-            if not step.applies(inc.family, effective_grade(m, inc)):
+    steps: tuple[Step, ...]
+    need: tuple[int, ...]
+    deps: dict[tuple, tuple[tuple[int, bool], ...]]
+
+
+def _program(plan: Plan, family: str, only: frozenset[str] | None) -> _Program:
+    cache = derived(plan)
+    key = ("program", family, only)
+    found = cache.get(key)
+    if found is not None:
+        return found
+    steps = tuple(
+        s
+        for s in plan.procedure
+        if s.id not in _PRODUCED and s.fits(family) and (only is None or s.id in only)
+    )
+    need: list[int] = []
+    deps: dict[tuple, list[tuple[int, bool]]] = {}
+    for i, step in enumerate(steps):
+        keys = [_ref_key(plan, ref) for ref in step.after]
+        if step.needs_grade:
+            keys.append(("graded",))
+        for k in keys:
+            deps.setdefault(k, []).append((i, False))
+        for k in dict.fromkeys(_ref_key(plan, ref) for ref in step.after_any):
+            deps.setdefault(k, []).append((i, True))
+        need.append(len(keys) + (1 if step.after_any else 0))
+    found = cache[key] = _Program(steps, tuple(need), {k: tuple(v) for k, v in deps.items()})
+    return found
+
+
+def when_ready(m: Model, inc: Incident, only: frozenset[str] | None = None) -> None:
+    """Start each step of the procedure (or of ``only``) once every step it comes after is done
+    (and one of ``after_any``), if it then applies to the incident.
+
+    Waiting is one milestone listener per incident counting down a table, not a process per
+    step, so a step that never becomes due costs no simulation events.
+    """
+    prog = _program(m.plan, inc.family, only)
+    left = list(prog.need)
+    fired: set[int] = set()
+
+    def ready(i: int) -> None:
+        step = prog.steps[i]
+        if not step.applies(inc.family, effective_grade(m, inc)):
+            return
+        if is_unheld(m, inc, step):
+            if step.id != "graded":
+                perform_unheld(m, inc, step)
                 return
-            if is_instant(m, inc, step):
-                perform_now(m, inc, step)
+            late = m.fates[inc.id].grading_late
+
+            def grade_now(_event: object = None) -> None:
+                perform_unheld(m, inc, step, level=policy_grade(m, inc))
+
+            if late > 0:
+                m.env.timeout(late).callbacks.append(grade_now)
             else:
-                m.env.process(run_step(m, inc, step))
+                grade_now()
+        else:
+            m.env.process(run_step(m, inc, step))
 
-    for key in keys:
-        m.on(key, one_more)
-    if step.after_any:
-        fired = [False]
+    def reached(key: tuple) -> None:
+        for i, via_any in prog.deps.get(key, ()):
+            if via_any:
+                if i in fired:
+                    continue
+                fired.add(i)
+            left[i] -= 1
+            if left[i] == 0:
+                ready(i)
 
-        def any_one() -> None:
-            if not fired[0]:
-                fired[0] = True
-                one_more()
-
-        for ref in step.after_any:
-            m.on(_ref_key(m, inc, ref), any_one)
-    if not keys and not step.after_any:
-        left[0] = 1
-        one_more()
+    m.listen(inc.id, reached)
+    for i, n in enumerate(prog.need):
+        if n == 0:
+            ready(i)
 
 
 def run_step(m: Model, inc: Incident, step: Step) -> Generator:
@@ -130,9 +183,7 @@ def _repeat(m: Model, inc: Incident, step: Step) -> Generator:
 def start_incident(m: Model, inc: Incident) -> None:
     """Start the incident's arrival, and each step of the procedure once it is due."""
     arrive(m, inc)
-    for step in m.plan.procedure:
-        if step.id not in _PRODUCED and step.fits(inc.family):
-            when_ready(m, inc, step)
+    when_ready(m, inc)
 
 
 def simulate(scenario: Scenario, seed: int, replication: int = 0) -> Model:

@@ -181,25 +181,28 @@ class Case:
         """Met when done within the rule's clock; pending in a live drill while time is left."""
         spec = self.plan.rules[rule]
         allowed = spec.allowed_minutes
-        missing = tuple(missing) if self.grade in spec.grades else ()
-        v = lambda status, measured=None, n=note: self.as_is(  # noqa: E731
-            rule, status, n, measured, missing, start
-        )
+        measured = None
         if self.grade not in spec.grades:
-            return v(NA, n="grade")
-        if start is None:
+            status, note, missing = NA, "grade", ()
+        elif start is None:
             # a clock that has not started in a drill still running is still to come
-            return v(NA, n="pending" if self.open else (note or "not started"))
-        if done is not None:
-            measured = max(0.0, done - start)
-            ok = (allowed is None or measured <= allowed + _EPS) and not missing
-            return v(MET if ok else MISSED, round(measured, 3))
-        if self.live and (
+            status, note = NA, "pending" if self.open else (note or "not started")
+        elif done is not None:
+            took = max(0.0, done - start)
+            missing = tuple(missing)
+            ok = (allowed is None or took <= allowed + _EPS) and not missing
+            status, measured = (MET if ok else MISSED), round(took, 3)
+        elif self.live and (
             (allowed is not None and self.now - start <= allowed)
             or (allowed is None and self.closed is None)
         ):
-            return v(NA, n="pending")
-        return v(MISSED, n=note or "not done")
+            status, note = NA, "pending"
+        else:
+            status, note = MISSED, note or "not done"
+        return Verdict(
+            self.incident.id, rule, status, measured, allowed, note, spec.clause_zh,
+            tuple(missing), start,
+        )  # fmt: skip
 
 
 Judge = Callable[[Case], Verdict]
@@ -509,13 +512,15 @@ def verdicts(
     """
     plan = plan or scenario.plan  # type: ignore[union-attr]
     by_inc: dict[str, dict[str, list[Action]]] = defaultdict(lambda: defaultdict(list))
+    last_at: dict[str, float] = {}
     for rec in sorted(records, key=_by_time):
         by_inc[rec.incident][rec.action].append(rec)
+        last_at[rec.incident] = rec.time  # in time order: the last is the latest
     out: list[Verdict] = []
     for inc in incidents:
         acts = by_inc.get(inc.id, {})
         graded = acts.get("graded")
-        last = max((a.time for lst in acts.values() for a in lst), default=0.0)
+        last = last_at.get(inc.id, 0.0)
         # re-grading: the duties of the most severe grade the team gave apply; the last grade
         # given is the one judged against the plan
         team = min((a.outcome for a in graded or ()), key=grade_rank, default=None)

@@ -155,6 +155,20 @@ class Person:
                     return s.state
         return self.default_state
 
+    def state_span(self, minute: float) -> tuple[float, float, str]:
+        """``(since, until, state)``: the duty state at ``minute`` and the span around it over
+        which it cannot change (no shift starts or ends inside it, nor does a day), so a run
+        can keep asking without working it out again."""
+        day = minute // DAY
+        edges = {(day + k) * DAY for k in (0, 1)}
+        for s in self.shifts:
+            for d in (day - 1, day, day + 1):
+                edges.add(d * DAY + s.start_min)
+                edges.add(d * DAY + s.end_min)
+        since = max(e for e in edges if e <= minute)
+        until = min(e for e in edges if e > minute)
+        return since, until, self.state_at(minute)
+
 
 @dataclass(frozen=True)
 class Roster:

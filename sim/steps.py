@@ -175,24 +175,48 @@ def _received(m: Model, inc: Incident, step: Step, actor: str, target: str, give
     return "received"
 
 
-def is_instant(m: Model, inc: Incident, step: Step) -> bool:
-    """A step nobody is held for that takes no time (the group's own decision, a body's relay
-    with no delay): the policy takes it in the instant it is due, without a process."""
-    if step.kind != "task" or step.id == "graded" or _is_person_actor(step.by):
+def is_unheld(m: Model, inc: Incident, step: Step) -> bool:
+    """A step that holds nobody and phones nobody (the group's own decision, an outside body's
+    relay): it only takes its time, then is delivered on paper to bodies. The policy runs it as
+    a timed callback (:func:`perform_unheld`), not a process."""
+    if step.kind not in ("task", "decision") or _is_person_actor(step.by):
         return False
-    if m.fates[inc.id].minutes(step.duration) > 0:
+    if step.covered_by or step.deliver_after:
         return False
-    return all(t in BODY_IDS for t in m.plan.addressees(step.id, inc.family))
+    return all(
+        t in BODY_IDS and (t != "working_group" or step.by == "working_group")
+        for t in m.plan.addressees(step.id, inc.family)
+    )
 
 
-def perform_now(m: Model, inc: Incident, step: Step) -> None:
-    """Take an instant step (see :func:`is_instant`) for the automatic policy."""
+def perform_unheld(m: Model, inc: Incident, step: Step, *, level: str | None = None) -> None:
+    """Take a step for which :func:`is_unheld` holds: the same records as :func:`perform` (its
+    time, then each addressee receives it at once, or ``done``), without a process."""
     to = m.plan.addressees(step.id, inc.family)
-    if not to:
-        m.log(inc.id, step.by, step.id, target=inc.site, outcome="done")
-    for target in to:
-        _received(m, inc, step, step.by, target, ",".join(step.content))
-    m.reach(inc.id, step.id)
+    if step.id == "graded" and level not in GRADES:
+        raise ValueError(f"graded needs a level, got {level!r}")
+    # a body's step to each addressee in turn is relayed at once (as in perform's deliveries)
+    minutes = 0.0 if step.each and to else m.fates[inc.id].minutes(step.duration)
+
+    def done(_event: object = None) -> None:
+        if step.id == "graded":
+            m.assigned_grade[inc.id] = level  # type: ignore[assignment]
+            m.log(
+                inc.id, step.by, "graded", target=inc.id, outcome=level or "",
+                detail=m.true_grade[inc.id],
+            )  # fmt: skip
+        elif not to:
+            m.log(inc.id, step.by, step.id, target=inc.site, outcome="done")
+        else:
+            given = ",".join(step.content)
+            for target in to:
+                _received(m, inc, step, step.by, target, given)
+        m.reach(inc.id, step.id)
+
+    if minutes > 0:
+        m.env.timeout(minutes).callbacks.append(done)
+    else:
+        done()
 
 
 def _order_keys(m: Model, inc: Incident, step: Step, target: str) -> list[tuple]:
@@ -353,4 +377,4 @@ def _travels(m: Model, inc: Incident, step: Step, contact: Contact) -> Generator
     m.reach(inc.id, step.id, "on_site")
 
 
-__all__ = ["arrive", "is_instant", "on_paper", "perform", "perform_now"]
+__all__ = ["arrive", "is_unheld", "on_paper", "perform", "perform_unheld"]

@@ -1,32 +1,35 @@
 """Named random streams: one per stochastic element, so variants share random numbers (CRN).
 
-Each replication has a root ``numpy.random.SeedSequence(seed, spawn_key=(replication,))``. A
-stream is named by what it drives (``fates``, ``answer:<person>:<incident>``, ...), so adding a
-person to the roster adds a stream without shifting anyone else's draws, and replication *i*
-faces the same incidents in every variant.
+A stream is a function of (seed, replication, name) alone, and is named by what it drives
+(``fates``, ``answer:<person>:<incident>``, ...): adding a person to the roster adds a stream
+without shifting anyone else's draws, and replication *i* faces the same incidents in every
+variant.
 
-Two kinds of stream, with the same naming:
+Two kinds of stream, named alike:
 
-- ``streams[name]``: a ``numpy.random.Generator`` (PCG64) whose seed is the root's child with a
-  spawn key derived from the name — for the few streams that need numpy's distributions (the
-  Poisson counts of stochastic incidents, a generated drill).
-- ``streams.uniforms(name)``: a counter-based stream of uniforms — the *k*-th number is a keyed
-  BLAKE2b hash of *k*, the key being the root's state and the name (the design of Random123's
-  Philox, with a cryptographic hash as the mixing function). Making one costs about a
-  microsecond instead of the 25 µs of a ``SeedSequence`` + ``PCG64`` + ``Generator``; a run makes
-  one per person phoned per incident, which made stream creation 14 % of a replication. Every
-  duration is drawn from one uniform by its inverse CDF (:meth:`sim.scenario.Dist.sample`), so
-  uniforms are all these streams need.
+- ``streams[name]``: a ``numpy.random.Generator`` (PCG64) seeded by the child of
+  ``numpy.random.SeedSequence(seed, spawn_key=(replication,))`` whose spawn key is derived from
+  the name: for the few streams that need numpy's distributions (the Poisson counts of
+  stochastic incidents, a generated drill).
+- ``streams.uniforms(name)``: a counter-based stream of uniforms. Block *k* (eight numbers) is
+  a BLAKE2b hash of *k* keyed by a hash of (seed, replication, name): the design of Random123's
+  Philox, with a cryptographic hash as the mixing function. Making one costs about a
+  microsecond instead of the 25 µs of a ``SeedSequence`` + ``PCG64`` + ``Generator``; a run
+  makes one per person phoned per incident, which made stream creation 14 % of a replication.
+  Every duration is drawn from one uniform by its inverse CDF (:meth:`sim.scenario.Dist.sample`),
+  so uniforms are all these streams need.
 """
 
 from __future__ import annotations
 
+import struct
 import zlib
 from hashlib import blake2b
 
 import numpy as np
 
-_TO_UNIT = 2.0**-53
+_TO_UNIT = 2.0**-53  # the top 53 bits of a 64-bit word, as a double on [0, 1)
+_WORDS = struct.Struct("<8Q")
 
 
 def stream_key(name: str) -> int:
@@ -34,26 +37,39 @@ def stream_key(name: str) -> int:
 
 
 class Uniforms:
-    """A counter-based stream of uniforms on [0, 1): the *k*-th is a keyed hash of *k*.
+    """A counter-based stream of uniforms on [0, 1): block *k* of eight is a keyed hash of *k*.
 
     Offers ``random()`` (one number) and ``random(n)`` (a list), the part of
     ``numpy.random.Generator`` the model uses for durations, answers and fates."""
 
-    __slots__ = ("_key", "_n")
+    __slots__ = ("_key", "_block", "_left")
 
     def __init__(self, key: bytes):
         self._key = key
-        self._n = 0
+        self._block = 0
+        self._left: list[int] = []
 
-    def _next(self) -> float:
-        self._n += 1
-        h = blake2b(self._n.to_bytes(8, "little"), digest_size=8, key=self._key).digest()
-        return (int.from_bytes(h, "little") >> 11) * _TO_UNIT
+    def _refill(self) -> None:
+        # block k: a 64-byte keyed hash of k, read as eight 64-bit words
+        self._block += 1
+        digest = blake2b(self._block.to_bytes(8, "little"), key=self._key).digest()
+        self._left = list(_WORDS.unpack(digest))
+        self._left.reverse()
 
     def random(self, n: int | None = None):
         if n is None:
-            return self._next()
-        return [self._next() for _ in range(n)]
+            if not self._left:
+                self._refill()
+            return (self._left.pop() >> 11) * _TO_UNIT
+        while len(self._left) < n:
+            self._block += 1
+            digest = blake2b(self._block.to_bytes(8, "little"), key=self._key).digest()
+            fresh = list(_WORDS.unpack(digest))
+            fresh.reverse()
+            self._left = fresh + self._left  # the stack's end is drawn first
+        taken = self._left[-n:] if n else []
+        del self._left[len(self._left) - n :]
+        return [(w >> 11) * _TO_UNIT for w in reversed(taken)]
 
 
 class Streams:
@@ -62,7 +78,7 @@ class Streams:
     def __init__(self, seed: int, replication: int = 0):
         self.seed = int(seed)
         self.replication = int(replication)
-        self._root = np.random.SeedSequence(self.seed, spawn_key=(self.replication,))
+        self._root_seq: np.random.SeedSequence | None = None
         self._root_key: bytes | None = None
         self._made: dict[str, np.random.Generator] = {}
         self._uniforms: dict[str, Uniforms] = {}
@@ -70,8 +86,9 @@ class Streams:
     def __getitem__(self, name: str) -> np.random.Generator:
         gen = self._made.get(name)
         if gen is None:
+            root = self._root
             child = np.random.SeedSequence(
-                self._root.entropy, spawn_key=(*self._root.spawn_key, stream_key(name))
+                root.entropy, spawn_key=(*root.spawn_key, stream_key(name))
             )
             gen = self._made[name] = np.random.Generator(np.random.PCG64(child))
         return gen
@@ -80,10 +97,19 @@ class Streams:
         got = self._uniforms.get(name)
         if got is None:
             if self._root_key is None:
-                self._root_key = self._root.generate_state(4, np.uint64).tobytes()
+                # the replication's own key: a hash of (seed, replication), as cheap as a stream
+                seed_rep = f"drillsim:{self.seed}:{self.replication}".encode()
+                self._root_key = blake2b(seed_rep, digest_size=32).digest()
             key = blake2b(name.encode("utf-8"), digest_size=32, key=self._root_key).digest()
             got = self._uniforms[name] = Uniforms(key)
         return got
+
+    @property
+    def _root(self) -> np.random.SeedSequence:
+        # made when first needed: a replication that draws nothing pays nothing
+        if self._root_seq is None:
+            self._root_seq = np.random.SeedSequence(self.seed, spawn_key=(self.replication,))
+        return self._root_seq
 
     @property
     def names(self) -> list[str]:

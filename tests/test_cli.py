@@ -79,6 +79,7 @@ def test_bench_prints_ratio():
     out = run("bench", "--quick", "--json")
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
-    assert data["events"] > 0 and data["reference_events_per_s"] > 0
+    assert data["events_per_replication"] > 0 and data["reference_events_per_s"] > 0
+    assert data["replication_cost_bare_events"] > 0
     assert 0 < data["ratio_model_to_reference"] < 10
     assert data["single_incident_replications_per_s"] > 0

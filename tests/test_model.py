@@ -368,3 +368,127 @@ def test_on_duty_person_is_rung_first_at_night():
         if a.action == "call" and a.detail.startswith("duty_desk")
     )
     assert first.target == "p_duty_desk"
+
+
+# -- the speed machinery must not change what the model means --------------------------------
+
+
+def test_uniform_streams_are_named_reproducible_and_independent():
+    from sim.streams import Streams
+
+    a, b = Streams(7, 3), Streams(7, 3)
+    # the same name gives the same numbers whatever else was asked for first
+    b.uniforms("other").random(5)
+    assert a.uniforms("answer:p1:i1").random(20) == b.uniforms("answer:p1:i1").random(20)
+    # one block at a time or one at a time: the same sequence
+    c, d = Streams(7, 3).uniforms("x"), Streams(7, 3).uniforms("x")
+    assert c.random(19) == [d.random() for _ in range(19)]
+    # another name, replication or seed: other numbers
+    first = Streams(7, 3).uniforms("x").random(4)
+    for other in (Streams(7, 3).uniforms("y"), Streams(7, 4).uniforms("x")):
+        assert other.random(4) != first
+    assert Streams(8, 3).uniforms("x").random(4) != first
+
+
+def test_uniform_streams_are_uniform():
+    """20,000 draws: mean, variance and every tenth of [0, 1) as a uniform's (about 6 sd)."""
+    from sim.streams import Streams
+
+    u = Streams(1, 0).uniforms("check").random(20_000)
+    assert all(0.0 <= x < 1.0 for x in u)
+    n = len(u)
+    mean = sum(u) / n
+    var = sum((x - mean) ** 2 for x in u) / n
+    assert abs(mean - 0.5) < 6 * (1 / 12 / n) ** 0.5
+    assert abs(var - 1 / 12) < 0.005
+    counts = [0] * 10
+    for x in u:
+        counts[int(x * 10)] += 1
+    assert all(abs(c - n / 10) < 6 * (n * 0.1 * 0.9) ** 0.5 for c in counts)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    shifts=st.lists(
+        st.tuples(
+            st.one_of(st.none(), st.sets(st.integers(0, 3), min_size=1, max_size=3)),
+            st.integers(0, 1439),
+            st.integers(1, 1439),
+            st.sampled_from(["on_duty", "on_call"]),
+        ),
+        max_size=3,
+    ),
+    minute=st.floats(0, 4 * 1440, allow_nan=False),
+    probes=st.lists(st.floats(0, 1, allow_nan=False), min_size=1, max_size=8),
+)
+def test_duty_span_holds_one_state_throughout(shifts, minute, probes):
+    """The span the model caches a duty state over never hides a change of state."""
+    from sim.scenario import Person, Shift
+
+    person = Person(
+        id="p",
+        role="duty_desk",
+        name_zh="",
+        name_en="",
+        shifts=tuple(
+            Shift(None if days is None else tuple(sorted(days)), start, start + length, state)
+            for days, start, length, state in shifts
+        ),
+    )
+    since, until, state = person.state_span(minute)
+    assert since <= minute < until
+    assert state == person.state_at(minute)
+    for p in probes:
+        t = since + (until - since) * p
+        if since <= t < until:
+            assert person.state_at(t) == state
+
+
+def test_call_orders_remembered_across_replications_match_a_fresh_sort():
+    """Orders sorted once per duty span (and kept beside the roster) are the orders a fresh
+    sort gives at that moment, day and night, in every replication (the shipped roster's duty
+    desk changes hands morning and evening)."""
+    from pathlib import Path
+
+    from sim.model import _STATE_RANK, Model
+    from sim.scenario import load_scenario
+
+    scenario = load_scenario(Path(__file__).parent.parent / "scenarios" / "season_2027.yaml")
+    changes = 0
+    for rep in range(2):
+        m = Model(scenario, 1, rep)
+        inc = m.incidents[0]
+        before = None
+        for t in range(0, 3 * 1440, 97):
+            m.env.run(until=t) if t > m.env.now else None
+            for by in ("site", "office", "duty_desk", "leader", "deputy_leader"):
+                pool = (
+                    m.site_people(inc.site)
+                    if by == "site"
+                    else m.chain(m.office_role() if by == "office" else by, inc.site)
+                )
+                fresh = tuple(
+                    sorted(pool, key=lambda pid: _STATE_RANK[m.people[pid].state_at(m.env.now)])
+                )
+                assert m.doers(by, inc) == fresh, (rep, t, by)
+            order = m.doers("duty_desk", inc)
+            changes += before is not None and order != before
+            before = order
+    assert changes >= 4  # the orders did change over the days, and were followed
+
+
+def test_a_changed_plan_copy_does_not_reuse_the_originals_memo():
+    import dataclasses
+
+    plan = PLAN
+    assert plan.addressees("written_report", "leak") == plan.step("written_report").to
+    steps = tuple(
+        dataclasses.replace(s, to=("working_group",)) if s.id == "written_report" else s
+        for s in plan.procedure
+    )
+    changed = dataclasses.replace(plan, procedure=steps)
+    assert changed.addressees("written_report", "leak") == ("working_group",)
+    assert plan.addressees("written_report", "leak") != ("working_group",)
+    assert pickle.loads(pickle.dumps(changed)).addressees("written_report", "leak") == (
+        "working_group",
+    )

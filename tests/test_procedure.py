@@ -106,14 +106,14 @@ def test_the_drill_and_the_policy_leave_identical_records_for_identical_decision
         taken.append((m.env.now, inc.id, step.id, kw.get("targets"), kw.get("level")))
         return real(m, inc, step, **kw)
 
-    real_now = sim.policy.perform_now
+    real_unheld = sim.policy.perform_unheld
 
-    def spy_now(m, inc, step):
-        taken.append((m.env.now, inc.id, step.id, None, None))
-        return real_now(m, inc, step)
+    def spy_unheld(m, inc, step, level=None):
+        taken.append((m.env.now, inc.id, step.id, None, level))
+        return real_unheld(m, inc, step, level=level)
 
     monkeypatch.setattr(sim.policy, "perform", spy)
-    monkeypatch.setattr(sim.policy, "perform_now", spy_now)
+    monkeypatch.setattr(sim.policy, "perform_unheld", spy_unheld)
     auto = run_once(scenario, 4)
     monkeypatch.undo()
     assert {t[2] for t in taken} >= {"control", "graded", "written_report", "info_release"}

@@ -23,6 +23,8 @@ from sim.records import Action
 from sim.scenario import DAY, TIMING_KEYS, Incident, Scenario, derived
 from sim.streams import Streams
 
+_new_action = tuple.__new__
+
 GRADES = ("I", "II", "III", "IV")
 _STATE_RANK = {"on_duty": 0, "on_call": 1, "off_duty": 2}
 _DURATION_KEYS = tuple(sorted(TIMING_KEYS))
@@ -246,8 +248,11 @@ class Model:
         self._listeners: dict[str, list] = {}  # incident -> fn(key without the incident)
         self._spans: dict[str, tuple[float, float, str]] = {}  # person -> current duty span
         self._orders: dict[tuple, tuple[float, float, tuple[str, ...]]] = {}  # see _by_duty
-        self._roster_spans: dict[str, list] = derived(scenario.roster).setdefault("spans", {})
-        self._roster_orders: dict[tuple, list] = derived(scenario.roster).setdefault("orders", {})
+        # what depends on the roster alone (call chains, duty spans, call orders): kept beside
+        # the roster, so every replication reuses it
+        self._roster_cache = roster_cache = derived(scenario.roster)
+        self._roster_spans: dict[str, list] = roster_cache.setdefault("spans", {})
+        self._roster_orders: dict[tuple, list] = roster_cache.setdefault("orders", {})
         ring = scenario.timing["ring_minutes"]
         self._ring = ring.params[0] if ring.kind == "fixed" else ring.mean
 
@@ -262,8 +267,12 @@ class Model:
         outcome: str = "",
         detail: str = "",
     ) -> None:
+        # tuple.__new__ directly: a named tuple's own __new__ is a Python function, and a run
+        # logs one record per delivery and call
         self.records.append(
-            Action(self.env.now, incident, actor, action, channel, target, outcome, detail)
+            _new_action(
+                Action, (self.env.now, incident, actor, action, channel, target, outcome, detail)
+            )
         )
 
     # -- milestones a driver can wait for ----------------------------------------------------
@@ -323,7 +332,11 @@ class Model:
         if span is None or not span[0] <= now < span[1]:
             # spans depend on the roster alone: kept beside it, so every replication reuses them
             known = self._roster_spans.setdefault(pid, [])
-            span = next((s for s in known if s[0] <= now < s[1]), None)
+            span = None
+            for s in known:
+                if s[0] <= now < s[1]:
+                    span = s
+                    break
             if span is None:
                 span = self.people[pid].state_span(now)
                 if len(known) > 64:
@@ -342,7 +355,11 @@ class Model:
         # the order depends on the roster and the time alone: kept beside the roster, so every
         # replication reuses it
         known = self._roster_orders.setdefault(key, [])
-        hit = next((h for h in known if h[0] <= now < h[1]), None)
+        hit = None
+        for h in known:
+            if h[0] <= now < h[1]:
+                hit = h
+                break
         if hit is None:
             since, until, states = float("-inf"), float("inf"), {}
             for pid in pool:
@@ -361,7 +378,7 @@ class Model:
 
     def chain(self, role: str, site: str | None = None) -> tuple[str, ...]:
         """A role's call chain (cached per roster: it does not change during a run)."""
-        cache = derived(self.scenario.roster)
+        cache = self._roster_cache
         key = ("chain", role, site)
         found = cache.get(key)
         if found is None:
@@ -370,7 +387,7 @@ class Model:
 
     def site_people(self, site: str) -> tuple[str, ...]:
         """The site's own people who share its steps (setting ``site_roles``)."""
-        cache = derived(self.scenario.roster)
+        cache = self._roster_cache
         key = ("site_people", site)
         found = cache.get(key)
         if found is None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from operator import itemgetter
 from typing import Any
 
@@ -54,40 +55,56 @@ class Verdict:
     start_min: float | None = None  # when the clock started (a deadline is start + allowed)
 
 
-@dataclass
 class Case:
-    """What one judge function sees of one incident."""
+    """What one judge function sees of one incident.
 
-    plan: Plan
-    incident: Incident
-    plan_grade: str
-    team_grade: str | None  # the most severe grade the team gave
-    final_grade: str | None  # the last grade the team gave
-    acts: dict[str, list[Action]]
-    now: float
-    live: bool  # a drill still running: clocks not yet run out are pending, not missed
-    scenario: Scenario | None
+    A plain class with slots (a run makes one per incident): the records are indexed once here,
+    and the times several judges ask for (discovery, when a 立即 clock starts, when the office was
+    told) are worked out once per case."""
 
-    grade: str = ""  # the grade the incident must be handled at (set from the two above)
-    _reached: dict = field(default_factory=dict, repr=False)  # (step, target, strict) -> time
-    _times: dict = field(default_factory=dict, repr=False)  # (action, outcome) -> first time
+    __slots__ = (
+        "plan", "incident", "plan_grade", "team_grade", "final_grade", "acts", "now", "live",
+        "scenario", "grade", "_reached", "_times", "_first", "_memo",
+    )  # fmt: skip
 
-    def __post_init__(self) -> None:
+    def __init__(
+        self,
+        *,
+        plan: Plan,
+        incident: Incident,
+        plan_grade: str,
+        team_grade: str | None,  # the most severe grade the team gave
+        final_grade: str | None,  # the last grade the team gave
+        acts: dict[str, list[Action]],
+        now: float,
+        live: bool,  # a drill still running: clocks not yet run out are pending, not missed
+        scenario: Scenario | None,
+    ) -> None:
         """The plan's grade is a floor: the team's grade counts when higher (grade_is_floor).
 
         Indexes every delivery and outcome once, so each judge looks them up instead of
         scanning the records again."""
-        if self.team_grade and self.plan.setting("grade_is_floor"):
-            self.grade = more_severe(self.plan_grade, self.team_grade)
+        self.plan, self.incident, self.plan_grade = plan, incident, plan_grade
+        self.team_grade, self.final_grade, self.acts = team_grade, final_grade, acts
+        self.now, self.live, self.scenario = now, live, scenario
+        # the grade the incident must be handled at
+        if team_grade and plan.setting("grade_is_floor"):
+            self.grade = more_severe(plan_grade, team_grade)
         else:
-            self.grade = self.plan_grade
-        reached, times = self._reached, self._times
-        for action, recs in self.acts.items():
+            self.grade = plan_grade
+        reached: dict[tuple, float] = {}  # (step, target, strict) -> time
+        times: dict[tuple, float] = {}  # (action, outcome) -> first time
+        first: dict[tuple, Action] = {}  # (step, target) -> first delivery
+        self._reached, self._times, self._first, self._memo = reached, times, first, {}
+        for action, recs in acts.items():
             times.setdefault((action, None), recs[0].time)
             for a in recs:
                 times.setdefault((action, a.outcome), a.time)
                 if a.outcome in DELIVERED:
-                    reached.setdefault((action, a.target, False), a.time)
+                    key = (action, a.target)
+                    if key not in first:
+                        first[key] = a
+                        reached[(action, a.target, False)] = a.time
                     if a.outcome in _STRICT:
                         reached.setdefault((action, a.target, True), a.time)
 
@@ -98,6 +115,10 @@ class Case:
             if pred is None or pred(a):
                 return a
         return None
+
+    def first_delivery(self, action: str, target: str) -> Action | None:
+        """The first record of ``action`` that delivered it to ``target``."""
+        return self._first.get((action, target))
 
     def time(self, action: str, outcome: str | None = None) -> float | None:
         """When ``action`` first happened (with ``outcome``, if given)."""
@@ -124,8 +145,8 @@ class Case:
     def discovered(self) -> float | None:
         """When the college knew; a timeline that does not say is read as at occurrence (the
         strictest reading: the clocks cannot start later than the incident)."""
-        found = self.time("discovered")
-        return found if found is not None else self.time("occurred")
+        found = self._times.get(("discovered", None))
+        return found if found is not None else self._times.get(("occurred", None))
 
     @property
     def closed(self) -> float | None:
@@ -137,10 +158,19 @@ class Case:
         return self.live and self.closed is None
 
     def office_received(self) -> float | None:
-        return self.delivered(REPORT_STEPS, "working_group")
+        memo = self._memo
+        if "office" not in memo:
+            memo["office"] = self.delivered(REPORT_STEPS, "working_group")
+        return memo["office"]
 
     def immediate_start(self) -> float | None:
         """When a 立即 clock starts (setting ``immediately_clock_starts``)."""
+        memo = self._memo
+        if "immediate" not in memo:
+            memo["immediate"] = self._immediate_start()
+        return memo["immediate"]
+
+    def _immediate_start(self) -> float | None:
         disc = self.discovered
         graded = self.time("graded")
         how = self.plan.setting("immediately_clock_starts")
@@ -238,18 +268,13 @@ def _first_report_3h(c: Case) -> Verdict:
 @judge("first_report_content")
 def _first_report_content(c: Case) -> Verdict:
     step = c.plan.step("written_report")
-    firsts = []
-    for body in step.to:
-        a = c.first("written_report", lambda x, b=body: x.target == b and x.outcome in DELIVERED)
-        if a is not None:
-            firsts.append(a)
+    firsts = [a for body in step.to if (a := c.first_delivery("written_report", body))]
     start = c.discovered
     if not firsts:
         return c.verdict("first_report_content", start, None, "no written report")
-    missing = sorted(
-        {item for a in firsts for item in step.content if item not in a.detail.split(",")},
-        key=step.content.index,
-    )
+    # an item is missing when any addressee's first report lacks it
+    everywhere = set.intersection(*(set(a.detail.split(",")) for a in firsts))
+    missing = [item for item in step.content if item not in everywhere]
     done = min(a.time for a in firsts)
     return c.verdict("first_report_content", start, done, ", ".join(missing), missing)
 
@@ -517,6 +542,7 @@ def verdicts(
         by_inc[rec.incident][rec.action].append(rec)
         last_at[rec.incident] = rec.time  # in time order: the last is the latest
     out: list[Verdict] = []
+    judged = _judged_rules(plan)
     for inc in incidents:
         acts = by_inc.get(inc.id, {})
         graded = acts.get("graded")
@@ -535,11 +561,34 @@ def verdicts(
             live=end_time is not None,
             scenario=scenario,
         )
-        for rid in RULE_IDS:
-            if rid != "duty_24h_during_exam":
-                out.append(JUDGES[rid](case))
+        for rid, grades, not_due in judged:
+            # a rule that does not apply at the incident's grade is n/a without judging it
+            out.append(JUDGES[rid](case) if case.grade in grades else not_due(inc.id))
     out.append(duty_24h_during_exam(plan, scenario))
     return out
+
+
+def _judged_rules(plan: Plan) -> list[tuple[str, frozenset[str], Callable[[str], Verdict]]]:
+    """Per incident rule: its id, the grades it applies at, and its n/a-by-grade verdict (worked
+    out once per plan: what :meth:`Case.verdict` says of a grade the rule does not apply at)."""
+    cache = derived(plan)
+    found = cache.get("judged_rules")
+    if found is None:
+        found = []
+        for rid in RULE_IDS:
+            if rid == "duty_24h_during_exam":
+                continue
+            spec = plan.rules[rid]
+            not_due = partial(
+                _not_due, rule=rid, allowed=spec.allowed_minutes, clause=spec.clause_zh
+            )
+            found.append((rid, frozenset(spec.grades), not_due))
+        cache["judged_rules"] = found
+    return found
+
+
+def _not_due(incident: str, *, rule: str, allowed: float | None, clause: str) -> Verdict:
+    return Verdict(incident, rule, NA, None, allowed, "grade", clause)
 
 
 def verdict_frame(vs: list[Verdict]) -> pd.DataFrame:

@@ -110,12 +110,6 @@ class Case:
 
     # -- what happened ------------------------------------------------------------------------
 
-    def first(self, action: str, pred: Callable[[Action], bool] | None = None) -> Action | None:
-        for a in self.acts.get(action, ()):
-            if pred is None or pred(a):
-                return a
-        return None
-
     def first_delivery(self, action: str, target: str) -> Action | None:
         """The first record of ``action`` that delivered it to ``target``."""
         return self._first.get((action, target))

@@ -1,11 +1,16 @@
-"""Commands over the drill store: ``drills``, ``drill-auto`` and ``report``.
+"""Commands over the drill store: ``drills``, ``drill-auto``, ``report`` and ``check-store``.
 
-``python -m sim drills [--json]`` lists the stored drills; ``python -m sim drill-auto SCENARIO
+``python -m sim drills [--json]`` lists the stored drills (typed titles withheld as the exports
+withhold them, unless ``--include-contacts``); ``python -m sim drill-auto SCENARIO
 --site SITE --year YEAR`` stores a reference drill played by the plan-compliant policy;
 ``python -m sim report DRILL_ID --format pdf|html|md|csv|xlsx`` writes the after-action report,
 without contact details unless ``--include-contacts``, encrypted with age when ``--encrypt-to``
-(a recipient's public key, repeatable) or ``--passphrase-env VAR`` is given. The store is
-``--db PATH``, else ``DRILLSIM_DB``, else a file in the user's data folder.
+(a recipient's public key, repeatable) or ``--passphrase-env VAR`` is given;
+``python -m sim check-store`` checks the file (SQLite's integrity and foreign-key checks, every
+record readable): exit 0 when sound, 2 when damaged. The store is ``--db PATH``, else
+``DRILLSIM_DB``, else a file in the user's data folder (``~`` expanded in either). A store that
+cannot be written is listed and read; every store problem (locked, read-only, damaged, not a
+database) is one line naming the file, exit 2.
 """
 
 from __future__ import annotations
@@ -23,23 +28,28 @@ SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
 
 
 def db_path(args: argparse.Namespace) -> Path:
-    """The store's path: ``--db``, else ``DRILLSIM_DB``, else the user's data folder."""
-    if getattr(args, "db", None):
-        return Path(args.db)
-    if os.environ.get("DRILLSIM_DB"):
-        return Path(os.environ["DRILLSIM_DB"])
-    from sim.store import default_db_path
+    """The store's path: ``--db``, else ``DRILLSIM_DB``, else the user's data folder; ``~``
+    expanded (a quoted ``'~/x.db'`` never makes a ``./~`` folder)."""
+    from sim.store import default_db_path, expand_path
 
+    if getattr(args, "db", None):
+        return expand_path(args.db)
+    if os.environ.get("DRILLSIM_DB"):
+        return expand_path(os.environ["DRILLSIM_DB"])
     return Path(default_db_path())
 
 
 def open_store(args: argparse.Namespace):
+    """The store named by ``--db`` (opened read-only when it cannot be written); a store that
+    cannot be opened is a one-line error naming the file (a StoreError is a UsageError)."""
     from sim.store import DrillStore, StoreError
 
     path = db_path(args)
     try:
         return DrillStore(path)
     except StoreError as exc:
+        if str(path) in str(exc):
+            raise
         raise UsageError(f"{path}: {exc}") from None
 
 
@@ -49,7 +59,9 @@ def _store_call(fn, *a, **kw):
 
     try:
         return fn(*a, **kw)
-    except (StoreError, ValueError) as exc:
+    except StoreError:
+        raise  # already one line naming the file, and a UsageError
+    except ValueError as exc:
         raise UsageError(str(exc)) from None
 
 
@@ -68,8 +80,11 @@ def scenario_path(name: str) -> Path:
 
 
 def cmd_drills(args: argparse.Namespace) -> int:
+    """List the drills; a damaged one is named by its id (and why) and the others still show."""
     store = open_store(args)
     rows = _store_call(store.list_drills, args.year)
+    damaged = {d["id"]: d["problem"] for d in _store_call(store.damaged, args.year)}
+    show = bool(getattr(args, "include_contacts", False))
     out = [
         {
             "id": int(r["id"]),
@@ -78,15 +93,29 @@ def cmd_drills(args: argparse.Namespace) -> int:
             "kind": r.get("kind") or "team",
             "status": r.get("status"),
             "scenario": r.get("scenario_name"),
-            "title": r.get("title") or "",
+            "title": _listed_title(store, r, show),
             "actions": r.get("n_actions", 0),
+            "damaged": damaged.get(int(r["id"])),
         }
         for r in rows
     ]
+    listed = {r["id"] for r in out}
+    unreadable = [
+        dict.fromkeys(_LISTED_KEYS) | {"id": i, "damaged": p}
+        for i, p in damaged.items()
+        if i not in listed
+    ]
+    if damaged:
+        ids = ", ".join(str(i) for i in damaged)
+        print(
+            f"warning: {store.path}: {len(damaged)} damaged drill(s) (id {ids}); the others are"
+            f" listed; see drillsim check-store --db {store.path}",
+            file=sys.stderr,
+        )
     if args.json:
-        print(json.dumps(out, ensure_ascii=False, indent=2))
+        print(json.dumps(out + unreadable, ensure_ascii=False, indent=2))
         return 0
-    if not out:
+    if not out and not unreadable:
         print("no drills stored")
         return 0
     print(
@@ -99,7 +128,29 @@ def cmd_drills(args: argparse.Namespace) -> int:
         print(
             f"{r['id']:>5}  {r['year']!s:<6}{r['site'] or '':<12}{r['kind']:<6}{r['status'] or '':<11}{r['actions']:>8}  {name}"
         )
+        if r["damaged"]:
+            print(f"{'':>5}  damaged: {r['damaged']}")
+    for r in unreadable:
+        print(f"{r['id']:>5}  damaged: {r['damaged']}")
     return 0
+
+
+_LISTED_KEYS = ("id", "year", "site", "kind", "status", "scenario", "title", "actions", "damaged")
+
+
+def _listed_title(store, row: dict, include_contacts: bool) -> str:
+    """A drill's typed title as the exports show it: phone numbers, e-mail addresses and the
+    names of the roster, the players and the evaluators withheld unless contacts are asked for."""
+    from sim.report import redactor_for
+
+    title = row.get("title") or ""
+    if not title or include_contacts:
+        return title
+    try:
+        evaluation = store.evaluation(int(row["id"]))
+    except Exception:  # noqa: BLE001 - an unreadable evaluation only loses its evaluators' names
+        evaluation = None
+    return redactor_for(row, "en", evaluation=evaluation)(title)
 
 
 # -- drill-auto ---------------------------------------------------------------------------------
@@ -107,10 +158,12 @@ def cmd_drills(args: argparse.Namespace) -> int:
 
 def cmd_drill_auto(args: argparse.Namespace) -> int:
     """Store a reference drill: the scenario's incidents moved to SITE, played by the automatic policy."""
+    from sim.cli import MAX_SEED, check_count
     from sim.drill import scenario_from_text, snapshot_text
     from sim.experiment import run_once
     from sim.scenario import load_scenario
 
+    check_count("--seed", args.seed, 0, MAX_SEED, "MAX_SEED")
     path = scenario_path(args.scenario)
     scenario = load_scenario(path)
     site_ids = [s.id for s in scenario.sites]
@@ -127,7 +180,9 @@ def cmd_drill_auto(args: argparse.Namespace) -> int:
     incidents = [replace(inc, site=args.site) for inc in scenario.incidents]
     text = snapshot_text(path, incidents)
     run = run_once(scenario_from_text(text, path.name), args.seed)
+    counts = {s: sum(v.status == s for v in run.verdicts) for s in ("met", "missed", "n/a")}
     store = open_store(args)
+    # the drill and its result in one transaction: a kill in between leaves neither
     drill_id = _store_call(
         store.create_drill,
         year=args.year,
@@ -139,12 +194,7 @@ def cmd_drill_auto(args: argparse.Namespace) -> int:
         players=None,
         title=args.title or "",
         kind="auto",
-    )
-    counts = {s: sum(v.status == s for v in run.verdicts) for s in ("met", "missed", "n/a")}
-    _store_call(
-        store.save_result,
-        drill_id,
-        {
+        result={
             "verdicts": [v.__dict__ for v in run.verdicts],
             "counts": counts,
             "true_grades": dict(run.true_grades),
@@ -168,6 +218,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from sim.crypto import CryptoError, parse_recipient
     from sim.report import ReportError, build_report, file_name, render, to_markdown
 
+    check_drill_id(args.drill_id)
     recipients = list(args.encrypt_to or [])
     passphrase = None
     if args.passphrase_env:
@@ -198,11 +249,14 @@ def cmd_report(args: argparse.Namespace) -> int:
     except ReportError as exc:
         raise UsageError(str(exc)) from None
 
-    out = Path(args.out) if args.out and args.out != "-" else None
-    if out is not None and out.is_dir():
-        out = out / file_name(report, args.format, encrypted)
-    elif out is None and args.out != "-":
-        out = Path(file_name(report, args.format, encrypted))
+    out = Path(args.out).expanduser() if args.out and args.out != "-" else None
+    try:
+        if out is not None and out.is_dir():
+            out = out / file_name(report, args.format, encrypted)
+        elif out is None and args.out != "-":
+            out = Path(file_name(report, args.format, encrypted))
+    except OSError as exc:  # e.g. a name too long, a folder that cannot be searched
+        raise UsageError(f"--out: cannot use {args.out} ({_reason(exc)})") from None
 
     chart_file = None
     if args.format == "md" and out is not None and not encrypted:
@@ -229,9 +283,43 @@ def cmd_report(args: argparse.Namespace) -> int:
         if chart_file is not None:
             chart_file.write_bytes(report.chart_png)
     except OSError as exc:
-        raise UsageError(f"--out: cannot write {out} ({exc.strerror})") from None
+        raise UsageError(f"--out: cannot write {out} ({_reason(exc)})") from None
     print(str(out))
     return 0
+
+
+def _reason(exc: OSError) -> str:
+    """An OS error in a few words (``strerror`` is None for some errors)."""
+    return exc.strerror or str(exc) or type(exc).__name__
+
+
+def check_drill_id(value: int) -> None:
+    """A drill id SQLite can hold (1 .. MAX_ID), else a one-line UsageError."""
+    from sim.store import MAX_ID
+
+    if not 1 <= value <= MAX_ID:
+        shown = (
+            str(value)
+            if len(str(value)) <= 25
+            else f"{str(value)[:22]}… ({len(str(value))} digits)"
+        )
+        raise UsageError(
+            f"drill id {shown}: not a drill id (ids are whole numbers from 1 to {MAX_ID})"
+        )
+
+
+# -- check-store ----------------------------------------------------------------------------------
+
+
+def cmd_check_store(args: argparse.Namespace) -> int:
+    """Check the store file without changing it: one line when sound (exit 0), else a line per
+    problem on stderr (exit 2)."""
+    from sim.store import check_store
+
+    ok, lines = check_store(db_path(args))
+    for line in lines:
+        print(line, file=sys.stdout if ok else sys.stderr)
+    return 0 if ok else 2
 
 
 def _lang(value: str) -> str:
@@ -241,8 +329,9 @@ def _lang(value: str) -> str:
 
 
 def add_commands(sub) -> None:
-    """Register ``drills``, ``drill-auto`` and ``report`` on the ``python -m sim`` parser."""
-    from sim.report import FORMATS
+    """Register ``drills``, ``drill-auto``, ``report`` and ``check-store`` on the ``python -m
+    sim`` parser."""
+    from sim.limits import REPORT_FORMATS as FORMATS
 
     def db_option(p: argparse.ArgumentParser) -> None:
         p.add_argument(
@@ -253,6 +342,11 @@ def add_commands(sub) -> None:
     db_option(p)
     p.add_argument("--year", type=int, default=None, help="only this year's drills")
     p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument(
+        "--include-contacts",
+        action="store_true",
+        help="show typed titles as typed (phone numbers and names are withheld by default)",
+    )
     p.set_defaults(func=cmd_drills)
 
     p = sub.add_parser(
@@ -309,3 +403,10 @@ def add_commands(sub) -> None:
     )
     db_option(p)
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser(
+        "check-store",
+        help="check the drill store file (integrity, foreign keys, every record readable)",
+    )
+    db_option(p)
+    p.set_defaults(func=cmd_check_store)

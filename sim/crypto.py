@@ -9,6 +9,7 @@ decrypts it with the standard ``age`` tool (``age -d -i key.txt file.age``) or w
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 import pyrage
@@ -25,29 +26,47 @@ class CryptoError(ValueError):
 
 
 def parse_recipient(text: str):
-    """A recipient from its public key text: ``age1…`` or an SSH public key line."""
+    """A recipient from its public key text: ``age1…`` or an SSH public key line.
+
+    An error never repeats secret material: a secret key given by mistake is named only as
+    such, and text that is not shaped like a public key is not echoed at all. Only a mistyped
+    public key (``age1…``, ``ssh-…``), which is meant to be shared, is quoted, shortened.
+    """
     key = text.strip()
+    if _looks_secret(key):
+        raise CryptoError(
+            "recipient: this is a secret key (private key); give the recipient's public key"
+            " (age1…, printed by `age-keygen -y`) and keep the secret key to yourself"
+        )
     try:
         if key.startswith("age1"):
             return x25519.Recipient.from_str(key)
         if key.startswith(("ssh-ed25519 ", "ssh-rsa ")):
             return ssh.Recipient.from_str(key)
-    except pyrage.RecipientError as exc:
-        raise CryptoError(f"recipient {_short(key)}: not a valid public key ({exc})") from None
-    raise CryptoError(f"recipient {_short(key)}: expected an age key (age1…) or an SSH public key")
+    except pyrage.RecipientError:
+        raise CryptoError(f"recipient {_short(key)}: not a valid public key") from None
+    if key.startswith(("age1", "ssh-")):
+        raise CryptoError(f"recipient {_short(key)}: not a valid public key")
+    raise CryptoError(
+        "recipient: expected an age key (age1…) or an SSH public key"
+        " (ssh-ed25519 … or ssh-rsa …); the text given is not repeated here"
+    )
 
 
 def parse_identities(text: str) -> list:
-    """Identities (private keys) from an age key file's text: ``AGE-SECRET-KEY-1…`` lines."""
+    """Identities (private keys) from an age key file's text: ``AGE-SECRET-KEY-1…`` lines.
+
+    A line that is not a valid key is named by its number, never quoted.
+    """
     out = []
-    for line in text.splitlines():
+    for n, line in enumerate(text.splitlines(), 1):
         line = line.strip()
         if not line or line.startswith("#"):
             continue
         try:
             out.append(x25519.Identity.from_str(line))
-        except pyrage.IdentityError as exc:
-            raise CryptoError(f"identity: not a valid age secret key ({exc})") from None
+        except pyrage.IdentityError:
+            raise CryptoError(f"identity (line {n}): not a valid age secret key") from None
     if not out:
         raise CryptoError("identity: no AGE-SECRET-KEY-1… line found")
     return out
@@ -120,5 +139,15 @@ def decrypt(
         ) from None
 
 
+_SECRET = re.compile(r"secret|private|AGE-PLUGIN-", re.IGNORECASE)
+
+
+def _looks_secret(text: str) -> bool:
+    """Whether typed key text is (or holds) a secret: an age secret key in any case, an
+    OpenSSH or PEM private key, an age plugin identity."""
+    return bool(_SECRET.search(text))
+
+
 def _short(key: str) -> str:
+    """A public key, shortened for an error message (only ever called on ``age1…``/``ssh-…``)."""
     return key if len(key) <= 24 else key[:20] + "…"

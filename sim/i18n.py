@@ -7,6 +7,7 @@ file, so the plan's terms appear as the plan writes them. A test checks that eve
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -65,3 +66,48 @@ def label(plan, kind: str, key: str, lang: str) -> str:
             else f"Grade {key} ({entry['label_en']})"
         )
     return table[key]["label_zh" if lang == "zh" else "label_en"]
+
+
+# -- typed text in Markdown ------------------------------------------------------------------------
+
+_MD_SPECIAL = re.compile(r"([\\`*\[\]#|~$])")
+_MD_UNDERSCORE = re.compile(r"(?<![^\W_])_|_(?![^\W_])")  # not between two letters or digits
+_MD_LIST = re.compile(r"(?m)^([ \t]*)([-+]|\d{1,9}[.)])(?=[ \t]|$)")  # a list item's marker
+_MD_UNDERLINE = re.compile(r"(?m)^([ \t]*)([=-])(?=[=-]*[ \t]*$)")  # a heading's underline
+_MD_AUTOLINK = re.compile(r"(?i)(?<=[a-z])(?=://)|(?<=\bwww)(?=\.)|(?=@)")
+WORD_JOINER = "\u2060"
+
+
+def escape_markdown(text: object) -> str:
+    """Typed text made inert for Markdown (Streamlit's and the Markdown export's): no link,
+    image, HTML, heading, list, table, emphasis, code or maths, and no bare URL or e-mail
+    address that a GFM renderer would turn into a link. It still reads as typed.
+
+    Markdown characters are backslash-escaped; ``<``, ``>`` and ``&`` become entities; an
+    invisible word joiner goes after ``http``/``www`` and before ``@``, because GFM links bare
+    URLs even when their characters were escaped.
+    """
+    s = _MD_SPECIAL.sub(r"\\\1", str(text))
+    s = _MD_UNDERSCORE.sub(r"\\_", s)
+    s = _MD_LIST.sub(lambda m: m[1] + m[2][:-1] + "\\" + m[2][-1], s)
+    s = _MD_UNDERLINE.sub(r"\1\\\2", s)
+    s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MD_AUTOLINK.sub(WORD_JOINER, s)
+
+
+def code_span(text: object) -> str:
+    """``text`` as one Markdown code span, whatever backticks it holds (typed text shown as
+    code, e.g. a file's problems): the fence is longer than any run of backticks inside."""
+    s = " ".join(str(text).splitlines())
+    run = max((len(m) for m in re.findall(r"`+", s)), default=0)
+    fence = "`" * (run + 1)
+    return f"{fence} {s} {fence}"
+
+
+def addressee_label(plan, target: str, lang: str) -> str:
+    """A step's addressee in the plan's words: a body or a role (else the id as written)."""
+    if target in plan.bodies:
+        return label(plan, "bodies", target, lang)
+    if target in plan.roles:
+        return label(plan, "roles", target, lang)
+    return target

@@ -27,7 +27,7 @@ from sim.grading import check_incident, grade
 from sim.plan import BODY_IDS, CONTENT_IDS, GRADES, INCIDENT_FIELDS, ROLE_IDS, Plan
 from sim.records import Action
 from sim.rules import Verdict, verdicts
-from sim.scenario import Incident, Scenario, parse_time
+from sim.scenario import DAY, TIME_SPAN_DAYS, Incident, Scenario, format_time, parse_time
 from sim.yamlio import Reader, load_file
 
 _INCIDENT_KEYS = {
@@ -206,6 +206,14 @@ def _time(r: Reader, node: Any, key: str, pre: str, required: bool = True) -> fl
     at = parse_time(node[key])
     if at is None:
         r.add(node, key, f"{pre}.{key}", "expected a time like 'D0 09:40' or minutes")
+    elif abs(at) > TIME_SPAN_DAYS * DAY:
+        r.add(
+            node,
+            key,
+            f"{pre}.{key}",
+            f"{format_time(at)} is more than {TIME_SPAN_DAYS} days from day 0 (TIME_SPAN_DAYS)",
+        )
+        return None
     return at
 
 

@@ -13,6 +13,9 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from sim.experiment import RepSummary, chunks, replicate_chunk
 from sim.scenario import Scenario
 
+#: Seconds to wait for a Dask scheduler before saying it cannot be reached.
+SCHEDULER_TIMEOUT_S = 5
+
 
 def default_workers() -> int:
     try:
@@ -48,7 +51,7 @@ def map_chunks(
         from distributed import Client
         from distributed import as_completed as dask_completed
 
-        with Client(scheduler) as client:
+        with Client(scheduler, timeout=SCHEDULER_TIMEOUT_S) as client:
             futures = [
                 client.submit(replicate_chunk, scenario, seed, a, b, pure=False) for a, b in parts
             ]

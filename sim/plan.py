@@ -8,6 +8,7 @@ its reason. The plan is immutable once read; variants are copies with changed se
 from __future__ import annotations
 
 import copy
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -100,6 +101,47 @@ BODY_IDS = (
     "state_security",
     "communications_authority",
 )
+#: Settings the engine reads by name (not through ``$name``) and no default covers: a plan must
+#: state each, of this kind — "number" (≥ 0), "bool", a tuple of allowed values (one of them),
+#: or ("list", allowed ids) for a list.
+ENGINE_SETTINGS: dict[str, Any] = {
+    "first_report_is": ("verbal", "written"),
+    "first_report_clock_starts": ("occurrence", "discovery"),
+    "first_report_addressees": ("all", "any"),
+    "immediately_clock_starts": ("grading_due", "graded", "discovery"),
+    "grading_due_minutes": "number",
+    "grade_is_floor": "bool",
+    "leader_informed_via_deputy": ("counts", "does_not_count"),
+    "emergency_contact_via_backup": ("counts", "does_not_count"),
+    "special_plan_families": ("list", FAMILIES),
+    "info_release_families": ("list", FAMILIES),
+    "site_roles": ("list", ROLE_IDS),
+    "contact_change_notice_days": "number",
+}
+#: The durations a scenario's ``timing`` gives, in minutes, with the value of one it leaves out; a
+#: step of the procedure names one as its ``duration``.
+TIMING_KEYS = {
+    "discovery_minutes": 15,
+    "on_site_control_minutes": 10,
+    "confirm_minutes": 10,
+    "grading_minutes": 20,
+    "grading_late_minutes": 60,
+    "verbal_report_minutes": 5,
+    "written_report_minutes": 45,
+    "body_receive_minutes": 5,
+    "department_relay_minutes": 15,
+    "inform_minutes": 3,
+    "emergency_state_minutes": 10,
+    "dispatch_minutes": 10,
+    "response_minutes": 120,
+    "follow_up_minutes": 20,
+    "final_report_minutes": 240,
+    "ring_minutes": 1.5,
+    "retry_minutes": 10,
+}
+#: The largest number a setting or a rule's clock may hold: a year of minutes (no clock of the
+#: plan is longer than a day; a larger value is a typing error, not a plan).
+MAX_SETTING = 366 * 24 * 60
 #: The first report's seven items (首报信息) and the follow-ups' four (续报信息), in the plan's order.
 REPORT_CONTENT = ("time", "place", "scale", "people_units", "damage_injuries", "threat", "trend")
 FOLLOW_UP_CONTENT = ("cause_nature_impact", "measures_taken", "reactions", "progress_result")
@@ -403,14 +445,27 @@ def parse_plan(data: Any, file: str) -> Plan:
                         f"settings.{name}.value",
                         f"{v!r} is not one of {', '.join(map(str, choices))}",
                     )
-        if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
-            r.add(item, "value", f"settings.{name}.value", f"{value} is below the minimum 0")
+        problem = _number_problem(value)
+        if problem:
+            r.add(item, "value", f"settings.{name}.value", problem)
         settings[name] = Setting(
             name, _freeze(value), reason or "", tuple(choices) if choices else None
         )
     for name, (default, choices) in GRADER_SETTINGS.items():
         if name not in settings:  # an older plan copy: read as the shipped plan's default
             settings[name] = Setting(name, default, "not in this plan file: default", choices)
+    for name, kind in ENGINE_SETTINGS.items():
+        if name not in snode:
+            r.add(
+                top,
+                "settings" if "settings" in top else None,
+                f"settings.{name}",
+                "required setting is missing (the engine reads it)",
+            )
+        elif name in settings:
+            problem = _kind_problem(settings[name].value, kind)
+            if problem:
+                r.add(snode[name], "value", f"settings.{name}.value", problem)
 
     def resolve(value: Any, node: Any, key: Any, fld: str) -> Any:
         if isinstance(value, str) and value.startswith("$"):
@@ -451,6 +506,8 @@ def parse_plan(data: Any, file: str) -> Plan:
         rules=RULE_IDS,
     )
 
+    _check_durations(r, top.get("procedure"))
+
     rules: dict[str, Rule] = {}
     rnode = r.mapping(top.get("rules"), "rules", top, "rules")
     for rid in RULE_IDS:
@@ -468,13 +525,15 @@ def parse_plan(data: Any, file: str) -> Plan:
             item.get("allowed_minutes"), item, "allowed_minutes", f"rules.{rid}.allowed_minutes"
         )
         if allowed is not None and (
-            isinstance(allowed, bool) or not isinstance(allowed, int | float) or allowed < 0
+            isinstance(allowed, bool)
+            or not isinstance(allowed, int | float)
+            or not 0 <= allowed <= MAX_SETTING  # NaN fails this too
         ):
             r.add(
                 item,
                 "allowed_minutes",
                 f"rules.{rid}.allowed_minutes",
-                f"expected minutes ≥ 0, got {allowed!r}",
+                f"expected minutes from 0 to {MAX_SETTING} (MAX_SETTING), got {_short(allowed)}",
             )
             allowed = None
         rules[rid] = Rule(
@@ -597,7 +656,20 @@ def _condition(r: Reader, node: Any, pre: str, resolve) -> Frozen:
             if not isinstance(v, dict) or set(v) - {"min", "max"}:
                 r.add(node, name, fld, "expected {min: N, max: N}")
                 continue
-            out["people"] = (v.get("min", 0), v.get("max"))
+            lo, hi = v.get("min", 0), v.get("max")
+            bad = [
+                (k, x)
+                for k, x in (("min", lo), ("max", hi))
+                if x is not None and _people_problem(x)
+            ]
+            for k, x in bad:
+                r.add(v, k, f"{fld}.{k}", _people_problem(x))
+            if bad:
+                continue
+            if hi is not None and lo > hi:
+                r.add(v, "max", f"{fld}.max", f"max {hi} is below min {lo}")
+                continue
+            out["people"] = (lo, hi)
         elif key in ("scope", "phase", "error_kind"):
             allowed = {"scope": SCOPES, "phase": PHASES, "error_kind": ERROR_KINDS}[key]
             if key == "error_kind" and isinstance(v, str):
@@ -616,6 +688,65 @@ def _condition(r: Reader, node: Any, pre: str, resolve) -> Frozen:
     if "_settings" in out:
         out["_settings"] = frozenset(out["_settings"])
     return Frozen(out)
+
+
+def _check_durations(r: Reader, node: Any) -> None:
+    """Each step's ``duration`` names a timing key (an unknown one would last 0 minutes)."""
+    for item in node if isinstance(node, list) else ():
+        duration = item.get("duration") if isinstance(item, dict) else None
+        known = not isinstance(duration, str) or duration in TIMING_KEYS
+        if not known and duration.endswith("_minutes"):  # other text: reported as not a key
+            r.add(
+                item,
+                "duration",
+                f"procedure.{item.get('id')}.duration",
+                f"{duration!r} is not a timing key (known: {', '.join(TIMING_KEYS)})",
+            )
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "…"
+
+
+def _number_problem(value: Any) -> str | None:
+    """Why a setting's number (or a number in its list) cannot be used, or None."""
+    values = value if isinstance(value, list) else [value]
+    for v in values:
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            continue
+        if isinstance(v, float) and not math.isfinite(v):
+            return f"expected a finite number, got {v}"
+        if v < 0:
+            return f"{_short(v)} is below the minimum 0"
+        if v > MAX_SETTING:
+            return f"{_short(v)} is above the maximum {MAX_SETTING} (MAX_SETTING)"
+    return None
+
+
+def _kind_problem(value: Any, kind: Any) -> str | None:
+    """Why a setting the engine reads is not of the kind it needs, or None."""
+    if kind == "number":
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return f"expected a number, got {_short(value)}"
+    elif kind == "bool":
+        if not isinstance(value, bool):
+            return f"expected true or false, got {_short(value)}"
+    elif kind[0] == "list":
+        if not isinstance(value, tuple) or any(x not in kind[1] for x in value):
+            return f"expected a list of {', '.join(kind[1])}"
+    elif value not in kind:
+        return f"{_short(value)} is not one of {', '.join(kind)}"
+    return None
+
+
+def _people_problem(value: Any) -> str | None:
+    """Why a grading threshold on people cannot be used, or None."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return f"expected a number of people, got {_short(value)}"
+    if not 0 <= value <= PEOPLE_MAX:  # NaN fails this too
+        return f"expected a number of people from 0 to {PEOPLE_MAX:,} (PEOPLE_MAX), got {_short(value)}"
+    return None
 
 
 def _freeze(value: Any) -> Any:

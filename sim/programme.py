@@ -17,11 +17,12 @@ from collections.abc import Iterable
 from typing import Any
 
 import pandas as pd
-import yaml
 
 from sim.i18n import label, t
 from sim.plan import RULE_IDS, load_plan
 from sim.report import OPEN_STATUSES, rebuild
+from sim.store import StoreError
+from sim.yamlio import InputError, load_text
 
 STATUSES = ("held", "several", "missed", "due", "future")
 
@@ -123,8 +124,8 @@ def scenario_titles(store) -> dict[int, tuple[str, str]]:
         text = _snapshot_text(store, d)
         name = d.get("scenario_name") or ""
         try:
-            data = yaml.safe_load(text) if text else {}
-        except yaml.YAMLError:
+            data = load_text(text, f"drill {d['id']}") if text else {}
+        except InputError:
             data = {}
         data = data if isinstance(data, dict) else {}
         out[int(d["id"])] = (data.get("name_zh") or name, data.get("name_en") or name)
@@ -135,9 +136,9 @@ def _snapshot_sites(text: str | None) -> list[tuple[str, str, str]]:
     if not text:
         return []
     try:
-        data = yaml.safe_load(text)
+        data = load_text(text, "<snapshot>")
         raw = (data.get("calendar") or {}).get("sites") or []
-    except (yaml.YAMLError, AttributeError):
+    except (InputError, AttributeError):
         return []
     return [
         (s["id"], s.get("name_zh", s["id"]), s.get("name_en", s["id"]))
@@ -221,7 +222,11 @@ def rule_trend(
             d, include_reference=include_reference
         ):
             continue
-        for v in drill_verdicts(store, d):
+        try:
+            found = drill_verdicts(store, d)
+        except StoreError:  # one damaged result leaves the others' trend (its page names it)
+            continue
+        for v in found:
             if v["status"] in ("met", "missed"):
                 cell = acc.setdefault((year, v["rule"]), [0, 0])
                 cell[0 if v["status"] == "met" else 1] += 1
@@ -317,9 +322,9 @@ def _snapshot_families(text: str | None) -> list[str]:
     if not text:
         return []
     try:
-        data = yaml.safe_load(text)
+        data = load_text(text, "<snapshot>")
         incs = data.get("incidents") or []
-    except (yaml.YAMLError, AttributeError):
+    except (InputError, AttributeError):
         return []
     return sorted({i["family"] for i in incs if isinstance(i, dict) and "family" in i})
 

@@ -6,10 +6,13 @@ the drill's facts, the timeline chart, the scorecard (rule verdicts, grading, fi
 content), the expert group's evaluation and the improvement plan, and the action log — into a
 :class:`Report` of plain sections and tables; each renderer only lays those out.
 
-Personal data (PLAN_RULES §7): by default no export holds a phone number or an e-mail address,
-nor the names players or evaluators typed in; free text (notes, observations) is scrubbed of the
-roster's numbers and of anything shaped like a phone number. ``include_contacts=True`` keeps
-them and adds a contacts section. Exports can be encrypted for e-mail (:mod:`sim.crypto`).
+Personal data (PLAN_RULES §7): by default no export names anyone or holds a phone number or an
+e-mail address. Roster people appear by role and site (``第一考点（主校区）主考``); free text
+(titles, notes, observations, improvement items) is scrubbed of the roster's names and numbers,
+of the names players and evaluators typed, and of anything shaped like a phone number (any
+common format) or an e-mail address. ``include_contacts=True`` names people and keeps the text as
+typed, and adds a contacts section. Typed text is escaped in the HTML and Markdown exports, so it
+never becomes a link, an image or markup. Exports can be encrypted for e-mail (:mod:`sim.crypto`).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import csv
 import html
 import io
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -27,12 +30,13 @@ from typing import Any
 
 import yaml
 
-from sim.i18n import label, t
+from sim.i18n import escape_markdown, label, t
+from sim.limits import REPORT_FORMATS
 from sim.records import Action
 from sim.scenario import Scenario, format_time
 
 SCALES_FILE = Path(__file__).resolve().parent.parent / "scenarios" / "evaluation_scales.yaml"
-FORMATS = ("pdf", "html", "md", "csv", "xlsx")
+FORMATS = REPORT_FORMATS
 MIME = {
     "pdf": "application/pdf",
     "html": "text/html",
@@ -249,15 +253,52 @@ def _auto_scorecard(scenario: Scenario, run) -> dict[str, Any]:
 
 # -- personal data ------------------------------------------------------------------------------
 
-_PHONE_PATTERNS = (
-    re.compile(r"(?<![\d])(?:\+?86[-\s]?)?1[3-9]\d(?:[-\s]?\d{4}){2}(?![\d])"),  # mobile
-    re.compile(r"(?<![\d])0\d{2,3}[-\s]?\d{7,8}(?![\d])"),  # landline with area code
-    re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"),  # e-mail
+_GAP = r"[ \t.\-\u00a0]"  # what people type between a phone number's digit groups
+_PHONE = re.compile(
+    rf"""
+    (?<![\dA-Za-z+])(?<!\d[.,])                             # not the tail of a word or a number
+    (?:
+        (?:\+|00)\d{{1,3}}(?:{_GAP}?\(?\d{{1,5}}\)?){{2,6}}  # international: +86 138 0013 8000,
+                                                            #   +1 (555) 123-4567, 0086-471-…
+      | \(0\d{{2,3}}\){_GAP}?\d{{3,4}}{_GAP}?\d{{4}}           # landline, area code in brackets
+      | 0\d{{2,3}}{_GAP}?\d{{3,4}}{_GAP}?\d{{4}}               # landline: 0471-6234567, 010 1234 5678
+      | 1[3-9]\d{_GAP}?\d{{4}}{_GAP}?\d{{4}}                   # mobile: 139 1234 5678
+      | \(\d{{3}}\){_GAP}?\d{{3}}{_GAP}?\d{{4}}                # North American: (555) 201-3344
+      | \d{{3}}{_GAP}\d{{3}}{_GAP}\d{{4}}                      # 555-201-3344, 555.201.3344
+      | [2-9]\d{{2}}[.\-]\d{{4}}                               # seven digits: 555-0123
+      | \d{{7,15}}                                             # a bare run of digits
+    )
+    (?![\dA-Za-z]|[.\-]\d)
+    """,
+    re.VERBOSE,
 )
+_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")  # from a run's start: linear
+_COMPACT_DATE = re.compile(r"(?:19|20)\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])")
+
+
+def scrub_contacts(text: str, mark: str) -> str:
+    """``text`` with every phone number (any common format) and e-mail address replaced by
+    ``mark``. Times, dates, durations, years and counts stay: a match needs seven digits or more
+    in a phone's shape, and a bare eight-digit date (20270607) is left alone."""
+
+    def phone(m: re.Match[str]) -> str:
+        s = m.group(0)
+        digits = re.sub(r"\D", "", s)
+        if len(digits) < 7 or (s.isdigit() and _COMPACT_DATE.fullmatch(s)):
+            return s
+        return mark
+
+    return _EMAIL.sub(mark, _PHONE.sub(phone, text))
 
 
 class Redactor:
-    """Scrubs contact details and typed names from free text, unless contacts were asked for."""
+    """Scrubs contact details and names from free text, unless contacts were asked for.
+
+    ``phones`` are the roster's numbers; any formatting of them is caught, as is anything else
+    shaped like a phone number or an e-mail address. ``names`` (the roster's people and the
+    names players and evaluators typed) are matched whatever their case. Each becomes the
+    withheld mark.
+    """
 
     def __init__(
         self, phones: Iterable[str], names: Iterable[str], lang: str, enabled: bool = True
@@ -274,16 +315,63 @@ class Redactor:
                     tokens.add(digits)
         tokens |= {n.strip() for n in names if n and len(n.strip()) >= 2}
         self.tokens = sorted(tokens, key=len, reverse=True)
+        self._pattern = (
+            re.compile("|".join(map(_whole, self.tokens)), re.IGNORECASE) if self.tokens else None
+        )
 
     def __call__(self, text: Any) -> str:
         s = "" if text is None else str(text)
         if not self.enabled or not s:
             return s
-        for tok in self.tokens:
-            s = s.replace(tok, self.mark)
-        for pat in _PHONE_PATTERNS:
-            s = pat.sub(self.mark, s)
-        return s
+        if self._pattern is not None:
+            s = self._pattern.sub(self.mark, s)
+        return scrub_contacts(s, self.mark)
+
+
+def _whole(token: str) -> str:
+    """A token as a pattern that matches it only as a whole word where the word is Latin or
+    digits (so "Li" never hits "delivered"); Chinese text has no spaces to look for."""
+    edge = "(?<![A-Za-z0-9])" if token[0].isascii() and token[0].isalnum() else ""
+    tail = "(?![A-Za-z0-9])" if token[-1].isascii() and token[-1].isalnum() else ""
+    return edge + re.escape(token) + tail
+
+
+def redactor_for(
+    row: Mapping[str, Any],
+    lang: str,
+    *,
+    scenario: Scenario | None = None,
+    evaluation: Mapping[str, Any] | None = None,
+    enabled: bool = True,
+) -> Redactor:
+    """The one :class:`Redactor` of a stored drill: its roster's numbers and names (from
+    ``scenario``, else read from the row's snapshot) and the names players and evaluators typed.
+    The exports and the ``drills`` listing both use it, so they withhold the same things."""
+    if scenario is not None:
+        people = [
+            {"phone": p.phone, "name_zh": p.name_zh, "name_en": p.name_en}
+            for p in scenario.roster.people
+        ]
+    else:
+        people = _roster_in_snapshot(row.get("scenario_text") or "")
+    names = [str(p.get(k) or "") for p in people for k in ("name_zh", "name_en")]
+    typed = _strings_in(row.get("players") or {})
+    typed += _strings_in((evaluation or {}).get("evaluators") or [])
+    return Redactor(
+        [str(p.get("phone") or "") for p in people], names + typed, lang, enabled=enabled
+    )
+
+
+def _roster_in_snapshot(text: str) -> list[dict[str, Any]]:
+    """The roster's people (as mappings) from a stored snapshot without building the scenario,
+    for listings; none when the snapshot cannot be read."""
+    from sim.yamlio import load_text
+
+    try:
+        people = load_text(text, "snapshot")["roster"]["people"]
+    except Exception:  # noqa: BLE001 - a damaged snapshot only loses its roster here
+        return []
+    return [p for p in people if isinstance(p, dict)] if isinstance(people, list) else []
 
 
 def _strings_in(value: Any) -> list[str]:
@@ -396,25 +484,55 @@ def _grade_text(plan, g: str | None, lang: str) -> str:
 
 
 class _Names:
-    """Readable names for the ids in action records: people, roles, bodies, sites, incidents."""
+    """Readable names for the ids in action records: people, roles, bodies, sites, incidents.
 
-    def __init__(self, scenario: Scenario, lang: str):
+    A roster person is named by role (``第一考点（主校区）主考`` / ``Site chief examiner, Site A
+    (main campus)``, with a number when several share a role and place), so no export names
+    anyone; ``show_names`` gives the roster name with the role instead (contacts asked for).
+    """
+
+    def __init__(self, scenario: Scenario, lang: str, show_names: bool = False):
         self.plan = scenario.plan
         self.lang = lang
+        self.show_names = show_names
         self.people = {p.id: p for p in scenario.roster.people}
         self.sites = {
             s.id: (s.name_zh if lang == "zh" else s.name_en) or s.id for s in scenario.sites
         }
         self.incidents = {i.id for i in scenario.incidents}
+        self._roles = {p.id: self._role_text(p) for p in scenario.roster.people}
+        shared: dict[str, list[str]] = {}
+        for pid, text in self._roles.items():
+            shared.setdefault(text, []).append(pid)
+        self._nth = {
+            pid: n for pids in shared.values() if len(pids) > 1 for n, pid in enumerate(pids, 1)
+        }
+
+    def _role_text(self, p) -> str:
+        roles = _join((label(self.plan, "roles", r, self.lang) for r in p.roles), self.lang)
+        if p.site:
+            site = self.sites.get(p.site, p.site)
+            return _s("rev_person_at_site", self.lang, role=roles, site=site)
+        return roles
+
+    def role_name(self, pid: str) -> str:
+        """What an export calls a roster person: their roles and site, numbered when shared."""
+        text = self._roles[pid]
+        n = self._nth.get(pid)
+        return _s("rev_person_nth", self.lang, who=text, n=n) if n else text
 
     def person(self, pid: str) -> str:
-        """The roster name, with the plan's role title unless the name already says it."""
+        """The person by role; with ``show_names``, the roster name with the plan's role title
+        (unless the name already says it)."""
+        if not self.show_names:
+            return self.role_name(pid)
         p = self.people[pid]
         name = (p.name_zh if self.lang == "zh" else p.name_en) or p.name_en or p.name_zh or p.id
         role = label(self.plan, "roles", p.role, self.lang)
         return name if role.lower() in name.lower() else f"{name} · {role}"
 
-    def who(self, ident: str) -> str:
+    def who(self, ident: str, redact: Redactor | None = None) -> str:
+        """An id in words; an id none of the tables know is shown as written (scrubbed)."""
         if not ident:
             return ""
         if ident in self.people:
@@ -427,7 +545,9 @@ class _Names:
             return label(self.plan, "roles", ident, self.lang)
         key = f"rev_actor_{ident}"
         text = t(key, self.lang)
-        return ident if text == key else text
+        if text != key:
+            return text
+        return redact(ident) if redact is not None else ident
 
     def outcome(self, action: str, outcome: str) -> str:
         if not outcome:
@@ -471,20 +591,29 @@ def action_label(action: str, lang: str, plan=None) -> str:
 
 
 def action_rows(
-    records: Iterable[Action], scenario: Scenario, lang: str, redact: Redactor
+    records: Iterable[Action],
+    scenario: Scenario,
+    lang: str,
+    redact: Redactor,
+    *,
+    show_names: bool | None = None,
 ) -> list[list[str]]:
-    """The action log as rows: time, incident, actor, action, target, outcome, detail."""
-    names = _Names(scenario, lang)
+    """The action log as rows: time, incident, actor, action, target, outcome, detail.
+
+    People are named by role unless ``show_names`` (by default: when ``redact`` is off, i.e.
+    contacts were asked for).
+    """
+    names = _Names(scenario, lang, not redact.enabled if show_names is None else show_names)
     rows = []
     for a in records:
-        target = a.target if a.target in names.incidents else names.who(a.target)
+        target = a.target if a.target in names.incidents else names.who(a.target, redact)
         rows.append(
             [
                 format_time(a.time),
                 a.incident,
-                redact(names.who(a.actor)),
+                names.who(a.actor, redact),
                 action_label(a.action, lang, names.plan),
-                redact(target),
+                target,
                 names.outcome(a.action, a.outcome),
                 names.detail(a, redact),
             ]
@@ -572,13 +701,14 @@ class _Builder:
         self.evaluators = [
             e for e in _strings_in(self.evaluation.get("evaluators") or []) if e.strip()
         ]
-        self.redact = Redactor(
-            [p.phone for p in self.scenario.roster.people],
-            _strings_in(self.players) + self.evaluators,
+        self.redact = redactor_for(
+            row,
             lang,
+            scenario=self.scenario,
+            evaluation=self.evaluation,
             enabled=not include_contacts,
         )
-        self.names = _Names(self.scenario, lang)
+        self.names = _Names(self.scenario, lang, show_names=include_contacts)
         self.kind = row.get("kind") or "team"
 
     def s(self, key: str, **kw: Any) -> str:
@@ -1030,13 +1160,44 @@ def to_xlsx(report: Report) -> bytes:
         ws.freeze_panes = "A2"
     wb.properties.title = f"{report.title} — {report.subtitle}"
     wb.properties.creator = "drillsim"
+    when = _fixed_time()
+    if when is not None:
+        wb.properties.created = wb.properties.modified = when.replace(tzinfo=None)
     buf = io.BytesIO()
     wb.save(buf)
-    return buf.getvalue()
+    return buf.getvalue() if when is None else _zip_at(buf.getvalue(), when)
+
+
+def _zip_at(data: bytes, when) -> bytes:
+    """The workbook again with every time in it fixed to ``when`` (``SOURCE_DATE_EPOCH``), so
+    two exports of one drill are byte-identical: openpyxl stamps the save time into
+    ``docProps/core.xml`` and the zip entries."""
+    import zipfile
+
+    stamp = when.strftime("%Y-%m-%dT%H:%M:%SZ")
+    date_time = max((1980, 1, 1, 0, 0, 0), when.timetuple()[:6])  # zip dates start in 1980
+    out = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(data)) as src,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst,
+    ):
+        for info in src.infolist():
+            body = src.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                body = re.sub(
+                    rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms:)",
+                    rb"\g<1>" + stamp.encode() + rb"\g<2>",
+                    body,
+                )
+            entry = zipfile.ZipInfo(info.filename, date_time=date_time)
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            entry.external_attr = 0o644 << 16
+            dst.writestr(entry, body)
+    return out.getvalue()
 
 
 def _fixed_time():
-    """``SOURCE_DATE_EPOCH`` as a UTC datetime, for byte-identical PDF files; else None."""
+    """``SOURCE_DATE_EPOCH`` as a UTC datetime, for byte-identical PDF and Excel files; else None."""
     import datetime as dt
     import os
 
@@ -1051,34 +1212,41 @@ def _sheet_title(name: str) -> str:
 
 
 def _md_text(text: str) -> str:
-    """Typed text in Markdown: no raw HTML gets through."""
-    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Text in the Markdown export: inert, whatever was typed (no link, image, HTML or
+    formatting gets through; see :func:`sim.i18n.escape_markdown`)."""
+    return escape_markdown(text)
 
 
 def _md_cell(text: str) -> str:
-    return _md_text(text).replace("|", "\\|").replace("\n", "<br>")
+    return "<br>".join(_md_text(line) for line in str(text).split("\n"))
 
 
 def to_markdown(report: Report, chart_href: str | None = None) -> str:
-    """Markdown; the chart inline as a base64 PNG, or a link to ``chart_href`` written beside it."""
-    out = [f"# {report.title}", "", f"**{report.subtitle}**", "", f"> {report.notice}", ""]
+    """Markdown; the chart inline as a base64 PNG, or a link to ``chart_href`` written beside it.
+
+    Every text is escaped (:func:`_md_text`): the report's own words need no Markdown, and
+    typed text (notes, titles, observations, improvement items) must not become a link or an
+    image when the file is opened.
+    """
+    e = _md_text
+    out = [f"# {e(report.title)}", "", f"**{e(report.subtitle)}**", "", f"> {e(report.notice)}", ""]
     for sec in report.sections:
-        out += [f"## {sec.title}", ""]
+        out += [f"## {e(sec.title)}", ""]
         for b in sec.blocks:
             if b.kind == "h3":
-                out += [f"### {b.text}", ""]
+                out += [f"### {e(b.text)}", ""]
             elif b.kind == "p":
-                out += [_md_text(b.text), ""]
+                out += [e(b.text), ""]
             elif b.kind == "list":
-                out += [f"- {_md_text(i)}" for i in b.items] + [""]
+                out += [f"- {_md_cell(i)}" for i in b.items] + [""]
             elif b.kind == "kv":
-                out += [f"- **{_md_text(k)}**: {_md_text(v)}" for k, v in b.pairs] + [""]
+                out += [f"- **{_md_cell(k)}**: {_md_cell(v)}" for k, v in b.pairs] + [""]
             elif b.kind == "image":
                 src = (
                     chart_href
                     or "data:image/png;base64," + base64.b64encode(report.chart_png).decode()
                 )
-                out += [f"![{report.chart_alt}]({src})", ""]
+                out += [f"![{e(report.chart_alt)}]({src})", ""]  # our own file name or data URI
             elif b.kind == "table" and b.table is not None:
                 tb = b.table
                 out.append("| " + " | ".join(_md_cell(c) for c in tb.columns) + " |")

@@ -4,16 +4,36 @@ Every problem in a scenario or plan file is reported as ``file:line: field: mess
 per problem, never a traceback. To do that the loader keeps the line of each mapping key and list
 item; the parsers in :mod:`sim.plan` and :mod:`sim.scenario` collect :class:`Problem` objects and
 raise one :class:`InputError` holding all of them.
+
+Inputs are bounded, so no file can hang or exhaust a run: at most :data:`MAX_FILE_BYTES` (checked
+before reading), nested at most :data:`MAX_DEPTH` levels, and no YAML aliases (``*name``: an
+alias bomb of a few hundred bytes expands to gigabytes once a value is copied or printed). Every
+number :meth:`Reader.take` reads is finite before any range check (NaN passes ``<`` and ``>``).
 """
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
+from yaml.composer import Composer, ComposerError
+from yaml.constructor import SafeConstructor
+from yaml.events import AliasEvent
+from yaml.resolver import Resolver
+
+try:  # libyaml's parser (4x faster); the composer stays ours, to refuse aliases and deep nesting
+    from yaml._yaml import CParser as _CParser
+except ImportError:  # pragma: no cover - PyYAML built without libyaml
+    _CParser = None
+
+#: The largest input file read (a plan is about 40 KB; a roster of 1,000 people about 150 KB).
+MAX_FILE_BYTES = 1_000_000
+#: The deepest nesting of mappings and lists (the shipped files nest at most 10 levels).
+MAX_DEPTH = 32
 
 
 @dataclass(frozen=True)
@@ -26,7 +46,16 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.field}: {self.message}"
+        # one line, whatever a key or value typed into the file holds; no colon in the field
+        # (a key typed as "rooms:" shows as rooms\x3a), so the line splits at its colons
+        field = self.field.replace(":", "\\x3a")
+        return f"{self.file}:{self.line}: {field}: {self.message}".translate(_ONE_LINE)
+
+
+#: Every character that ends a line (``str.splitlines``), so a problem prints as one line.
+_ONE_LINE = str.maketrans(
+    {"\n": "\\n", "\r": "\\r"} | {c: " " for c in "\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"}
+)
 
 
 class InputError(Exception):
@@ -55,8 +84,55 @@ class LineList(list):
         self.item_lines: list[int] = []
 
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader that records lines; unsafe tags still fail as in SafeLoader."""
+class _Bounded:
+    """Composer hooks shared by both loaders: no aliases, at most :data:`MAX_DEPTH` levels."""
+
+    _depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(AliasEvent):
+            event = self.peek_event()
+            raise ComposerError(
+                None,
+                None,
+                f"YAML aliases (*{event.anchor}) are not allowed: write the value out",
+                event.start_mark,
+            )
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise ComposerError(
+                    None,
+                    None,
+                    f"nested more than {MAX_DEPTH} levels deep (MAX_DEPTH)",
+                    self.peek_event().start_mark,
+                )
+            return Composer.compose_node(self, parent, index)
+        finally:
+            self._depth -= 1
+
+
+if _CParser is not None:
+
+    class _Loader(_Bounded, _CParser, Composer, SafeConstructor, Resolver):  # type: ignore[misc]
+        """libyaml's parser with PyYAML's composer (bounded) and safe constructor; records lines."""
+
+        def __init__(self, stream: str):
+            _CParser.__init__(self, stream)
+            Composer.__init__(self)
+            SafeConstructor.__init__(self)
+            Resolver.__init__(self)
+
+        # the C parser composes by itself; these make it go through the bounded composer
+        check_node = Composer.check_node
+        get_node = Composer.get_node
+        get_single_node = Composer.get_single_node
+        compose_document = Composer.compose_document
+
+else:  # pragma: no cover
+
+    class _Loader(_Bounded, yaml.SafeLoader):  # type: ignore[no-redef]
+        """SafeLoader that records lines; unsafe tags still fail as in SafeLoader."""
 
 
 def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LineDict:
@@ -91,30 +167,53 @@ _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _constru
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
 
 
+class _NoAliases(yaml.SafeDumper):
+    """A safe dumper that writes a value twice rather than as an alias (which loaders refuse)."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def dump_yaml(data: Any, width: int = 120) -> str:
+    """YAML text that :func:`load_text` reads back: safe types, never an alias."""
+    return yaml.dump(data, Dumper=_NoAliases, allow_unicode=True, sort_keys=False, width=width)
+
+
 def load_text(text: str, file: str) -> Any:
-    """Parse YAML text safely; syntax errors and unsafe tags become an :class:`InputError`."""
+    """Parse YAML text safely; syntax errors, unsafe tags, aliases, deep nesting and oversized
+    text become an :class:`InputError`."""
+    if len(text) > MAX_FILE_BYTES or len(text.encode("utf-8", "replace")) > MAX_FILE_BYTES:
+        raise InputError([_too_big(file, len(text.encode("utf-8", "replace")))])
     if "\x00" in text:
         raise InputError([Problem(file, 1, "(file)", "binary content, not a YAML text file")])
     if not text.strip():
         raise InputError([Problem(file, 1, "(file)", "the file is empty")])
     try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader subclass
+        loader = _Loader(text)
+        try:
+            return loader.get_single_data()
+        finally:
+            loader.dispose()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
         what = (exc.problem or exc.context or "invalid YAML").strip()
+        if "nesting depth" in what:  # libyaml's own limit, deeper than ours
+            what = f"nested more than {MAX_DEPTH} levels deep (MAX_DEPTH)"
         if "could not determine a constructor" in what:
             what = (
                 "unsafe or unknown YAML tag " + what.split("tag", 1)[-1].strip() + " is not allowed"
             )
         return _raise(file, line, what)
-    except yaml.YAMLError as exc:  # pragma: no cover - other parser failures carry no mark
-        return _raise(file, 1, str(exc).splitlines()[0])
+    except yaml.YAMLError as exc:  # other parser failures carry no mark
+        return _raise(file, 1, str(exc).splitlines()[0] if str(exc) else "invalid YAML")
+    except UnicodeError:  # text that is not UTF-8 (lone surrogates)
+        return _raise(file, 1, "not UTF-8 text")
     except ValueError:  # a number past Python's digit limit (int-from-string)
         long = re.search(r"\d{4000,}", text)
         line = text.count("\n", 0, long.start()) + 1 if long else 1
         return _raise(file, line, "a number too long to read (thousands of digits)")
-    except RecursionError:
+    except RecursionError:  # pragma: no cover - MAX_DEPTH stops nesting long before
         return _raise(file, 1, "nested too deeply to read")
 
 
@@ -122,19 +221,42 @@ def _raise(file: str, line: int, message: str) -> Any:
     raise InputError([Problem(file, line, "(yaml)", message)])
 
 
-def load_file(path: str | Path) -> Any:
-    """Read and parse a YAML file; unreadable, binary or empty files give an :class:`InputError`."""
+def _too_big(file: str, size: int | None) -> Problem:
+    this = f" (this one: {size:,} bytes)" if size is not None else ""
+    return Problem(
+        file,
+        1,
+        "(file)",
+        f"too large: input files hold at most {MAX_FILE_BYTES:,} bytes (MAX_FILE_BYTES){this}",
+    )
+
+
+def read_text(path: str | Path) -> str:
+    """A file's UTF-8 text, refused unread when larger than :data:`MAX_FILE_BYTES`."""
     path = Path(path)
     name = str(path)
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as fh:
+            size = path.stat().st_size
+            if size > MAX_FILE_BYTES:
+                raise InputError([_too_big(name, size)])
+            raw = fh.read(MAX_FILE_BYTES + 1)  # a device or pipe may say 0 and never end
     except OSError as exc:
-        raise InputError([Problem(name, 1, "(file)", f"cannot read: {exc.strerror}")]) from None
+        raise InputError(
+            [Problem(name, 1, "(file)", f"cannot read: {exc.strerror or exc}")]
+        ) from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise InputError([_too_big(name, None)])
     try:
-        text = raw.decode("utf-8")
+        return raw.decode("utf-8")
     except UnicodeDecodeError:
         raise InputError([Problem(name, 1, "(file)", "binary content, not UTF-8 text")]) from None
-    return load_text(text, name)
+
+
+def load_file(path: str | Path) -> Any:
+    """Read and parse a YAML file; unreadable, oversized, binary or empty files give an
+    :class:`InputError`."""
+    return load_text(read_text(path), str(path))
 
 
 def line_of(node: Any, key: str | int | None = None, default: int = 1) -> int:
@@ -158,6 +280,8 @@ class Reader:
     def __init__(self, file: str):
         self.file = file
         self.problems: list[Problem] = []
+        #: field -> where its number comes from (a ``source:`` written beside it)
+        self.sources: dict[str, str] = {}
 
     def add(self, node: Any, key: str | int | None, field: str, message: str) -> None:
         self.problems.append(Problem(self.file, line_of(node, key), field, message))
@@ -199,7 +323,10 @@ class Reader:
         min_value: float | None = None,
         max_value: float | None = None,
         choices: list | tuple | set | None = None,
+        bound: str = "",
     ) -> Any:
+        """``node[key]`` if of ``kind`` (finite, within the range, one of ``choices``), else
+        ``default`` (missing and no default: a problem). ``bound`` names the maximum's reason."""
         field = _join(prefix, key)
         if key not in node:
             if default is ...:
@@ -209,20 +336,26 @@ class Reader:
         value = node[key]
         kinds = kind if isinstance(kind, tuple) else (kind,)
         if float in kinds and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
+            value = float(value) if abs(value) < 10**300 else math.inf
         ok = isinstance(value, kinds) and not (isinstance(value, bool) and bool not in kinds)
         if not ok:
             names = " or ".join(_type_name(k) for k in kinds)
-            self.add(node, key, field, f"expected {names}, got {_kind(value)}")
+            hint = number_hint(value) if float in kinds or int in kinds else ""
+            self.add(node, key, field, f"expected {names}, got {_kind(value)}{hint}")
+            return None if default is ... else default
+        if isinstance(value, float) and not math.isfinite(value):
+            self.add(node, key, field, f"expected a finite number, got {value}")
             return None if default is ... else default
         if choices is not None and value not in choices:
-            self.add(node, key, field, f"{value!r} is not one of {', '.join(map(str, choices))}")
+            shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "…"
+            self.add(node, key, field, f"{shown} is not one of {', '.join(map(str, choices))}")
             return None if default is ... else default
         if min_value is not None and value < min_value:
-            self.add(node, key, field, f"{value} is below the minimum {min_value:g}")
+            self.add(node, key, field, f"{_num(value)} is below the minimum {min_value:g}")
             return None if default is ... else default
         if max_value is not None and value > max_value:
-            self.add(node, key, field, f"{value} is above the maximum {max_value:g}")
+            why = f" ({bound})" if bound else ""
+            self.add(node, key, field, f"{_num(value)} is above the maximum {max_value:g}{why}")
             return None if default is ... else default
         return value
 
@@ -248,6 +381,27 @@ def _type_name(kind: type) -> str:
     }.get(kind, kind.__name__)
 
 
+def number_hint(value: Any) -> str:
+    """For text that reads as a number elsewhere (``1e9``): how to write it in YAML."""
+    if not isinstance(value, str) or len(value) > 40:
+        return ""
+    try:
+        number = float(value)
+    except ValueError:
+        return ""
+    if not math.isfinite(number):
+        return ""
+    shown = str(int(number)) if number.is_integer() and abs(number) < 1e15 else f"{number:.6e}"
+    return f" (YAML reads {value.strip()!r} as text: write {shown})"
+
+
+def _num(value: float) -> str:
+    """A number for a message: never hundreds of digits."""
+    if isinstance(value, int) and abs(value) >= 10**15:
+        return f"a number of about {int(abs(value).bit_length() * 0.30103) + 1} digits"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
 def _kind(value: Any) -> str:
     if value is None:
         return "nothing"
@@ -258,7 +412,7 @@ def _kind(value: Any) -> str:
     if isinstance(value, list):
         return "a list"
     if isinstance(value, int):
-        return f"the integer {value}"
+        return f"the integer {_num(value)}"
     if isinstance(value, float):
         return f"the number {value:g}"
     return f"text {str(value)[:40]!r}"

@@ -699,7 +699,9 @@ def test_cli_grade_huge_deep_or_odd_input_one_line_exit_2(arg):
     assert out.returncode == 2, out.stdout
     assert "Traceback" not in out.stderr
     lines = out.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("incident: ") and len(lines[0]) < 300, lines
+    assert (
+        len(lines) == 1 and lines[0].startswith("drillsim: incident: ") and len(lines[0]) < 300
+    ), lines
     assert out.stdout == ""
 
 

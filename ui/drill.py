@@ -19,6 +19,7 @@ import pandas as pd
 import streamlit as st
 
 from sim.drill import DrillError, scenario_from_text, snapshot_text
+from sim.i18n import escape_markdown as md
 from sim.i18n import label, t
 from sim.plan import GRADES
 from sim.scenario import Scenario, format_time
@@ -196,13 +197,13 @@ def setup_view() -> None:
         key=f"drill_site_{stem}",
     )
     if suggested:
-        left.info(_t("drill_suggested", site=names[suggested]))
+        left.info(_t("drill_suggested", site=md(names[suggested])))
     script_sites = {i.site for i in scenario.incidents}
     if source == "scripted" and script_sites and script_sites != {site}:
         left.caption(
             _t(
                 "drill_script_site_note",
-                site="、".join(names.get(x, x) for x in sorted(script_sites)),
+                site="、".join(md(names.get(x, x)) for x in sorted(script_sites)),
             )
         )
     right.markdown(f"**{_t('drill_site_history')}**")
@@ -210,7 +211,7 @@ def setup_view() -> None:
         pd.DataFrame(
             [
                 {
-                    _t("drill_col_site"): names[h["site"]]
+                    _t("drill_col_site"): md(names[h["site"]])
                     + (f"  {_t('drill_suggested_mark')}" if h["site"] == suggested else ""),
                     _t("drill_col_last_year"): h["last_year"] or _t("drill_never"),
                     _t("drill_col_years_since"): "—"
@@ -280,10 +281,13 @@ def _snapshot_meta(drill_id: int) -> dict[str, Any]:
 @st.cache_data(show_spinner=False, max_entries=256)
 def _snapshot_meta_cached(db: str, drill_id: int) -> dict[str, Any]:
     """A snapshot never changes once stored, so its names are cached."""
-    import yaml
+    from sim.yamlio import InputError, load_text
 
     text = store().drill(int(drill_id))["scenario_text"]
-    data = yaml.safe_load(text) or {}
+    try:  # a stored snapshot is read with the same limits as any file
+        data = load_text(text, f"drill {drill_id}") or {}
+    except InputError:
+        data = {}
     sites = {
         x["id"]: (x.get("name_zh") or x["id"], x.get("name_en") or x["id"])
         for x in (data.get("calendar", {}) or {}).get("sites", [])
@@ -408,13 +412,13 @@ def render_injects(live: dl.LiveDrill, lang_: str) -> None:
                 "drill_inject_head",
                 lang_,
                 family=dl.family_label(inj["family"], lang_),
-                site=inj["site_zh"] if lang_ == "zh" else inj["site_en"],
+                site=md(inj["site_zh"] if lang_ == "zh" else inj["site_en"]),
                 time=format_time(inj["discovered_at"]),
             )
-            st.markdown(f":material/warning: **{inj['id']} · {head}**")
+            st.markdown(f":material/warning: **{md(inj['id'])} · {head}**")
             text = inj["text_zh"] if lang_ == "zh" else inj["text_en"]
             if text:
-                st.markdown(text)
+                st.markdown(md(text))
             st.caption(" · ".join(dl.facts_lines(inj["facts"], lang_)))
             badges = [
                 t("drill_team_grade", lang_, grade=dl.grade_label(plan, inj["team_grade"], lang_))
@@ -623,7 +627,7 @@ def _action_menu(live: dl.LiveDrill) -> None:
     _show_flash()
     backup = SS.get("drill_backup")
     if backup:
-        who = dl.person_label(live.scenario, backup["person"], L)
+        who = md(dl.person_label(live.scenario, backup["person"], L))
         st.button(
             _t("drill_call_backup", person=who),
             key="drill_call_backup",
@@ -684,7 +688,7 @@ def _trainer_notes(live: dl.LiveDrill) -> None:
         for inj in injects:
             g = grade(inj["facts"], plan)
             st.markdown(
-                f"**{inj['id']}** · "
+                f"**{md(inj['id'])}** · "
                 + _t(
                     "drill_plan_grade",
                     grade=dl.grade_label(plan, g.level, L),
@@ -692,7 +696,7 @@ def _trainer_notes(live: dl.LiveDrill) -> None:
                 )
             )
             st.caption(_t("drill_expected"))
-            st.markdown("\n".join(f"- {x}" for x in dl.expected_steps(live, inj["id"], L, ref)))
+            st.markdown("\n".join(f"- {md(x)}" for x in dl.expected_steps(live, inj["id"], L, ref)))
 
 
 def _players(live: dl.LiveDrill) -> None:
@@ -700,8 +704,8 @@ def _players(live: dl.LiveDrill) -> None:
     with st.expander(_t("drill_players_shown")):
         if not players:
             st.caption(_t("drill_no_players"))
-        for role, name in players.items():
-            st.markdown(f"- {label(live.scenario.plan, 'roles', role, L)}: {name}")
+        for role, name in players.items():  # typed names: shown as typed, never as Markdown
+            st.markdown(f"- {md(label(live.scenario.plan, 'roles', role, L))}: {md(name)}")
 
 
 def _header(live: dl.LiveDrill) -> None:
@@ -712,8 +716,10 @@ def _header(live: dl.LiveDrill) -> None:
             "drill_running_caption",
             id=live.drill_id,
             year=live.row["year"],
-            site=site,
-            scenario=meta.get("name_zh" if L == "zh" else "name_en") or live.row["scenario_name"],
+            site=md(site),
+            scenario=md(
+                meta.get("name_zh" if L == "zh" else "name_en") or live.row["scenario_name"]
+            ),
         )
     )
 

@@ -15,24 +15,23 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from sim.drill import (
     Drill,
     DrillError,
     Outcome,
     auto_reference,
     generate_incidents,
+    plain_data,
     scenario_from_text,
     snapshot_text,
     standing,
     verdict_dict,
 )
-from sim.i18n import label, t
+from sim.i18n import addressee_label, escape_markdown, label, t
 from sim.rules import MET, MISSED, NA
 from sim.scenario import DAY, Incident, Scenario, Site, format_time
 from sim.steps import on_paper
-from sim.yamlio import load_file
+from sim.yamlio import dump_yaml, load_file, load_text
 
 DEFAULT_REPS = 200
 SPEEDS = (1, 2, 5, 10)
@@ -152,10 +151,10 @@ def build_snapshot(
     text = snapshot_text(path, relocate(incidents, base, site))
     if not generated:
         return text
-    data = yaml.safe_load(text)
+    data = plain_data(load_text(text, "<snapshot>"))
     data["name_zh"] = t("drill_generated_name", "zh", name=base.name_zh or base.name)
     data["name_en"] = t("drill_generated_name", "en", name=base.name_en or base.name)
-    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=120)
+    return dump_yaml(data)
 
 
 def create_drill(
@@ -496,15 +495,6 @@ def outcome_word(outcome: str, lang: str) -> str:
     return outcome if text == key else text
 
 
-def addressee_label(plan, target: str, lang: str) -> str:
-    """A body or a role in the plan's words."""
-    if target in plan.bodies:
-        return label(plan, "bodies", target, lang)
-    if target in plan.roles:
-        return label(plan, "roles", target, lang)
-    return target
-
-
 def incident_label(iid: str | None, lang: str) -> str:
     """An incident id; a run-level verdict (no incident) is about the whole exam calendar."""
     return iid if iid else t("drill_exam_calendar", lang)
@@ -815,16 +805,20 @@ def _old_report_step(decision: dict[str, Any]) -> str:
 
 
 def decision_label(decision: dict[str, Any], plan, scenario: Scenario, lang: str) -> str:
-    """A stored decision in words, for the log and the undo message (older kinds too)."""
+    """A stored decision in words, for the log and the undo message (older kinds too).
+
+    Both are Markdown on the page, so a typed note and a person's name are escaped in it.
+    """
     kind = decision.get("kind")
     colon = _colon(lang)
     person = decision.get("person")
-    name = person_label(scenario, person, lang) if person else ""
+    name = escape_markdown(person_label(scenario, person, lang)) if person else ""
     who = ("（{}）" if lang == "zh" else " ({})").format(name) if person else ""
     if kind == "advance":
         return f"{t('drill_kind_advance', lang)} → {format_time(decision['to'])}"
     if kind == "note":
-        return f"{t('drill_kind_note', lang)}{colon}{str(decision.get('text', ''))[:60]}"
+        note = escape_markdown(str(decision.get("text", ""))[:60])
+        return f"{t('drill_kind_note', lang)}{colon}{note}"
     if kind == "step":
         sid = str(decision.get("step", ""))
         text = step_label(plan, sid, lang)
@@ -848,7 +842,9 @@ def decision_label(decision: dict[str, Any], plan, scenario: Scenario, lang: str
             "drill_kind_dispatch" if decision.get("purpose") == "dispatch" else "drill_kind_call",
             lang,
         )
-        return f"{what} → {person_label(scenario, decision.get('person', ''), lang)}"
+        return (
+            f"{what} → {escape_markdown(person_label(scenario, decision.get('person', ''), lang))}"
+        )
     return str(kind)
 
 
@@ -864,7 +860,8 @@ def reached_lines(live: LiveDrill, out: Outcome, lang: str) -> list[tuple[str, s
         pid = rec.detail if rec is not None and rec.detail in people else ""
         who = addressee_label(plan, target, lang)
         key = f"drill_reach_{got}"
-        text = t(key, lang, who=who, person=person_label(sc, pid, lang) if pid else "—")
+        person = escape_markdown(person_label(sc, pid, lang)) if pid else "—"
+        text = t(key, lang, who=who, person=person)
         if text == key:  # an outcome the catalogue does not know yet
             text = f"{who}{_colon(lang)}{outcome_word(got, lang)}"
         lines.append(("warning" if got == "failed" else "success", text))
@@ -949,7 +946,7 @@ def outcome_messages(
         calls = [r for r in out.records if r.action == "call" and r.target == person]
         if calls and calls[-1].outcome in ("answered", "unanswered", "busy"):
             res = calls[-1].outcome
-            who = person_label(sc, person, lang)
+            who = escape_markdown(person_label(sc, person, lang))
             msgs.append(
                 (
                     "success" if res == "answered" else "warning",
@@ -1009,7 +1006,8 @@ _ENGINE_PATTERNS = (
 
 
 def error_text(exc: Exception, lang: str, plan=None) -> str:
-    """An engine refusal in the page's language (the engine's own words when not known)."""
+    """An engine refusal in the page's language (the engine's own words when not known, escaped:
+    they may quote what was typed, and the page shows them as Markdown)."""
     msg = str(exc)
     low = msg.lower()
     for start, key in _ENGINE_MESSAGES:
@@ -1019,4 +1017,4 @@ def error_text(exc: Exception, lang: str, plan=None) -> str:
         if m := re.match(pattern, msg):
             step = step_label(plan, m[1], lang) if plan is not None else m[1]
             return t(key, lang, step=step)
-    return msg
+    return escape_markdown(msg)

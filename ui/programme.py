@@ -9,7 +9,7 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from sim.i18n import label
+from sim.i18n import escape_markdown, label
 from sim.plan import load_plan
 from sim.programme import (
     longest_without,
@@ -19,6 +19,7 @@ from sim.programme import (
     rule_trend,
     site_gaps,
 )
+from sim.store import StoreError
 from ui.common import lang, scenario_files, show_error, store, translator
 
 L = lang()
@@ -47,12 +48,24 @@ def _shipped_sites() -> list[tuple[str, str, str]]:
 st.title(_t("prog_page_title"))
 st.caption(_t("prog_page_intro"))
 
-s = store()
+
+def _store_error(exc: Exception) -> None:
+    """A failure shown as one message; a store's in the page's language."""
+    if isinstance(exc, StoreError):
+        st.error(f"{_t('error_prefix')}: {escape_markdown(exc.text(L))}")
+    else:
+        show_error(exc)
+
+
 try:
+    s = store()
     drills = s.list_drills()
+    damaged = s.damaged()
 except Exception as exc:  # noqa: BLE001 - a broken store is shown, not raised
-    show_error(exc)
+    _store_error(exc)
     st.stop()
+for _bad in damaged:  # a damaged drill is named; the others still count and show
+    st.warning(_t("store_damaged_listed", id=_bad["id"], problem=escape_markdown(_bad["problem"])))
 
 this_year = dt.date.today().year
 years = [int(d["year"]) for d in drills if d.get("year")]
@@ -79,14 +92,20 @@ if last < first:
     st.error(f"{_t('prog_last_year')} < {_t('prog_first_year')}")
     st.stop()
 
-gaps = site_gaps(
-    s, this_year=this_year, sites=_shipped_sites(), include_reference=include_reference
-)
+try:
+    gaps = site_gaps(
+        s, this_year=this_year, sites=_shipped_sites(), include_reference=include_reference
+    )
+    table = programme_table(
+        s, first, last, this_year=this_year, include_reference=include_reference
+    )
+except Exception as exc:  # noqa: BLE001 - a store that fails mid-page is a message
+    _store_error(exc)
+    st.stop()
 site_name = {r.site: (r.name_zh if L == "zh" else r.name_en) for r in gaps.itertuples()}
 
 # -- drills by year -----------------------------------------------------------------------------
 st.subheader(_t("prog_by_year"))
-table = programme_table(s, first, last, this_year=this_year, include_reference=include_reference)
 missed = missed_years(table)
 if missed:
     st.warning(_t("prog_missed_warning", years=", ".join(map(str, missed))))
@@ -128,7 +147,9 @@ st.dataframe(
 st.subheader(_t("prog_site_gaps"))
 longest = longest_without(gaps)
 if longest:
-    st.info(_t("prog_longest", sites="、".join(site_name.get(x, x) for x in longest)))
+    st.info(
+        _t("prog_longest", sites="、".join(escape_markdown(site_name.get(x, x)) for x in longest))
+    )
 st.dataframe(
     pd.DataFrame(
         {
@@ -150,7 +171,7 @@ st.subheader(_t("prog_trend"))
 try:
     trend = rule_trend(s, first, last, include_reference=include_reference)
 except Exception as exc:  # noqa: BLE001 - one unreadable drill must not hide the page
-    show_error(exc)
+    _store_error(exc)
     trend = pd.DataFrame()
 points = trend.dropna(subset=["met_share"]) if not trend.empty else trend
 if points.empty:
@@ -202,7 +223,11 @@ else:
 
 # -- open improvement items as next year's injects ---------------------------------------------
 st.subheader(_t("prog_open_items"))
-injects = open_items_as_injects(s, lang=L, plan=PLAN)
+try:
+    injects = open_items_as_injects(s, lang=L, plan=PLAN)
+except Exception as exc:  # noqa: BLE001 - a store that fails mid-page is a message
+    _store_error(exc)
+    injects = []
 if not injects:
     st.info(_t("prog_no_open_items"))
 else:

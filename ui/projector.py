@@ -10,6 +10,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from sim.i18n import escape_markdown as md
 from sim.scenario import format_time
 from ui import drill_logic as dl
 from ui.common import lang, show_error, store, translator
@@ -38,13 +39,13 @@ def _injects(live: dl.LiveDrill) -> None:
             head = _t(
                 "drill_inject_head",
                 family=dl.family_label(inj["family"], L),
-                site=inj["site_zh"] if L == "zh" else inj["site_en"],
+                site=md(inj["site_zh"] if L == "zh" else inj["site_en"]),
                 time=format_time(inj["discovered_at"]),
             )
-            st.markdown(f"### :material/warning: {inj['id']} · {head}")
+            st.markdown(f"### :material/warning: {md(inj['id'])} · {head}")
             text = inj["text_zh"] if L == "zh" else inj["text_en"]
             if text:
-                st.markdown(f"#### {text}")
+                st.markdown(f"#### {md(text)}")
             st.markdown(" · ".join(dl.facts_lines(inj["facts"], L)))
             status = []
             if inj["team_grade"]:
@@ -79,8 +80,8 @@ def _view() -> None:
         _t(
             "proj_caption",
             year=live.row["year"],
-            site=dl.site_name(site, L) if site else live.row["site"],
-            scenario=name or live.row["scenario_name"],
+            site=md(dl.site_name(site, L) if site else live.row["site"]),
+            scenario=md(name or live.row["scenario_name"]),
         )
     )
     if live.ended:

@@ -15,7 +15,7 @@ import streamlit as st
 
 from sim.charts import timeline_figure
 from sim.grading import grade
-from sim.i18n import LANGS, label, t
+from sim.i18n import LANGS, escape_markdown, label, t
 from sim.plan import RULE_IDS
 from sim.programme import known_sites, scenario_titles
 from sim.report import (
@@ -35,6 +35,7 @@ from sim.report import (
 from sim.report import Redactor as _Redactor
 from sim.rules import verdicts
 from sim.scenario import format_time
+from sim.store import StoreError
 from ui.common import db_path, lang, show_error, store, translator
 
 L = lang()
@@ -76,12 +77,25 @@ def _drill_option(d: dict) -> str:
 st.title(_t("rev_page_title"))
 st.caption(_t("rev_page_intro"))
 
-s = store()
+
+def _store_error(exc: Exception) -> None:
+    """A failure shown as one message; a store's in the page's language."""
+    if isinstance(exc, StoreError):
+        st.error(f"{_t('error_prefix')}: {escape_markdown(exc.text(L))}")
+    else:
+        show_error(exc)
+
+
 try:
+    s = store()
     drills = s.list_drills()
+    damaged = {int(d["id"]): d["problem"] for d in s.damaged()}
 except Exception as exc:  # noqa: BLE001 - a broken store is shown, not raised
-    show_error(exc)
+    _store_error(exc)
     st.stop()
+for _id, _problem in damaged.items():  # named here, left out of the choice; the others show
+    st.warning(_t("store_damaged_listed", id=_id, problem=escape_markdown(_problem)))
+drills = [d for d in drills if int(d["id"]) not in damaged]
 if not drills:
     st.info(_t("rev_no_drills"))
     st.stop()
@@ -108,8 +122,8 @@ try:
         str(by_id[drill_id].get("updated_at", "")),
     )
     row, rb = _rebuilt(str(db_path()), int(drill_id), version)
-except ReportError as exc:
-    show_error(exc)
+except (ReportError, StoreError) as exc:
+    _store_error(exc)
     st.stop()
 scenario, plan = rb.scenario, rb.scenario.plan
 records, card = rb.records, rb.scorecard
@@ -139,7 +153,8 @@ with tab_replay:
         st.pyplot(fig, clear_figure=True)
         plt.close(fig)
         log = pd.DataFrame(
-            action_rows(records[:step], scenario, L, names_only), columns=action_columns(L)
+            action_rows(records[:step], scenario, L, names_only, show_names=True),
+            columns=action_columns(L),
         )
         st.dataframe(log.iloc[::-1], hide_index=True, width="stretch", height=280)
         true_grades = {inc.id: grade(inc.facts(), plan).level for inc in scenario.incidents}
@@ -536,9 +551,10 @@ with tab_export:
                 show_error(exc)
     prepared = st.session_state.get("rev_export")
     if prepared and prepared["options"] == wanted_export:
-        st.success(_t("rev_prepared", name=prepared["name"], size=len(prepared["data"])))
+        shown = escape_markdown(prepared["name"])
+        st.success(_t("rev_prepared", name=shown, size=len(prepared["data"])))
         st.download_button(
-            _t("rev_download", name=prepared["name"]),
+            _t("rev_download", name=shown),
             data=prepared["data"],
             file_name=prepared["name"],
             mime=prepared["mime"],
@@ -546,4 +562,4 @@ with tab_export:
             key="rev_export_download",
         )
         if prepared["encrypted"]:
-            st.caption(_t("rev_decrypt_hint", name=prepared["name"]))
+            st.caption(_t("rev_decrypt_hint", name=shown))

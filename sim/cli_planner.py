@@ -20,13 +20,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from sim.cli import UsageError, add_run_options, progress_printer
+from sim.cli import UsageError, add_run_options, check_count, check_run_args, progress_printer
 
 
 def _print_json(obj: Any) -> None:
@@ -54,10 +53,12 @@ def _load_base(args: argparse.Namespace):
 
 
 def _check_run_args(args: argparse.Namespace) -> None:
-    if args.reps is not None and args.reps < 1:
-        raise UsageError("--reps: must be at least 1")
-    if args.workers is not None and args.workers < 1:
-        raise UsageError("--workers: must be at least 1")
+    """``--reps``, ``--workers``, ``--seed`` (and ``compare``'s pilot and maximum) within caps."""
+    from sim.experiment import MAX_REPS
+
+    check_run_args(args)
+    check_count("--pilot-reps", getattr(args, "pilot_reps", None), 2, MAX_REPS, "MAX_REPS")
+    check_count("--max-reps", getattr(args, "max_reps", None), 2, MAX_REPS, "MAX_REPS")
 
 
 def _add_out_options(p: argparse.ArgumentParser) -> None:
@@ -208,6 +209,12 @@ def _print_comparison(comp, base, lang: str, precision, reps: int) -> None:
         print(f"  {text}")
     for text in comp.verdicts("zh").values():
         print(f"  {text}")
+    warnings = comp.warning_lines("en") + comp.warning_lines("zh")
+    if warnings:
+        print()
+        print("levers:")
+        for line in warnings:
+            print(f"  {line}")
     print()
     print(
         f"{'role':<22}{'variant':<{width}}{'people':>7}{'calls/rep':>11}{'busy min/rep':>14}{'unanswered':>12}"
@@ -229,28 +236,39 @@ def _print_comparison(comp, base, lang: str, precision, reps: int) -> None:
 
 
 def _values(args: argparse.Namespace) -> list[Any]:
+    from sim.compare import MAX_SWEEP_POINTS  # here: the command line starts without pandas
+
     if args.values and args.range:
         raise UsageError("sweep: give --values or --range, not both")
+    cap = f"the cap of {MAX_SWEEP_POINTS} (MAX_SWEEP_POINTS)"
     if args.range:
         try:
             start, stop, step = (float(x) for x in args.range.split(":"))
         except ValueError:
             raise UsageError(f"--range: expected START:STOP:STEP, got {args.range!r}") from None
+        if not all(math.isfinite(x) for x in (start, stop, step)):
+            raise UsageError("--range: START, STOP and STEP must be finite numbers")
         if step <= 0 or stop < start:
             raise UsageError("--range: STEP must be above 0 and STOP not below START")
-        out, k = [], 0
-        while start + k * step <= stop + 1e-9:
-            out.append(round(start + k * step, 10))
-            k += 1
-        return out
+        # counted before any is made (START + k·STEP for k = 0, 1, … up to STOP)
+        points = math.floor((stop - start + 1e-9) / step) + 1
+        if points > MAX_SWEEP_POINTS:
+            raise UsageError(f"--range: {args.range} gives {points:,} values, above {cap}")
+        values = (start + k * step for k in range(points + 1))
+        return [round(x, 10) for x in values if x <= stop + 1e-9]
     if not args.values:
         raise UsageError("sweep: give --values V1 V2 … or --range START:STOP:STEP")
+    if len(args.values) > MAX_SWEEP_POINTS:
+        raise UsageError(f"--values: {len(args.values)} values, above {cap}")
+    from sim.yamlio import InputError, load_text
+
     out = []
     for text in args.values:
-        try:
-            out.append(yaml.safe_load(text))
-        except yaml.YAMLError:
-            raise UsageError(f"--values: cannot read {text!r}") from None
+        try:  # as in a file: no aliases, no deep nesting
+            out.append(load_text(text, "--values"))
+        except InputError as exc:
+            why = exc.problems[0].message
+            raise UsageError(f"--values: cannot read {text[:40]!r}: {why}") from None
     return out
 
 
@@ -396,7 +414,7 @@ def parse_target(spec: str) -> tuple[str, float]:
 
 
 def cmd_size(args: argparse.Namespace) -> int:
-    from sim.compare import size_grid, sizing_figure
+    from sim.compare import MAX_GRID_CELLS, size_grid, sizing_figure
 
     _check_run_args(args)
     if not args.axis:
@@ -406,6 +424,12 @@ def cmd_size(args: argparse.Namespace) -> int:
     axes = [parse_axis(a) for a in args.axis]
     if len({a.name for a in axes}) != len(axes):
         raise UsageError("size: two axes have the same name; add name=… to one")
+    cells = math.prod(len(a.counts) for a in axes)
+    if cells > MAX_GRID_CELLS:
+        raise UsageError(
+            f"--axis: the grid holds {cells:,} cells, above the cap of {MAX_GRID_CELLS:,} "
+            "(MAX_GRID_CELLS)"
+        )
     targets = dict(parse_target(x) for x in args.target)
     base = _load_base(args)
     try:
@@ -448,6 +472,8 @@ def cmd_size(args: argparse.Namespace) -> int:
     print()
     if sz.best is None:
         print("no staffing on the grid meets every target")
+        for line in sz.blocked_lines(base.plan, args.lang):
+            print(f"  {line}")
         return 1
     print(
         "smallest staffing meeting every target: "
@@ -476,7 +502,11 @@ def _write_outputs(args: argparse.Namespace, frame, figure) -> None:
 
 def cmd_bench_planner(args: argparse.Namespace) -> int:
     from sim.bench_planner import bench
+    from sim.limits import MAX_REPS
 
+    check_count("--reps", args.reps, 1, MAX_REPS, "MAX_REPS")
+    for n in args.memory_reps or ():
+        check_count("--memory-reps", n, 1, MAX_REPS, "MAX_REPS")
     result = bench(quick=args.quick, reps=args.reps, memory_reps=args.memory_reps)
     if args.json:
         _print_json(result)

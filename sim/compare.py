@@ -39,9 +39,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.experiment import run_once, wilson
+from sim.causes import CAUSES
+from sim.experiment import causes_table, check_reps, run_once, wilson
 from sim.i18n import label, t
-from sim.parallel import default_workers
+from sim.parallel import SCHEDULER_TIMEOUT_S, default_workers
 from sim.plan import RULE_IDS
 from sim.rules import MET, MISSED
 from sim.scenario import DAY, Scenario, Shift
@@ -84,6 +85,17 @@ def roles_of(scenario: Scenario) -> list[str]:
     return sorted({r for p in scenario.roster.people for r in p.roles})
 
 
+_CAUSE_INDEX = {c: i for i, c in enumerate(CAUSES)}
+#: The most values one sweep tries: each is a variant run as often as the base, and each keeps
+#: its own running sums (about 1.5 MB) until the sweep ends.
+MAX_SWEEP_POINTS = 200
+#: The most staffing cells one ``size`` grid holds (the product of the axes' counts); each cell
+#: is a variant whose sums the result keeps, as a sweep's points.
+MAX_GRID_CELLS = 500
+DUTY_STATES = ("on_duty", "on_call", "off_duty")
+_STATE_INDEX = {s: i for i, s in enumerate(DUTY_STATES)}
+
+
 def _digest(key: tuple) -> int:
     return int.from_bytes(hashlib.blake2b(repr(key).encode(), digest_size=8).digest(), "little")
 
@@ -100,6 +112,18 @@ class ChunkResult:
     busy: list[np.ndarray]  # [V] (reps, roles) minutes
     calls: list[np.ndarray]  # [V] (reps, roles, 2) calls, unanswered
     log: pd.DataFrame | None = None
+    #: (V, R, causes, 2) int64: misses a cause had a part in, and its minutes in thousandths
+    #: (integers: the sums do not depend on how replications are chunked)
+    causes: np.ndarray | None = None
+    #: (V, reps) uint64: a replication's outcome (verdicts, load): equal to the base's when the
+    #: variant changed nothing in it
+    outcome: np.ndarray | None = None
+    #: (V, 3) int64: calls that reached someone on duty, on call, off duty (a lever exercised?)
+    state_calls: np.ndarray | None = None
+    #: per variant, the people who were called or busy at least once
+    used: list[frozenset[str]] | None = None
+    #: per variant: rule -> blocking step -> misses it blocked
+    blockers: list[dict[str, dict[str, int]]] | None = None
 
 
 _WORKER_SCENARIOS: tuple[Scenario, ...] | None = None
@@ -121,6 +145,11 @@ def run_chunk(
     """Run replications ``start .. stop-1`` of each scenario (the unit of work sent to a worker)."""
     nv, nr, k = len(scenarios), len(RULES), stop - start
     nm = np.zeros((nv, k, nr, 2), dtype=np.int32)
+    why = np.zeros((nv, nr, len(CAUSES), 2), dtype=np.int64)
+    outcome = np.zeros((nv, k), dtype=np.uint64)
+    state_calls = np.zeros((nv, len(DUTY_STATES)), dtype=np.int64)
+    used: list[frozenset[str]] = []
+    blockers: list[dict[str, dict[str, int]]] = []
     digest = np.zeros((nv, k), dtype=np.uint64)
     times: list[list[np.ndarray]] = []
     busy, calls, logs = [], [], []
@@ -132,8 +161,23 @@ def run_chunk(
         tv: list[list[float]] = [[] for _ in range(nr)]
         b = np.zeros((k, len(roles)), dtype=np.float64)
         c = np.zeros((k, len(roles), 2), dtype=np.int64)
+        people_used: set[str] = set()
+        blocked: dict[str, dict[str, int]] = {}
         for j, i in enumerate(range(start, stop)):
             run = run_once(sc, seed, i)
+            outcome[v, j] = _digest(
+                (
+                    tuple((x.incident, x.rule, x.status, x.measured_min) for x in run.verdicts),
+                    tuple(sorted((p, round(m, 6)) for p, m in run.busy_minutes.items() if m)),
+                )
+            )
+            for a in run.records:
+                if a.action == "call":
+                    state = a.detail.rpartition(":")[2]
+                    if state in _STATE_INDEX:
+                        state_calls[v, _STATE_INDEX[state]] += 1
+                    people_used.add(a.target)
+            people_used.update(p for p, m in run.busy_minutes.items() if m > 0)
             all_met = 1
             for vd in run.verdicts:
                 if vd.status in (MET, MISSED):
@@ -143,6 +187,11 @@ def run_chunk(
                         nm[v, j, r, 1] += 1
                     else:
                         all_met = 0
+                        for cause, minutes in vd.causes:
+                            why[v, r, _CAUSE_INDEX[cause]] += (1, round(minutes * 1000))
+                        if vd.blocker:
+                            per = blocked.setdefault(vd.rule, {})
+                            per[vd.blocker] = per.get(vd.blocker, 0) + 1
                     if vd.measured_min is not None:
                         tv[r].append(vd.measured_min)
             nm[v, j, nr - 1] = (1, all_met)
@@ -160,19 +209,28 @@ def run_chunk(
             if full_log:
                 grades = run.true_grades
                 fams = {x.id: x.family for x in run.incidents}
+                sites = {x.id: x.site for x in run.incidents}
+                # the grade the team (here the policy's working group) gave, last given
+                given = {a.incident: a.outcome for a in run.records if a.action == "graded"}
                 logs.extend(
                     (
                         v,
                         i,
                         vd.incident,
                         fams.get(vd.incident, ""),
+                        sites.get(vd.incident, ""),
                         grades.get(vd.incident, ""),
+                        given.get(vd.incident, ""),
                         vd.rule,
                         vd.status,
                         vd.measured_min,
+                        vd.note,
+                        ";".join(f"{c}={m:g}" for c, m in vd.causes),
                     )
                     for vd in run.verdicts
                 )
+        used.append(frozenset(people_used))
+        blockers.append(blocked)
         times.append([np.asarray(x, dtype=np.float64) for x in tv])
         busy.append(b)
         calls.append(c)
@@ -185,20 +243,27 @@ def run_chunk(
                 "replication",
                 "incident",
                 "family",
+                "site",
                 "grade",
+                "assigned_grade",
                 "rule",
                 "status",
                 "measured_min",
+                "note",
+                "causes",
             ],
         )
-    return ChunkResult(start, stop, nm, digest, times, busy, calls, log)
+    return ChunkResult(
+        start, stop, nm, digest, times, busy, calls, log, why, outcome, state_calls, used, blockers
+    )
 
 
 # -- spreading chunks over workers -----------------------------------------------------------
 
 
-def _chunk_bounds(reps: int, size: int) -> list[tuple[int, int]]:
-    return [(a, min(reps, a + size)) for a in range(0, reps, size)]
+def _chunk_bounds(reps: int, size: int) -> Iterator[tuple[int, int]]:
+    """The chunks' (start, stop), made as they are asked for (never a list of them all)."""
+    return ((a, min(reps, a + size)) for a in range(0, reps, size))
 
 
 def _mp_context():
@@ -236,19 +301,20 @@ def run_chunks(
     workers = default_workers() if workers is None or workers <= 0 else workers
     size = chunk_size or max(1, min(50, -(-reps // (workers * 4))))
     bounds = _chunk_bounds(reps, size)
-    if workers == 1 or len(bounds) == 1:
+    n_chunks = -(-reps // size)
+    if workers == 1 or n_chunks == 1:
         for a, b in bounds:
             yield run_chunk(scenarios, seed, a, b, full_log)
         return
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
     with ProcessPoolExecutor(
-        max_workers=min(workers, len(bounds)),
+        max_workers=min(workers, n_chunks),
         mp_context=_mp_context(),
         initializer=_init_worker,
         initargs=(scenarios,),
     ) as pool:
-        todo = iter(bounds)
+        todo = bounds
         running = set()
         done: dict[int, ChunkResult] = {}
         nxt = 0
@@ -271,11 +337,12 @@ def _run_dask(scenarios, seed, reps, scheduler, chunk_size, full_log) -> Iterato
     from distributed import Client, as_completed
 
     own = not isinstance(scheduler, Client)
-    client = Client(scheduler) if own else scheduler
+    # a cluster that does not answer is said within seconds, not after Dask's 30
+    client = Client(scheduler, timeout=SCHEDULER_TIMEOUT_S) if own else scheduler
     try:
         threads = max(1, sum(client.nthreads().values()))
         size = chunk_size or max(1, min(50, -(-reps // (threads * 4))))
-        bounds = iter(_chunk_bounds(reps, size))
+        bounds = _chunk_bounds(reps, size)
         shared = client.scatter(scenarios, broadcast=True)
         ac = as_completed()
         for a, b in itertools.islice(bounds, threads * 3):
@@ -320,6 +387,11 @@ class _Acc:
         self.rep_k = np.zeros(nr, dtype=np.int64)
         self.busy = np.zeros(n_roles, dtype=np.float64)
         self.calls = np.zeros((n_roles, 2), dtype=np.int64)
+        self.causes = np.zeros((nr, len(CAUSES), 2), dtype=np.int64)
+        self.changed_reps = 0  # replications whose outcome differs from the base's
+        self.state_calls = np.zeros(len(DUTY_STATES), dtype=np.int64)
+        self.used: set[str] = set()
+        self.blockers: dict[str, dict[str, int]] = {}
         self.crn_mismatch = 0
 
     def add(self, res: ChunkResult, v: int) -> None:
@@ -344,6 +416,19 @@ class _Acc:
         self.rep_k += both.sum(0)
         self.busy = _seq_add(self.busy, res.busy[v])
         self.calls += res.calls[v].sum(0)
+        if res.causes is not None:
+            self.causes += res.causes[v]
+        if res.outcome is not None:
+            self.changed_reps += int((res.outcome[v] != res.outcome[0]).sum())
+        if res.state_calls is not None:
+            self.state_calls += res.state_calls[v]
+        if res.used is not None:
+            self.used |= res.used[v]
+        if res.blockers is not None:
+            for rule, per in res.blockers[v].items():
+                mine = self.blockers.setdefault(rule, {})
+                for step, k in per.items():
+                    mine[step] = mine.get(step, 0) + k
         self.crn_mismatch += int((res.digest[v] != res.digest[0]).sum())
 
 
@@ -386,6 +471,53 @@ def _percentile(hist: np.ndarray, q: float) -> float | None:
         return None
     idx = int(np.searchsorted(np.cumsum(hist), math.ceil(q * total)))
     return (idx + 0.5) * BIN_MIN if idx < N_BINS else N_BINS * BIN_MIN
+
+
+def lever_text(code: str, params: dict, lang: str) -> str:
+    """A lever warning in words (a duty state named as the plan's people say it)."""
+    words = dict(params)
+    if "state" in words:
+        words["state"] = t(f"rev_state_{words['state']}", lang)
+    return t("lever_" + code, lang, **words)
+
+
+def lever_warnings(variant: Variant, acc: _Acc) -> list[tuple[str, dict]]:
+    """Why a variant's answers may not move: it changed nothing in any replication, or its
+    lever was never exercised (a duty state nobody was called in, a person nobody needed)."""
+    out: list[tuple[str, dict]] = []
+    if acc.reps and acc.changed_reps == 0:
+        out.append(("no_effect", {"reps": acc.reps}))
+    states = {dr.patch.state for dr in variant.reachability}
+    states |= {rp.state for c in variant.change for rp in c.reach}
+    states |= {rp.state for n in variant.add for rp in n.reach}
+    for state in DUTY_STATES:
+        if state in states and acc.state_calls[_STATE_INDEX[state]] == 0:
+            out.append(("state_never_called", {"state": state}))
+    for who in [n.person.id for n in variant.add] + [c.id for c in variant.change]:
+        if who not in acc.used:
+            out.append(("person_never_needed", {"person": who}))
+    return out
+
+
+def _blocking_of(acc: _Acc, r: int, rule: str) -> dict[str, float]:
+    """Per blocking step, the share of rule ``r``'s misses it blocked (largest first)."""
+    misses = int(acc.s[r][0] - acc.s[r][1])
+    per = acc.blockers.get(rule, {})
+    if not misses:
+        return {}
+    ranked = sorted(per.items(), key=lambda kv: (-kv[1], kv[0]))
+    return {step: round(k / misses, 6) for step, k in ranked}
+
+
+def _causes_of(acc: _Acc, r: int) -> dict[str, dict]:
+    """The causes object of rule ``r``'s misses under one variant."""
+    misses = int(acc.s[r][0] - acc.s[r][1])
+    found = {
+        c: (int(acc.causes[r, i, 0]), acc.causes[r, i, 1] / 1000.0)
+        for i, c in enumerate(CAUSES)
+        if acc.causes[r, i, 0]
+    }
+    return causes_table(misses, found)
 
 
 def _rule_result(name: str, rule: str, acc: _Acc, base: _Acc, allowed: float | None) -> RuleResult:
@@ -460,6 +592,12 @@ class Comparison:
     results: list[RuleResult] = field(repr=False)
     roles: pd.DataFrame = field(repr=False)
     hist: dict[tuple[str, str], np.ndarray] = field(repr=False)
+    #: per (variant, rule): the ``causes`` object of its misses (:func:`sim.experiment.causes_table`)
+    causes: dict[tuple[str, str], dict] = field(default_factory=dict, repr=False)
+    #: per (variant, rule): blocking step -> share of the misses it blocked (largest first)
+    blocking: dict[tuple[str, str], dict[str, float]] = field(default_factory=dict, repr=False)
+    #: per variant: its lever warnings, (code, params) — see :func:`lever_warnings`
+    warnings: dict[str, list[tuple[str, dict]]] = field(default_factory=dict)
     crn_mismatched_reps: int = 0
     log: pd.DataFrame | None = field(default=None, repr=False)
     elapsed_s: float = field(default=0.0, compare=False)
@@ -561,7 +699,11 @@ class Comparison:
             ],
             "crn_mismatched_reps": self.crn_mismatched_reps,
             "rules": [
-                r.__dict__
+                {
+                    **r.__dict__,
+                    "causes": self.causes.get((r.variant, r.rule), {}),
+                    "blocking_steps": self.blocking.get((r.variant, r.rule), {}),
+                }
                 for r in self.results
                 if r.applicable or r.rule in self.applicable_rules()
             ],
@@ -570,7 +712,27 @@ class Comparison:
                 for row in self.roles.to_dict("records")
             ],
             "verdicts": {"zh": self.verdicts("zh"), "en": self.verdicts("en")},
+            "warnings": {
+                name: [
+                    {
+                        "code": code,
+                        **params,
+                        "zh": lever_text(code, params, "zh"),
+                        "en": lever_text(code, params, "en"),
+                    }
+                    for code, params in found
+                ]
+                for name, found in self.warnings.items()
+            },
         }
+
+    def warning_lines(self, lang: str) -> list[str]:
+        """The lever warnings in words, one line per variant and warning."""
+        return [
+            f"⚠ {v.label(lang)}: {lever_text(code, params, lang)}"
+            for v in self.variants
+            for code, params in self.warnings.get(v.name, [])
+        ]
 
     def run(self, variant: str, replication: int):
         """The full record of one replication of one variant (re-run: results are reproducible)."""
@@ -633,8 +795,7 @@ def compare(
     depend on ``workers``, ``scheduler`` or ``chunk_size``. Raises InputError if a variant does
     not fit the scenario.
     """
-    if reps < 1:
-        raise ValueError("reps must be at least 1")
+    check_reps(reps, workers)
     t0 = time.perf_counter()
     vs = _variants_with_base(variants)
     scenarios = [base, *apply_all(base, vs[1:])]
@@ -664,6 +825,21 @@ def compare(
             allowed = sc.plan.rules[rule].allowed_minutes if rule in sc.plan.rules else None
             results.append(_rule_result(var.name, rule, acc, accs[0], allowed))
     roles = _role_rows(vs, scenarios, role_lists, accs)
+    warnings = {
+        var.name: found
+        for var, acc in zip(vs[1:], accs[1:], strict=True)
+        if (found := lever_warnings(var, acc))
+    }
+    blocking = {
+        (var.name, rule): _blocking_of(accs[v], RULES.index(rule), rule)
+        for v, var in enumerate(vs)
+        for rule in RULES
+    }
+    causes = {
+        (var.name, rule): _causes_of(accs[v], RULES.index(rule))
+        for v, var in enumerate(vs)
+        for rule in RULES
+    }
     hist = {
         (var.name, rule): accs[v].hist[RULES.index(rule)]
         for v, var in enumerate(vs)
@@ -683,6 +859,9 @@ def compare(
         results=results,
         roles=roles,
         hist=hist,
+        causes=causes,
+        blocking=blocking,
+        warnings=warnings,
         crn_mismatched_reps=max(a.crn_mismatch for a in accs),
         log=log,
         elapsed_s=time.perf_counter() - t0,
@@ -966,6 +1145,8 @@ class Sizing:
     cells: pd.DataFrame  # one row per evaluated cell: counts, cost, share / lo / hi per rule, meets
     best: dict[str, int] | None  # axis name -> extra people, or None when no cell meets the targets
     comparisons: list[Comparison] = field(default_factory=list, repr=False)
+    #: when no cell meets the targets: per target missed by the closest cell, what blocks it
+    blocked_by: list[dict[str, Any]] = field(default_factory=list)
 
     def as_json(self) -> dict:
         return {
@@ -973,8 +1154,30 @@ class Sizing:
             "targets": self.targets,
             "criterion": self.criterion,
             "best": self.best,
+            "blocked_by": self.blocked_by,
             "cells": self.cells.to_dict("records"),
         }
+
+    def blocked_lines(self, plan, lang: str) -> list[str]:
+        """What blocks each target no staffing on the grid reaches, in words."""
+        out = []
+        for b in self.blocked_by:
+            step = plan.step(b["step"]) if b["step"] in plan.steps else None
+            name = (step.label_zh if lang == "zh" else step.label_en) if step else b["step"]
+            out.append(
+                t(
+                    "size_blocked",
+                    lang,
+                    rule=label(plan, "rules", b["rule"], lang),
+                    share=f"{100 * (b['share'] or 0):.1f}",
+                    target=f"{100 * b['target']:.1f}",
+                    step=name,
+                    blocked=f"{100 * b['step_share']:.0f}",
+                    cause=t("cause_" + b["cause"], lang) if b["cause"] else "—",
+                    minutes=f"{b['cause_minutes']:.0f}",
+                )
+            )
+        return out
 
 
 def size_grid(
@@ -1004,11 +1207,17 @@ def size_grid(
         if rule not in RULES:
             raise ValueError(f"unknown rule {rule!r}")
     axes = list(axes)
+    n_cells = math.prod(len(a.counts) for a in axes)
+    if n_cells > MAX_GRID_CELLS:
+        raise ValueError(
+            f"the grid holds {n_cells:,} cells, above the cap of {MAX_GRID_CELLS:,} (MAX_GRID_CELLS)"
+        )
     cells = sorted(itertools.product(*(a.counts for a in axes)), key=lambda c: (_cost(axes, c), c))
     levels: dict[float, list[tuple[int, ...]]] = {}
     for c in cells:
         levels.setdefault(_cost(axes, c), []).append(c)
     rows, comps, best = [], [], None
+    closest: tuple[float, tuple[int, ...], Comparison, str] | None = None
     total_cells = len(cells)
     done_cells = 0
     for cost in sorted(levels):
@@ -1036,6 +1245,8 @@ def size_grid(
                 margins.append(-1.0 if value is None else value - target)
             row["meets"] = all(m >= 0 for m in margins)
             rows.append(row)
+            if closest is None or min(margins) > closest[0]:
+                closest = (min(margins), c, comp, v.name)
             if row["meets"]:
                 found.append((min(margins), c))
         if found and best is None:
@@ -1044,7 +1255,39 @@ def size_grid(
             if not exhaustive:
                 break
     frame = pd.DataFrame(rows)
-    return Sizing(axes, dict(targets), criterion, frame, best, comps)
+    blocked = (
+        [] if best is not None or closest is None else _blocked_by(closest, targets, criterion)
+    )
+    return Sizing(axes, dict(targets), criterion, frame, best, comps, blocked)
+
+
+def _blocked_by(closest, targets: Mapping[str, float], criterion: str) -> list[dict[str, Any]]:
+    """For the cell closest to the targets, per target it misses: the step that blocked most of
+    its misses, and the cause that cost most per miss."""
+    _, cell, comp, name = closest
+    out = []
+    for rule, target in targets.items():
+        r = comp.result(name, rule)
+        value = r.share if criterion == "estimate" else r.ci_lo
+        if value is not None and value >= target:
+            continue
+        steps = comp.blocking.get((name, rule), {})
+        causes = comp.causes.get((name, rule), {})
+        step, step_share = next(iter(steps.items()), ("", 0.0))
+        cause, c = max(causes.items(), key=lambda kv: kv[1]["minutes_per_miss"], default=("", {}))
+        out.append(
+            {
+                "rule": rule,
+                "target": target,
+                "share": r.share,
+                "cell": list(cell),
+                "step": step,
+                "step_share": step_share,
+                "cause": cause,
+                "cause_minutes": c.get("minutes_per_miss", 0.0),
+            }
+        )
+    return out
 
 
 def _offset_progress(
@@ -1097,6 +1340,10 @@ def sweep(
     ``extra`` is an override document merged into every point (e.g. a staffing change).
     """
     variants = []
+    if len(values) > MAX_SWEEP_POINTS:  # the command line, the page and notebooks alike
+        raise ValueError(
+            f"a sweep tries at most {MAX_SWEEP_POINTS} values (MAX_SWEEP_POINTS), got {len(values)}"
+        )
     for i, value in enumerate(values):
         doc = set_path(param, value)
         if extra:
@@ -1170,6 +1417,8 @@ def _legend_below(fig, ax, n: int) -> None:
         return
     rows = -(-len(handles) // 3)
     reserve = (0.12 + 0.2 * rows) / fig.get_figheight()
+    # typed variant labels: a "$" must not switch matplotlib into maths notation
+    labels = [text.replace("$", r"\$") for text in labels]
     fig.legend(
         handles, labels, loc="lower center", ncol=min(3, len(handles)), fontsize=8, frameon=False
     )

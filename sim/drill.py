@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
+from sim.causes import Trace, explain_misses
 from sim.grading import grade
 from sim.model import Model
 from sim.plan import (
@@ -37,7 +37,7 @@ from sim.rules import MET, MISSED, NA, REPORT_STEPS, Verdict, verdicts
 from sim.scenario import DAY, Incident, Scenario, format_time, parse_scenario
 from sim.steps import arrive, perform
 from sim.streams import Streams
-from sim.yamlio import LineDict, load_file, load_text
+from sim.yamlio import LineDict, dump_yaml, load_file, load_text
 
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
 
@@ -80,18 +80,25 @@ def snapshot_text(path: str | Path, incidents: Iterable[Incident] | None = None)
     stored drill's replay.
     """
     path = Path(path)
-    data = _plain(load_file(path))
+    data = plain_data(load_file(path))
     base = path.parent
     if isinstance(data.get("plan"), str):
-        data["plan"] = _plain(load_file(base / data["plan"]))
+        data["plan"] = plain_data(load_file(base / data["plan"]))
     elif "plan" not in data:
-        data["plan"] = _plain(load_file(SCENARIO_DIR / "plan.yaml"))
+        data["plan"] = plain_data(load_file(SCENARIO_DIR / "plan.yaml"))
     if isinstance(data.get("roster"), str):
-        roster = _plain(load_file(base / data["roster"]))
+        roster = plain_data(load_file(base / data["roster"]))
         data["roster"] = roster.get("roster", roster)
+    timing = data.get("timing")
+    ref = timing if isinstance(timing, str) else (timing or {}).get("include")
+    if isinstance(ref, str):  # a timing file (e.g. calibrated) goes into the snapshot too
+        inline = (
+            {k: v for k, v in timing.items() if k != "include"} if isinstance(timing, dict) else {}
+        )
+        data["timing"] = {**inline, **plain_data(load_file(base / ref))}
     if incidents is not None:
         data["incidents"] = [incident_to_dict(i) for i in incidents]
-    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=120)
+    return dump_yaml(data)  # never an alias: the snapshot must load back
 
 
 def incident_to_dict(inc: Incident) -> dict[str, Any]:
@@ -124,11 +131,11 @@ def scenario_from_text(text: str, name: str = "<drill>") -> Scenario:
     return parse_scenario(data, str(SCENARIO_DIR / name), plan=plan, text=text)
 
 
-def _plain(value: Any) -> Any:
+def plain_data(value: Any) -> Any:
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
+        return {k: plain_data(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_plain(v) for v in value]
+        return [plain_data(v) for v in value]
     return value
 
 
@@ -478,14 +485,19 @@ class Drill:
 
     # -- judging -------------------------------------------------------------------------------
     def verdicts(self, *, final: bool = False) -> list[Verdict]:
-        """Verdicts now; ``final`` judges every open clock as if the drill ended here."""
-        return verdicts(
+        """Verdicts now; ``final`` judges every open clock as if the drill ended here. A miss
+        carries its causes (:mod:`sim.causes`); the time before the team started a step is
+        the team's own."""
+        vs = verdicts(
             self.scenario,
             tuple(self._m.incidents),
             self._m.true_grade,
             self._m.records,
             end_time=None if final else self.now,
         )
+        if any(v.status == MISSED for v in vs):
+            explain_misses(vs, Trace.of(self._m, residual="team_time"), self.plan)
+        return vs
 
     def deadline_board(self) -> list[dict[str, Any]]:
         """Per discovered incident and rule: status, deadline (sim minute) and minutes left."""
@@ -582,6 +594,7 @@ def verdict_dict(v: Verdict) -> dict[str, Any]:
     """A verdict as stored (JSON): ``missing`` as a list."""
     out = dict(v.__dict__)
     out["missing"] = list(v.missing)
+    out["causes"] = [[cause, minutes] for cause, minutes in v.causes]
     return out
 
 

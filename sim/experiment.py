@@ -15,11 +15,21 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from sim.causes import CAUSES, Trace, explain_misses
+from sim.limits import MAX_REPS, MAX_WORKERS
 from sim.plan import RULE_IDS
 from sim.policy import simulate
 from sim.records import Action, to_frame
 from sim.rules import MET, MISSED, Verdict, verdict_frame, verdicts
 from sim.scenario import DAY, Incident, Scenario
+
+
+def check_reps(reps: int, workers: int | None = None) -> None:
+    """Raise ValueError unless ``1 ≤ reps ≤ MAX_REPS`` and ``workers`` (if given) ≤ MAX_WORKERS."""
+    if not 1 <= reps <= MAX_REPS:
+        raise ValueError(f"reps must be from 1 to {MAX_REPS:,} (MAX_REPS), got {reps:,}")
+    if workers is not None and workers > MAX_WORKERS:
+        raise ValueError(f"workers must be at most {MAX_WORKERS} (MAX_WORKERS), got {workers:,}")
 
 
 @dataclass(frozen=True)
@@ -49,6 +59,10 @@ def run_once(scenario: Scenario, seed: int, replication: int = 0) -> Run:
     """One replication under the plan-compliant automatic policy, with its full record."""
     r = simulate(scenario, seed, replication)
     vs = verdicts(scenario, r.incidents, r.true_grade, r.records)
+    for v in vs:
+        if v.status == MISSED:  # only a run with a miss is explained
+            explain_misses(vs, Trace.of(r), scenario.plan)
+            break
     return Run(
         scenario=scenario,
         seed=seed,
@@ -73,6 +87,35 @@ class RepSummary:
     busy_minutes: dict[str, float]
     calls: dict[str, tuple[int, int]]
     all_met: bool
+    #: per rule, per cause of its misses: (misses it had a part in, minutes)
+    causes: dict[str, dict[str, tuple[int, float]]] = field(default_factory=dict)
+
+
+def miss_causes(verdicts_: Iterable[Verdict]) -> dict[str, dict[str, tuple[int, float]]]:
+    """Per rule, per cause: how many misses it had a part in, and its minutes in them."""
+    out: dict[str, dict[str, tuple[int, float]]] = {}
+    for v in verdicts_:
+        if v.status == MISSED and v.causes:
+            per = out.setdefault(v.rule, {})
+            for cause, minutes in v.causes:
+                n, total = per.get(cause, (0, 0.0))
+                per[cause] = (n + 1, total + minutes)
+    return out
+
+
+def causes_table(misses: int, causes: dict[str, tuple[int, float]]) -> dict[str, dict]:
+    """The ``causes`` object of a rule: per cause, the share of misses it had a part in and the
+    minutes it cost per miss (causes in :data:`sim.causes.CAUSES` order)."""
+    if not misses:
+        return {}
+    return {
+        c: {
+            "share_of_misses": round(causes[c][0] / misses, 6),
+            "minutes_per_miss": round(causes[c][1] / misses, 3),
+        }
+        for c in CAUSES
+        if c in causes
+    }
 
 
 def summarise_run(run: Run) -> RepSummary:
@@ -94,6 +137,7 @@ def summarise_run(run: Run) -> RepSummary:
         busy_minutes=run.busy_minutes,
         calls=run.calls,
         all_met=all(v.status != MISSED for v in run.verdicts),
+        causes=miss_causes(run.verdicts),
     )
 
 
@@ -130,6 +174,11 @@ class Summary:
             met = sum(rs.rules[rid][1] for rs in self.per_rep)
             times = np.array([t for rs in self.per_rep for t in rs.rules[rid][2]], dtype=float)
             lo, hi = wilson(met, n)
+            causes: dict[str, tuple[int, float]] = {}
+            for rs in self.per_rep:
+                for cause, (k, minutes) in rs.causes.get(rid, {}).items():
+                    k0, m0 = causes.get(cause, (0, 0.0))
+                    causes[cause] = (k0 + k, m0 + minutes)
             out.append(
                 {
                     "id": rid,
@@ -139,6 +188,7 @@ class Summary:
                     "p90_min": round(float(np.percentile(times, 90)), 3) if times.size else None,
                     "applicable": n,
                     "met": met,
+                    "causes": causes_table(n - met, causes),
                 }
             )
         return out
@@ -205,6 +255,7 @@ def run_replications(
     ``scheduler`` address; the result is identical whatever the choice."""
     from sim.parallel import map_chunks
 
+    check_reps(reps, workers)
     per_rep = map_chunks(
         scenario,
         seed,

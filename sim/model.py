@@ -13,7 +13,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Generator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import simpy
 
@@ -26,6 +26,24 @@ from sim.streams import Streams
 _new_action = tuple.__new__
 
 GRADES = ("I", "II", "III", "IV")
+
+
+class Span(NamedTuple):
+    """A stretch of an incident's time and why it passed (``cause``): what a miss's explanation
+    is made of (:mod:`sim.causes`). ``target`` is the addressee a delivery was for ("" for the
+    step as a whole); ``who`` the person or body it concerns; ``detail`` e.g. what a busy person
+    was busy with (``incident:step``) or the milestone a step waited for."""
+
+    incident: str
+    step: str
+    target: str
+    cause: str
+    start: float
+    end: float
+    who: str = ""
+    detail: str = ""
+
+
 _STATE_RANK = {"on_duty": 0, "on_call": 1, "off_duty": 2}
 _DURATION_KEYS = tuple(sorted(TIMING_KEYS))
 
@@ -144,11 +162,12 @@ class Availability:
     resource: taking a free person costs no simulation event, and waiting costs one.
     """
 
-    __slots__ = ("env", "held", "_queue", "_n")
+    __slots__ = ("env", "held", "holder", "_queue", "_n")
 
     def __init__(self, env: simpy.Environment):
         self.env = env
         self.held = False
+        self.holder = ""  # what holds them ("incident:step"): why a step waited for them
         self._queue: list[list] = []  # [priority, order, event, still waiting]
         self._n = 0
 
@@ -242,6 +261,10 @@ class Model:
         #: who took the incident's first report for the office: they act on it (接报后，立即报…)
         self.office_person: dict[str, str] = {}
         self._reach: dict[tuple[str, str], Any] = {}
+        #: why each stretch of an incident's time passed (:class:`Span`), and per step when it
+        #: became ready and which milestone made it so: what :mod:`sim.causes` walks back
+        self.spans: list[tuple] = []  # Span fields, as plain tuples
+        self.ready: dict[tuple[str, str], tuple[float, tuple | None]] = {}
         self.urgency: dict[str, float] = _urgencies(self.plan)
         self._reached: dict[tuple, float] = {}  # milestone -> when it was reached
         self._watchers: dict[tuple, list] = {}
@@ -274,6 +297,24 @@ class Model:
                 Action, (self.env.now, incident, actor, action, channel, target, outcome, detail)
             )
         )
+
+    def span(
+        self,
+        incident: str,
+        step: str,
+        target: str,
+        cause: str,
+        start: float,
+        end: float | None = None,
+        who: str = "",
+        detail: str = "",
+    ) -> None:
+        """Record why ``[start, end]`` (end: now) of an incident's time passed (if it did)."""
+        if end is None:
+            end = self.env.now
+        if end > start:
+            # a plain tuple here (a run records one per stretch of time); read as :class:`Span`
+            self.spans.append((incident, step, target, cause, start, end, who, detail))
 
     # -- milestones a driver can wait for ----------------------------------------------------
     # ``(incident, step)`` done or ``(incident, step, target)`` delivered. Kept as plain
@@ -418,16 +459,25 @@ class Model:
         )
 
     def claim(
-        self, pids: tuple[str, ...], role: str, priority: float = 0.0
+        self,
+        pids: tuple[str, ...],
+        role: str,
+        priority: float = 0.0,
+        incident: str = "",
+        step: str = "",
     ) -> Generator[Any, Any, Contact]:
         """Hold the first of ``pids`` to be free (waiting while all are busy); ``priority``:
-        lower is more urgent when several steps wait for the same person."""
+        lower is more urgent when several steps wait for the same person. The wait is a
+        ``waiting_busy`` span naming what the first of them was busy with."""
         people = self.availability
         for pid in pids:
-            if not people[pid].held:
+            avail = people[pid]
+            if not avail.held:
                 # someone is free: take them without queueing at everyone else's
-                people[pid].held = True
+                avail.held = True
+                avail.holder = f"{incident}:{step}"
                 return Contact(self, pid, True, role)
+        since, busy_with = self.env.now, people[pids[0]].holder
         entries = [(pid, people[pid].wait(priority)) for pid in pids]
         if len(entries) == 1:
             yield entries[0][1][2]
@@ -442,10 +492,12 @@ class Model:
             else:
                 Availability.cancel(entry)
         assert chosen is not None
+        people[chosen.pid].holder = f"{incident}:{step}"
+        self.span(incident, step, "", "waiting_busy", since, who=pids[0], detail=busy_with)
         return chosen
 
     def call_person(
-        self, incident: str, caller: str, pid: str, role: str
+        self, incident: str, caller: str, pid: str, role: str, step: str = "", target: str = ""
     ) -> Generator[Any, Any, Contact | None]:
         """One phone call to one person: a held :class:`Contact` if they answer, else None.
 
@@ -466,29 +518,41 @@ class Model:
         answers = rng.random() < reach.answer_prob
         delay = reach.answer_minutes.sample(rng)
         self.calls[pid][0] += 1
+        start = env.now
         if not answers or delay > ring:
             yield env.timeout(ring)
             self.calls[pid][1] += 1
             self.log(incident, caller, "call", "phone", pid, "unanswered", f"{role}:{state}")
+            self.span(incident, step, target, "call_unanswered", start, who=pid, detail=state)
             return None
         avail = self.availability[pid]
         if avail.held:
+            busy_with = avail.holder
             entry = avail.wait(CALL_PRIORITY)
             yield entry[2] | env.timeout(ring)
             if not entry[2].triggered:  # still busy when the ring ended
                 Availability.cancel(entry)
                 self.calls[pid][1] += 1
                 self.log(incident, caller, "call", "phone", pid, "busy", f"{role}:{state}")
+                self.span(incident, step, target, "call_busy", start, who=pid, detail=busy_with)
                 return None
         else:
             avail.held = True
+        avail.holder = f"{incident}:{step}"
         contact = Contact(self, pid, True, role)
         yield env.timeout(delay)
         self.log(incident, caller, "call", "phone", pid, "answered", f"{role}:{state}")
+        self.span(incident, step, target, "answer_delay", start, who=pid, detail=state)
         return contact
 
     def call_role(
-        self, incident: str, caller: str, role: str, site: str | None = None
+        self,
+        incident: str,
+        caller: str,
+        role: str,
+        site: str | None = None,
+        step: str = "",
+        target: str = "",
     ) -> Generator[Any, Any, Contact | None]:
         """Phone a role's call chain until someone answers (contacts reachable at all times).
 
@@ -513,13 +577,15 @@ class Model:
             )
         for rnd in range(t.max_call_rounds):
             for pid in chain:
-                got = yield from self.call_person(incident, caller, pid, role)
+                got = yield from self.call_person(incident, caller, pid, role, step, target)
                 if got is not None:
                     return got
             if rnd + 1 < t.max_call_rounds:
+                start = self.env.now
                 yield self.env.timeout(
                     t["retry_minutes"].sample(self.streams.uniforms(f"retry:{incident}"))
                 )
+                self.span(incident, step, target, "retry_wait", start, who=role)
         return None
 
 
@@ -543,4 +609,13 @@ def _urgencies(plan) -> dict[str, float]:
     return found
 
 
-__all__ = ["Availability", "Contact", "Fate", "Model", "draw_fate", "generate_incidents", "GRADES"]
+__all__ = [
+    "Availability",
+    "Contact",
+    "Fate",
+    "Model",
+    "Span",
+    "draw_fate",
+    "generate_incidents",
+    "GRADES",
+]

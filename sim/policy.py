@@ -97,10 +97,12 @@ def when_ready(m: Model, inc: Incident, only: frozenset[str] | None = None) -> N
     left = list(prog.need)
     fired: set[int] = set()
 
-    def ready(i: int) -> None:
+    def ready(i: int, trigger: tuple | None = None) -> None:
         step = prog.steps[i]
         if not step.applies(inc.family, effective_grade(m, inc)):
             return
+        # when it became due, and the milestone that made it so: the explanation's way back
+        m.ready[(inc.id, step.id)] = (m.env.now, trigger)
         if is_unheld(m, inc, step):
             if step.id != "graded":
                 perform_unheld(m, inc, step)
@@ -111,6 +113,7 @@ def when_ready(m: Model, inc: Incident, only: frozenset[str] | None = None) -> N
                 perform_unheld(m, inc, step, level=policy_grade(m, inc))
 
             if late > 0:
+                m.span(inc.id, step.id, "", "late_grading", m.env.now, m.env.now + late)
                 m.env.timeout(late).callbacks.append(grade_now)
             else:
                 grade_now()
@@ -125,7 +128,7 @@ def when_ready(m: Model, inc: Incident, only: frozenset[str] | None = None) -> N
                 fired.add(i)
             left[i] -= 1
             if left[i] == 0:
-                ready(i)
+                ready(i, key)
 
     m.listen(inc.id, reached)
     for i, n in enumerate(prog.need):
@@ -139,6 +142,7 @@ def run_step(m: Model, inc: Incident, step: Step) -> Generator:
         late = m.fates[inc.id].grading_late
         if late > 0:
             yield m.env.timeout(late)
+            m.span(inc.id, step.id, "", "late_grading", m.env.now - late)
         yield from perform(m, inc, step, level=policy_grade(m, inc))
     elif step.kind == "repeat":
         yield from _repeat(m, inc, step)
@@ -169,7 +173,9 @@ def _repeat(m: Model, inc: Incident, step: Step) -> Generator:
     while not resolved.triggered:
         wait = last + gap - env.now
         if wait > 0:
+            since = env.now
             yield resolved | env.timeout(wait)
+            m.span(inc.id, step.id, "", "follow_up_interval", since)
         if resolved.triggered:
             break
         before = len(m.records)

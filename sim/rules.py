@@ -53,6 +53,10 @@ class Verdict:
     clause_zh: str = ""
     missing: tuple[str, ...] = field(default=())
     start_min: float | None = None  # when the clock started (a deadline is start + allowed)
+    #: a miss's causes, (cause, minutes) summing to ``measured_min`` (:mod:`sim.causes`)
+    causes: tuple[tuple[str, float], ...] = ()
+    #: a miss's blocking step: the step that took the most of its time (or never happened)
+    blocker: str = ""
 
 
 class Case:

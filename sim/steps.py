@@ -38,6 +38,7 @@ def arrive(m: Model, inc: Incident) -> None:
 
     def discovered(_event) -> None:
         m.log(inc.id, "site", "discovered", target=inc.site)
+        m.span(inc.id, "discovered", "", "discovery", inc.at, who=inc.site)
         m.reach(inc.id, "discovered")
 
     def occurred(_event) -> None:
@@ -85,7 +86,7 @@ def perform(
             m.log(inc.id, step.by, step.id, target=inc.site, outcome="failed", detail="no one")
             m.reach(inc.id, step.id)
             return result
-        doer = yield from m.claim(pids, step.by, m.urgency[step.id])
+        doer = yield from m.claim(pids, step.by, m.urgency[step.id], inc.id, step.id)
         actor = doer.pid
     try:
         if step.id == "graded":
@@ -93,6 +94,7 @@ def perform(
                 raise ValueError(f"graded needs a level, got {level!r}")
             if minutes > 0:
                 yield env.timeout(minutes)
+                m.span(inc.id, step.id, "", "step_work", env.now - minutes, who=actor)
             m.assigned_grade[inc.id] = level
             m.log(
                 inc.id, actor, "graded", target=inc.id, outcome=level, detail=m.true_grade[inc.id]
@@ -100,6 +102,7 @@ def perform(
         elif not to:
             if minutes > 0:
                 yield env.timeout(minutes)
+                m.span(inc.id, step.id, "", "step_work", env.now - minutes, who=actor)
             m.log(inc.id, actor, step.id, target=inc.site, outcome="done")
         elif step.kind in ("dispatch", "travel"):
             yield from _send_people(m, inc, step, actor, to, person, result)
@@ -114,6 +117,7 @@ def perform(
             # time); the writer is free once it is written
             if minutes > 0:
                 yield env.timeout(minutes)
+                m.span(inc.id, step.id, "", "step_work", env.now - minutes, who=actor)
             if doer is not None:
                 doer.release()
             yield from _send_all(m, inc, step, actor, to, given, person, wait_order, result)
@@ -163,6 +167,7 @@ def _send_all(
     ):
         if start + delay > env.now:
             yield env.timeout(start + delay - env.now)
+        m.span(inc.id, step.id, target, "body_pickup", start, start + delay, who=target)
         result["reached"][target] = _received(m, inc, step, actor, target, given)
     if procs:
         yield env.all_of(procs)
@@ -214,6 +219,7 @@ def perform_unheld(m: Model, inc: Incident, step: Step, *, level: str | None = N
         m.reach(inc.id, step.id)
 
     if minutes > 0:
+        m.span(inc.id, step.id, "", "step_work", m.env.now, m.env.now + minutes, who=step.by)
         m.env.timeout(minutes).callbacks.append(done)
     else:
         done()
@@ -253,7 +259,12 @@ def _wait_order(m: Model, inc: Incident, step: Step, target: str) -> Generator:
     """Wait until ``target`` has had the ``deliver_after`` step (or a step that covers it)."""
     if _order_ok(m, inc, step, target):
         return
-    yield m.env.any_of([m.milestone(*k) for k in _order_keys(m, inc, step, target)])
+    start = m.env.now
+    keys = _order_keys(m, inc, step, target)
+    yield m.env.any_of([m.milestone(*k) for k in keys])
+    # the milestone that let it go: the explanation goes on from there
+    first = min((k for k in keys if m.reached(*k)), key=lambda k: m.reached_at(*k))
+    m.span(inc.id, step.id, target, "after", start, who=target, detail=">".join(first[1:]))
 
 
 def _deliver(
@@ -272,7 +283,9 @@ def _deliver(
     if target in BODY_IDS and (target != "working_group" or step.by == "working_group"):
         if _is_person_actor(step.by):
             # an outside body picks up after its own delay, then the report takes its time
-            yield env.timeout(m.fates[inc.id].body_receive[target] + minutes)
+            pickup = m.fates[inc.id].body_receive[target]
+            yield env.timeout(pickup + minutes)
+            _pickup_then_work(m, inc, step, target, pickup, minutes, actor)
         return _received(m, inc, step, actor, target, given)
     role = m.office_role() if target == "working_group" else target
     if actor in m.people and role in m.people[actor].roles and person in (None, actor):
@@ -287,14 +300,17 @@ def _deliver(
         return outcome
     if channel == "written" and target == "working_group":
         # a written report reaches the office on paper: no one has to pick up the phone
-        yield env.timeout(m.fates[inc.id].body_receive[target] + minutes)
+        pickup = m.fates[inc.id].body_receive[target]
+        yield env.timeout(pickup + minutes)
+        _pickup_then_work(m, inc, step, target, pickup, minutes, actor)
         return _received(m, inc, step, actor, target, given)
-    contact = yield from _reach(m, inc, actor, role, person)
+    contact = yield from _reach(m, inc, actor, role, person, step.id, target)
     if contact is None:
         m.log(inc.id, actor, step.id, channel, target, "failed", given)
         return "failed"
     with contact:
         yield env.timeout(minutes)
+    m.span(inc.id, step.id, target, "step_work", env.now - minutes, who=actor)
     if target == "working_group":
         m.office_person.setdefault(inc.id, contact.pid)
     outcome = "received" if target in BODY_IDS else _informed(m, contact.pid, role)
@@ -311,18 +327,33 @@ def _deliver(
     return outcome
 
 
+def _pickup_then_work(
+    m: Model, inc: Incident, step: Step, target: str, pickup: float, minutes: float, actor: str
+) -> None:
+    """The spans of a delivery to a body that just ended: its pick-up delay, then the talk."""
+    now = m.env.now
+    m.span(inc.id, step.id, target, "body_pickup", now - minutes - pickup, now - minutes, target)
+    m.span(inc.id, step.id, target, "step_work", now - minutes, now, actor)
+
+
 def _informed(m: Model, pid: str, role: str) -> str:
     return "informed" if role in m.people[pid].roles else "informed_backup"
 
 
 def _reach(
-    m: Model, inc: Incident, caller: str, role: str, person: str | None
+    m: Model,
+    inc: Incident,
+    caller: str,
+    role: str,
+    person: str | None,
+    step: str = "",
+    target: str = "",
 ) -> Generator[Any, Any, Contact | None]:
     """One call to ``person`` when they are in the role's chain (a team's choice), else the
-    role's whole chain."""
+    role's whole chain (``step``/``target``: what the calls are for, for the explanation)."""
     if person is not None and person in m.chain(role, inc.site):
-        return (yield from m.call_person(inc.id, caller, person, role))
-    return (yield from m.call_role(inc.id, caller, role, inc.site))
+        return (yield from m.call_person(inc.id, caller, person, role, step, target))
+    return (yield from m.call_role(inc.id, caller, role, inc.site, step, target))
 
 
 def _send_people(
@@ -337,7 +368,7 @@ def _send_people(
     """Reach each role by phone; who answers goes to work on site (dispatch) or to the site (travel)."""
     held: list[Contact] = []
     for role in to:
-        contact = yield from _reach(m, inc, actor, role, person)
+        contact = yield from _reach(m, inc, actor, role, person, step.id, role)
         if contact is None:
             m.log(inc.id, actor, step.id, "phone", role, "failed")
             result["reached"][role] = "failed"
@@ -356,11 +387,18 @@ def _send_people(
 
 def _team_works(m: Model, inc: Incident, step: Step, team: list[Contact]) -> Generator:
     """The emergency team sets off, travels, works the response; then the incident is resolved."""
-    fate = m.fates[inc.id]
-    yield m.env.timeout(fate.minutes(step.duration) + fate.travel)
+    fate, env = m.fates[inc.id], m.env
+    m.ready[(inc.id, "resolved")] = (env.now, (step.id,))
+    setting_off = fate.minutes(step.duration)
+    yield env.timeout(setting_off + fate.travel)
+    m.span(inc.id, "resolved", "", "step_work", env.now - fate.travel - setting_off,
+           env.now - fate.travel, who=step.id)  # fmt: skip
+    m.span(inc.id, "resolved", "", "travel", env.now - fate.travel, who=inc.site)
     for c in team:
         m.log(inc.id, c.pid, "team_on_site", "in_person", inc.site, "arrived")
-    yield m.env.timeout(fate.minutes("response_minutes"))
+    response = fate.minutes("response_minutes")
+    yield env.timeout(response)
+    m.span(inc.id, "resolved", "", "step_work", env.now - response, who="response")
     for c in team:
         c.release()
     if not m.reached(inc.id, "resolved"):
@@ -370,9 +408,13 @@ def _team_works(m: Model, inc: Incident, step: Step, team: list[Contact]) -> Gen
 
 def _travels(m: Model, inc: Incident, step: Step, contact: Contact) -> Generator:
     """A deputy leader leads a team to the scene (副组长带队赴事发地)."""
-    fate = m.fates[inc.id]
+    fate, env = m.fates[inc.id], m.env
     with contact:
-        yield m.env.timeout(fate.minutes(step.duration) + fate.travel)
+        setting_off = fate.minutes(step.duration)
+        yield env.timeout(setting_off + fate.travel)
+        m.span(inc.id, step.id, "on_site", "step_work", env.now - fate.travel - setting_off,
+               env.now - fate.travel, who=contact.pid)  # fmt: skip
+        m.span(inc.id, step.id, "on_site", "travel", env.now - fate.travel, who=contact.pid)
         m.log(inc.id, contact.pid, step.id, "in_person", inc.site, "done")
     m.reach(inc.id, step.id, "on_site")
 

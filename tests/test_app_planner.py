@@ -73,6 +73,14 @@ def test_shipped_variants_and_a_plan_clock_run_to_charts_and_verdicts():
     # the ECDF follows the chosen rule
     at = at.selectbox(key="plan_ecdf_rule").set_value("emergency_contact_III_plus").run()
     assert not at.exception and len(at.image) >= 4
+    # why missed, per variant: the 90-minute clock's misses have causes in words
+    clock_variant = at.session_state["plan_result"].names[-1]
+    at = at.selectbox(key="plan_why_variant").set_value(clock_variant).run()
+    assert not at.exception, at.exception
+    why = next(d.value for d in at.dataframe if "Cause" in d.value.columns)
+    first = why[why["Rule"] == rule_en]
+    assert len(first) and "the step's own time" in set(first["Cause"])
+    assert {"Share of misses", "Minutes per miss", "Misses"} <= set(why.columns)
 
 
 def test_edited_roster_and_duty_calendar_become_a_variant():
@@ -152,12 +160,21 @@ def test_precision_pilot_then_sizing_and_sweep():
     assert not at.exception, at.exception
     assert any(s.value.startswith("Smallest staffing meeting the target:") for s in at.success)
 
-    at.selectbox(key="plan_sweep_param").set_value("plan.rules.first_report_3h")
-    at.text_input(key="plan_sweep_values").set_value("120, 180")
+    # the default sweep is a timing lever that acts: the written report's minutes
+    assert at.selectbox(key="plan_sweep_param").value == "timing.written_report_minutes"
+    at.text_input(key="plan_sweep_values").set_value("30, 150")
     at.number_input(key="plan_sweep_reps").set_value(10)
     at = at.button(key="FormSubmitter:plan_sweep_form-Run the sweep").click().run()
     assert not at.exception, at.exception
     assert len(at.image) >= 2  # sizing grid and sweep
+    frame = at.session_state["plan_sweep_result"].frame
+    first = frame[frame["rule"] == "first_report_3h"].set_index("value")["share"]
+    assert first[150] < first[30]  # a 150-minute report misses the 3-hour clock more often
+
+    at.selectbox(key="plan_sweep_param").set_value("plan.rules.first_report_3h")
+    at.text_input(key="plan_sweep_values").set_value("120, 180")
+    at = at.button(key="FormSubmitter:plan_sweep_form-Run the sweep").click().run()
+    assert not at.exception, at.exception
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])

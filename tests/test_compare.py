@@ -289,6 +289,12 @@ def test_full_log_only_when_asked(season):
     r = comp.result("base", "first_report_3h")
     assert (sub["status"].isin(["met", "missed"])).sum() == r.applicable
     assert (sub["status"] == "met").sum() == r.met
+    # each verdict with its site, the grade given, its note and a miss's causes
+    assert {"site", "assigned_grade", "note", "causes"} <= set(log.columns)
+    assert set(log["site"]) - {""} <= {site.id for site in season.sites}
+    missed = log[log["status"] == "missed"]
+    assert len(missed) and (missed["causes"] != "").all()
+    assert (log[log["status"] == "met"]["causes"] == "").all()
     # any replication's full record can be re-run
     run = comp.run("first_report_2h", 3)
     assert run.records and run.scenario.plan.rules["first_report_3h"].allowed_minutes == 120

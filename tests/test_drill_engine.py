@@ -15,6 +15,7 @@ from sim.drill import (
     scenario_from_text,
     snapshot_text,
     standing,
+    verdict_dict,
     with_incidents,
 )
 from sim.plan import FAMILIES, GRADES
@@ -267,9 +268,11 @@ def test_close_is_refused_until_the_team_has_resolved_the_incident():
 def test_scorecard_equals_the_engines_verdicts():
     d = play(7)
     card = d.scorecard()
-    assert card["verdicts"] == [
-        {**v.__dict__, "missing": list(v.missing)} for v in d.verdicts(final=True)
-    ]
+    assert card["verdicts"] == [verdict_dict(v) for v in d.verdicts(final=True)]
+    # a miss carries its causes; what the model does not time is the team's own
+    missed = [v for v in card["verdicts"] if v["status"] == MISSED]
+    assert missed and all(v["causes"] for v in missed)
+    assert any(c == "team_time" for v in missed for c, _ in v["causes"])
     counts = {s: sum(v.status == s for v in d.verdicts(final=True)) for s in (MET, MISSED, NA)}
     assert card["counts"] == counts
     (g,) = card["grading"]

@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from sim.causes import why_missed_rows
 from sim.compare import (
     ALL_MET,
     RULES,
@@ -32,7 +33,8 @@ from sim.compare import (
     sweep,
     sweep_figure,
 )
-from sim.i18n import label
+from sim.i18n import code_span, label
+from sim.i18n import escape_markdown as md
 from sim.parallel import default_workers
 from sim.plan import ROLE_IDS, RULE_IDS
 from sim.scenario import STATES, load_scenario
@@ -72,7 +74,8 @@ def _variant_file(path: str, mtime: float) -> Variant:
 
 
 def _problems(exc: InputError) -> None:
-    st.error(_t("plan_problems") + "\n\n" + "\n".join(f"- `{p}`" for p in exc.problems))
+    """A file's problems, each as code: they quote the file, which is typed or uploaded text."""
+    st.error(_t("plan_problems") + "\n\n" + "\n".join(f"- {code_span(p)}" for p in exc.problems))
 
 
 def _progress_bar(text: str):
@@ -111,7 +114,7 @@ stem = Path(base_path).stem
 st.caption(
     _t(
         "plan_base_summary",
-        name=base.name_zh if L == "zh" else base.name_en,
+        name=md(base.name_zh if L == "zh" else base.name_en),
         sites=len(base.sites),
         sessions=len(base.sessions),
         people=len(base.roster.people),
@@ -263,7 +266,7 @@ with tab_edit:
         st.success(
             _t("plan_edit_changes")
             + "\n\n"
-            + "\n".join(f"- {line}" for line in describe(edited, L))
+            + "\n".join(f"- {md(line)}" for line in describe(edited, L))
         )
         st.download_button(
             _t("plan_edit_download"),
@@ -300,13 +303,13 @@ with tab_clock:
 names = [v.name for v in variants]
 dupes = {n for n in names if names.count(n) > 1}
 if dupes:
-    st.error(_t("plan_dupe_names", names=", ".join(sorted(dupes))))
+    st.error(_t("plan_dupe_names", names=", ".join(md(n) for n in sorted(dupes))))
     variants = list({v.name: v for v in variants}.values())
 
 if variants:
     st.markdown("**" + _t("plan_compared") + "**")
     for v in variants:
-        st.markdown(f"- **{v.label(L)}** — " + "; ".join(describe(v, L)))
+        st.markdown(f"- **{md(v.label(L))}** — " + "; ".join(md(x) for x in describe(v, L)))
 else:
     st.info(_t("plan_no_variants"))
 
@@ -430,7 +433,9 @@ if comp is not None and comp.scenario == base.name:
     if comp.crn_mismatched_reps:
         st.warning(_t("plan_crn_warning", n=comp.crn_mismatched_reps))
     for text in comp.verdicts(L).values():
-        st.success(text)
+        st.success(md(text))  # it names the variant by its (typed) label
+    for line in comp.warning_lines(L):  # a lever that did nothing, or was never pulled
+        st.warning(md(line))
     rows = []
     for rule in comp.key_rules():
         for v in comp.variants:
@@ -460,6 +465,24 @@ if comp is not None and comp.scenario == base.name:
                 else ", ".join(rule_name(base, r, L) for r in always),
             )
         )
+    with st.expander(_t("plan_why_missed"), expanded=False):
+        why_variant = st.selectbox(
+            _t("plan_col_variant"),
+            comp.names,
+            format_func=lambda n: comp.variants[comp.names.index(n)].label(L),
+            key="plan_why_variant",
+        )
+        why_rows = why_missed_rows(comp, why_variant, L)
+        if why_rows:
+            # the rule's long name must not push the minutes off a laptop screen
+            st.dataframe(
+                pd.DataFrame(why_rows),
+                hide_index=True,
+                column_config={_t("why_col_rule"): st.column_config.TextColumn(width="medium")},
+            )
+            st.caption(_t("plan_why_help"))
+        else:
+            st.caption(_t("plan_why_none"))
     g1, g2 = st.tabs([_t("plan_chart_shares"), _t("plan_chart_diffs")])
     with g1:
         st.pyplot(share_figure(comp, L), clear_figure=True)
@@ -583,6 +606,8 @@ sz = st.session_state.get("plan_size_result")
 if sz is not None:
     if sz.best is None:
         st.warning(_t("plan_size_none"))
+        for line in sz.blocked_lines(base.plan, L):  # what staffing cannot fix
+            st.warning(md(line))
     else:
         st.success(
             _t(
@@ -597,7 +622,13 @@ if sz is not None:
 
 # -- sweep -----------------------------------------------------------------------------------
 st.header(_t("plan_sweep"))
+# the first is the default: a lever that acts on the plan's main clock (a sweep of a lever
+# nobody pulls draws flat lines, and compare then says so)
 PARAMS = {
+    "timing.written_report_minutes": "30, 45, 60, 90, 120",
+    "timing.grading_late_prob": "0, 0.1, 0.2, 0.4",
+    "timing.grading_wrong_prob": "0, 0.05, 0.1, 0.2",
+    "timing.verbal_report_minutes": "2, 5, 10, 20",
     "roster.reachability.off_duty.answer_prob": "0.2, 0.35, 0.45, 0.6, 0.8",
     "roster.reachability.on_call.answer_prob": "0.6, 0.75, 0.85, 0.95",
     "plan.rules.first_report_3h": "90, 120, 150, 180, 240",
@@ -622,14 +653,14 @@ with st.form("plan_sweep_form"):
     )
     sweep_go = st.form_submit_button(_t("plan_sweep_btn"))
 if sweep_go:
-    import yaml
-
     text = values_text.strip() or PARAMS[param]
-    try:
+    try:  # each value read like a file: no aliases, bounded
         values = [
-            yaml.safe_load(x.strip()) for x in text.replace("，", ",").split(",") if x.strip()
+            load_text(x.strip(), "sweep value")
+            for x in text.replace("，", ",").split(",")
+            if x.strip()
         ]
-    except yaml.YAMLError:
+    except InputError:
         values = []
     if not values:
         st.error(_t("plan_sweep_bad_values"))

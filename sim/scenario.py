@@ -5,6 +5,11 @@ A :class:`Scenario` is immutable. Times are minutes from 00:00 of the exam calen
 Durations are distributions: a number (fixed) or ``{dist: triangular, low, mode, high}``,
 ``{dist: uniform, low, high}``, ``{dist: exponential, mean}``, ``{dist: lognormal, mean, sd}``.
 Variants are copies made with :func:`dataclasses.replace` or by :func:`sim.variants.apply`.
+
+Every number is finite and bounded: a duration (any parameter of a distribution, a discovery
+delay) is at most :data:`MAX_DURATION_MIN` (a week), so no run can hang on one; a scripted
+incident happens inside the exam calendar; a contact change lies within :data:`TIME_SPAN_DAYS`
+of day 0.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import InitVar, dataclass, field
+from datetime import date
 from pathlib import Path
 from statistics import NormalDist
 from typing import Any
@@ -26,11 +32,22 @@ from sim.plan import (
     PHASES,
     ROLE_IDS,
     SCOPES,
+    TIMING_KEYS,
     Frozen,
     Plan,
     load_plan,
 )
-from sim.yamlio import InputError, LineDict, Problem, Reader, line_of, load_file
+from sim.yamlio import (
+    InputError,
+    LineDict,
+    Problem,
+    Reader,
+    line_of,
+    load_file,
+    load_text,
+    number_hint,
+    read_text,
+)
 
 DAY = 24 * 60
 STATES = ("on_duty", "on_call", "off_duty")
@@ -54,8 +71,21 @@ DISTS = {
     "exponential": ("mean",),
     "lognormal": ("mean", "sd"),
 }
+#: The longest duration accepted: a week, longer than any step of the plan takes (the plan's
+#: longest clock is a day), short enough that no run can hang waiting on one.
+MAX_DURATION_MIN = 7 * DAY
+DURATION_BOUND = "a duration is at most a week, MAX_DURATION_MIN"
+#: A lognormal's sd at most this many times its mean (at 10, one draw in a thousand already
+#: passes 75 means; far beyond, working out the distribution overflows).
+LOGNORMAL_MAX_CV = 10
+#: The longest exam calendar, and how far from day 0 a contact change may lie (either side).
+MAX_DAYS = 366
+TIME_SPAN_DAYS = 366
+#: Exam rooms at one site, and a scope's weight: far above real values, far below absurd ones.
+MAX_ROOMS = 10_000
+MAX_WEIGHT = 1_000_000
 _STD_NORMAL = NormalDist()
-_TIME = re.compile(r"^D(-?\d+)\s+(\d{1,2}):(\d{2})$")
+_TIME = re.compile(r"^D(-?\d{1,6})\s+(\d{1,2}):(\d{2})$")
 _CLOCK = re.compile(r"^(\d{1,2}):(\d{2})$")
 
 
@@ -298,25 +328,6 @@ class FamilyRate:
     )
 
 
-TIMING_KEYS = {
-    "discovery_minutes": 15,
-    "on_site_control_minutes": 10,
-    "confirm_minutes": 10,
-    "grading_minutes": 20,
-    "grading_late_minutes": 60,
-    "verbal_report_minutes": 5,
-    "written_report_minutes": 45,
-    "body_receive_minutes": 5,
-    "department_relay_minutes": 15,
-    "inform_minutes": 3,
-    "emergency_state_minutes": 10,
-    "dispatch_minutes": 10,
-    "response_minutes": 120,
-    "follow_up_minutes": 20,
-    "final_report_minutes": 240,
-    "ring_minutes": 1.5,
-    "retry_minutes": 10,
-}
 PROB_KEYS = {"grading_wrong_prob": 0.0, "grading_late_prob": 0.0}
 
 
@@ -354,6 +365,8 @@ class Scenario:
     timing: Timing
     source: str = ""
     text: str = field(default="", repr=False)
+    #: where its numbers come from, as written (``source:`` keys; see :mod:`sim.sources`)
+    sources: Frozen = field(default_factory=lambda: Frozen({}), repr=False)
 
     def site(self, sid: str) -> Site:
         for s in self.sites:
@@ -366,11 +379,13 @@ class Scenario:
 
 
 def parse_time(value: Any) -> float | None:
-    """Minutes from day 0 00:00 for ``"D1 09:40"`` or a number; None if not a time."""
+    """Minutes from day 0 00:00 for ``"D1 09:40"`` or a finite number; None if not a time."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
-        return float(value)
+        if isinstance(value, int) and abs(value) > 10**15:
+            return None
+        return float(value) if math.isfinite(value) else None
     if isinstance(value, str):
         m = _TIME.match(value.strip())
         if m:
@@ -396,21 +411,33 @@ def _clock(value: Any) -> int | None:
     return None
 
 
-def _dist(r: Reader, node: Any, key: str, prefix: str, default: float | None = None) -> Dist | None:
+def _dist(
+    r: Reader,
+    node: Any,
+    key: str,
+    prefix: str,
+    default: float | None = None,
+    *,
+    max_value: float = MAX_DURATION_MIN,
+    bound: str = DURATION_BOUND,
+) -> Dist | None:
+    """A duration (or, with ``max_value``, another quantity) at ``node[key]``: finite, ≥ 0 and
+    at most ``max_value`` in every parameter."""
     fld = f"{prefix}.{key}" if prefix else key
     if key not in node:
         return Dist.fixed(default) if default is not None else None
     value = node[key]
     if isinstance(value, int | float) and not isinstance(value, bool):
-        if value < 0:
-            r.add(node, key, fld, f"{value} is below the minimum 0")
-            return None
-        return Dist.fixed(value)
+        fixed = r.take(
+            node, key, prefix, float, None, min_value=0, max_value=max_value, bound=bound
+        )
+        return None if fixed is None else Dist.fixed(fixed)
     if not isinstance(value, dict):
-        r.add(node, key, fld, "expected minutes (a number) or {dist: ..., ...}")
+        hint = number_hint(value)
+        r.add(node, key, fld, f"expected minutes (a number) or {{dist: ..., ...}}{hint}")
         return None
     kind = value.get("dist")
-    if kind not in DISTS:
+    if not isinstance(kind, str) or kind not in DISTS:
         r.add(
             value,
             "dist" if "dist" in value else None,
@@ -419,10 +446,16 @@ def _dist(r: Reader, node: Any, key: str, prefix: str, default: float | None = N
         )
         return None
     names = DISTS[kind]
-    r.unknown(value, {"dist", *names}, fld)
+    r.unknown(value, {"dist", "source", *names}, fld)
+    if "source" in value:  # where the number comes from (see sim.sources)
+        src = r.take(value, "source", fld, str, None)
+        if src is not None and not 0 < len(src.strip()) <= MAX_SOURCE_CHARS:
+            r.add(value, "source", f"{fld}.source", f"1 to {MAX_SOURCE_CHARS} characters")
+        elif src is not None:
+            r.sources[fld] = src.strip()
     params = []
     for name in names:
-        v = r.take(value, name, fld, float, min_value=0)
+        v = r.take(value, name, fld, float, min_value=0, max_value=max_value, bound=bound)
         if v is None:
             return None
         params.append(v)
@@ -434,6 +467,15 @@ def _dist(r: Reader, node: Any, key: str, prefix: str, default: float | None = N
         return None
     if kind == "lognormal" and params[0] <= 0:
         r.add(value, "mean", f"{fld}.mean", "lognormal needs a mean above 0")
+        return None
+    if kind == "lognormal" and params[1] > LOGNORMAL_MAX_CV * params[0]:
+        r.add(
+            value,
+            "sd",
+            f"{fld}.sd",
+            f"{params[1]:g} is above {LOGNORMAL_MAX_CV} times the mean "
+            f"({LOGNORMAL_MAX_CV * params[0]:g}; LOGNORMAL_MAX_CV)",
+        )
         return None
     return Dist(kind, tuple(params))
 
@@ -475,9 +517,9 @@ def _roster(r: Reader, node: Any, prefix: str, site_ids: set[str] | None) -> Ros
         if "roles" in item:
             # one person may hold several roles (the office director is also the emergency
             # contact and a deputy leader in the published plan); their workload is shared
-            roles = [x for x in r.take(item, "roles", pre, list, []) or [] if isinstance(x, str)]
+            roles = r.take(item, "roles", pre, list, []) or []
             for j, x in enumerate(roles):
-                if x not in ROLE_IDS:
+                if not isinstance(x, str) or x not in ROLE_IDS:
                     r.add(
                         item,
                         "roles",
@@ -486,7 +528,9 @@ def _roster(r: Reader, node: Any, prefix: str, site_ids: set[str] | None) -> Ros
                     )
             if "role" in item:
                 roles.insert(0, r.take(item, "role", pre, str, choices=ROLE_IDS))
-            roles = [x for x in dict.fromkeys(roles) if x in ROLE_IDS]
+            roles = [
+                x for x in dict.fromkeys(x for x in roles if isinstance(x, str)) if x in ROLE_IDS
+            ]
             if not roles:
                 r.add(item, "roles", f"{pre}.roles", "a person needs at least one role")
             role = roles[0] if roles else None
@@ -504,16 +548,7 @@ def _roster(r: Reader, node: Any, prefix: str, site_ids: set[str] | None) -> Ros
             spre = f"{pre}.duty[{j}]"
             sh = r.mapping(sh, spre, item.get("duty"), j)
             r.unknown(sh, {"days", "from", "to", "state"}, spre)
-            days = sh.get("days", "all")
-            if days == "all":
-                days_t = None
-            elif isinstance(days, list) and all(
-                isinstance(d, int) and not isinstance(d, bool) for d in days
-            ):
-                days_t = tuple(days)
-            else:
-                r.add(sh, "days", f"{spre}.days", "expected all or a list of day numbers")
-                days_t = None
+            days_t = duty_days(r, sh, spre)
             start, end = _clock(sh.get("from")), _clock(sh.get("to"))
             if start is None:
                 r.add(sh, "from", f"{spre}.from", "expected a time of day HH:MM")
@@ -536,13 +571,21 @@ def _roster(r: Reader, node: Any, prefix: str, site_ids: set[str] | None) -> Ros
                     r.add(
                         change, k, f"{pre}.contact_change.{k}", "expected a time like 'D-10 09:00'"
                     )
+                elif abs(v) > TIME_SPAN_DAYS * DAY:
+                    r.add(
+                        change,
+                        k,
+                        f"{pre}.contact_change.{k}",
+                        f"{format_time(v)} is more than {TIME_SPAN_DAYS} days from day 0 "
+                        "(TIME_SPAN_DAYS)",
+                    )
         people.append(
             Person(
                 id=pid or f"#{i}",
                 role=role or "expert",
                 name_zh=r.take(item, "name_zh", pre, str, ""),
                 name_en=r.take(item, "name_en", pre, str, ""),
-                phone=str(item.get("phone", "")),
+                phone=r.take(item, "phone", pre, str, ""),
                 site=site,
                 default_state=r.take(item, "default_state", pre, str, "off_duty", choices=STATES),
                 shifts=tuple(shifts),
@@ -583,6 +626,25 @@ def _roster(r: Reader, node: Any, prefix: str, site_ids: set[str] | None) -> Ros
     return Roster(
         tuple(people), tuple(sorted(default_reach.items())), tuple(sorted(chains.items()))
     )
+
+
+def duty_days(r: Reader, shift: Any, pre: str) -> tuple[int, ...] | None:
+    """A shift's ``days``: ``all`` (None) or day numbers from -1 (a night shift running into
+    day 0) to :data:`MAX_DAYS`."""
+    days = shift.get("days", "all")
+    if days == "all":
+        return None
+    if (
+        isinstance(days, list)
+        and days
+        and all(isinstance(d, int) and not isinstance(d, bool) for d in days)
+    ):
+        if all(-1 <= d <= MAX_DAYS for d in days):
+            return tuple(days)
+        r.add(shift, "days", f"{pre}.days", f"day numbers run from -1 to {MAX_DAYS} (MAX_DAYS)")
+        return None
+    r.add(shift, "days", f"{pre}.days", "expected all or a list of day numbers")
+    return None
 
 
 def _role_loop(start: str, chains: dict[str, tuple[str, ...]]) -> list[str] | None:
@@ -627,6 +689,7 @@ def parse_scenario(data: Any, file: str, *, plan: Plan | None = None, text: str 
             "incidents",
             "stochastic",
             "timing",
+            "sources",
         },
         "",
     )
@@ -643,8 +706,8 @@ def parse_scenario(data: Any, file: str, *, plan: Plan | None = None, text: str 
 
     cal = r.mapping(top.get("calendar"), "calendar", top, "calendar")
     r.unknown(cal, {"first_day", "days", "sites", "sessions"}, "calendar")
-    days = r.take(cal, "days", "calendar", int, 1, min_value=1, max_value=366) or 1
-    first_day = str(cal.get("first_day", ""))
+    days = r.take(cal, "days", "calendar", int, 1, min_value=1, max_value=MAX_DAYS) or 1
+    first_day = str(r.take(cal, "first_day", "calendar", (str, date), ""))
     sites = []
     site_ids: set[str] = set()
     slist = r.sequence(cal.get("sites"), "calendar.sites", cal, "sites")
@@ -663,8 +726,11 @@ def parse_scenario(data: Any, file: str, *, plan: Plan | None = None, text: str 
                 id=sid or f"#{i}",
                 name_zh=r.take(item, "name_zh", pre, str, sid or ""),
                 name_en=r.take(item, "name_en", pre, str, sid or ""),
-                rooms=r.take(item, "rooms", pre, int, 1, min_value=1) or 1,
-                candidates=r.take(item, "candidates", pre, int, 30, min_value=0) or 0,
+                rooms=r.take(item, "rooms", pre, int, 1, min_value=1, max_value=MAX_ROOMS) or 1,
+                candidates=r.take(
+                    item, "candidates", pre, int, 30, min_value=0, max_value=PEOPLE_MAX
+                )
+                or 0,
                 travel_minutes=_dist(r, item, "travel_minutes", pre, 60) or Dist.fixed(60),
             )
         )
@@ -711,6 +777,8 @@ def parse_scenario(data: Any, file: str, *, plan: Plan | None = None, text: str 
         roster_node = LineDict()
     rr = Reader(roster_file) if roster_file != file else r
     if isinstance(roster_node, dict) and "roster" in roster_node and roster_file != file:
+        rr.unknown(roster_node, {"roster", "sources"}, "")
+        _sources_block(rr, roster_node)
         roster_node = roster_node["roster"]
     roster = _roster(rr, roster_node, "roster", site_ids)
     if rr is not r:
@@ -760,6 +828,15 @@ def parse_scenario(data: Any, file: str, *, plan: Plan | None = None, text: str 
                 f"{pre}.at",
                 "expected a time like 'D0 09:40' or minutes",
             )
+        elif not 0 <= at < days * DAY:
+            r.add(
+                item,
+                "at",
+                f"{pre}.at",
+                f"{format_time(at)} is outside the exam calendar "
+                f"(D0 00:00 to {format_time(days * DAY - 1)}, calendar.days: {days})",
+            )
+            at = None
         site = r.take(item, "site", pre, str)
         if site is not None and site not in site_ids:
             r.add(item, "site", f"{pre}.site", f"unknown site {site!r}")
@@ -786,7 +863,14 @@ def parse_scenario(data: Any, file: str, *, plan: Plan | None = None, text: str 
             local_spares_enough=r.take(item, "local_spares_enough", pre, bool, None),
             time_recoverable=r.take(item, "time_recoverable", pre, bool, None),
             discovered_after=r.take(
-                item, "discovered_after_minutes", pre, float, None, min_value=0
+                item,
+                "discovered_after_minutes",
+                pre,
+                float,
+                None,
+                min_value=0,
+                max_value=MAX_DURATION_MIN,
+                bound=DURATION_BOUND,
             ),
             text_zh=r.take(item, "text_zh", pre, str, ""),
             text_en=r.take(item, "text_en", pre, str, ""),
@@ -827,8 +911,17 @@ def parse_scenario(data: Any, file: str, *, plan: Plan | None = None, text: str 
         for sc, w in scopes_node.items():
             if sc not in SCOPES:
                 r.add(scopes_node, sc, f"{pre}.scopes.{sc}", f"not one of {', '.join(SCOPES)}")
-            elif isinstance(w, bool) or not isinstance(w, int | float) or w < 0:
-                r.add(scopes_node, sc, f"{pre}.scopes.{sc}", "expected a weight ≥ 0")
+            elif (
+                isinstance(w, bool)
+                or not isinstance(w, int | float)
+                or not 0 <= w <= MAX_WEIGHT  # NaN fails this too
+            ):
+                r.add(
+                    scopes_node,
+                    sc,
+                    f"{pre}.scopes.{sc}",
+                    f"expected a weight from 0 to {MAX_WEIGHT:,} (MAX_WEIGHT)",
+                )
             else:
                 scopes.append((sc, float(w)))
         if scopes and sum(w for _, w in scopes) <= 0:
@@ -837,7 +930,8 @@ def parse_scenario(data: Any, file: str, *, plan: Plan | None = None, text: str 
             FamilyRate(
                 family=fam,
                 rate=r.take(item, "rate", pre, float, min_value=0, max_value=50) or 0.0,
-                people=_dist(r, item, "people", pre, 30) or Dist.fixed(30),
+                people=_dist(r, item, "people", pre, 30, max_value=PEOPLE_MAX, bound="PEOPLE_MAX")
+                or Dist.fixed(30),
                 scopes=tuple(scopes) or (("room", 1.0),),
                 phase=r.take(item, "phase", pre, str, _stochastic_phase(plan, fam), choices=PHASES),
                 spares_enough_prob=r.take(
@@ -865,7 +959,7 @@ def parse_scenario(data: Any, file: str, *, plan: Plan | None = None, text: str 
     if any(fr.window == "session" for fr in rates) and not sessions:
         r.add(cal, None, "calendar.sessions", "stochastic incidents need exam sessions")
 
-    tnode = r.mapping(top.get("timing", LineDict()), "timing", top, "timing")
+    tnode = r.mapping(_timing_node(r, top, base), "timing", top, "timing")
     r.unknown(
         tnode, {*TIMING_KEYS, *PROB_KEYS, "max_call_rounds", "bodies", "call_order"}, "timing"
     )
@@ -904,6 +998,9 @@ def parse_scenario(data: Any, file: str, *, plan: Plan | None = None, text: str 
             choices=("on_duty_first", "written"),
         ),
     )
+    _sources_block(r, top)
+    if rr is not r:
+        r.sources = {**rr.sources, **r.sources}
     r.raise_if_any()
     return Scenario(
         name=name,
@@ -921,14 +1018,88 @@ def parse_scenario(data: Any, file: str, *, plan: Plan | None = None, text: str 
         timing=timing,
         source=file,
         text=text,
+        sources=Frozen(sorted(r.sources.items())),
     )
+
+
+TIMING_FILE_KEYS = frozenset({*TIMING_KEYS, *PROB_KEYS, "max_call_rounds", "bodies", "call_order"})
+
+
+def check_timing(r: Reader, data: Any) -> LineDict:
+    """A timing file's mapping (``drillsim calibrate`` writes one), its durations checked."""
+    node = r.mapping(data, "timing")
+    r.unknown(node, set(TIMING_FILE_KEYS), "timing")
+    for key in TIMING_KEYS:
+        _dist(r, node, key, "timing")
+    for key in PROB_KEYS:
+        r.take(node, key, "timing", float, None, min_value=0, max_value=1)
+    return node
+
+
+def _timing_node(r: Reader, top: Any, base: Path) -> Any:
+    """The scenario's ``timing``: inline, a file (``timing: calibrated.yaml``, e.g. from
+    ``drillsim calibrate``), or both (``timing: {include: calibrated.yaml, …}``: the file's keys
+    replace the inline ones). The file is checked on its own, so its problems name its lines."""
+    node = top.get("timing", LineDict())
+    ref = node if isinstance(node, str) else node.get("include") if isinstance(node, dict) else None
+    if ref is None:
+        return node
+    if not isinstance(ref, str):
+        r.add(node, "include", "timing.include", "expected a file name")
+        return LineDict()
+    path = base / ref
+    try:
+        included = load_file(path)
+    except InputError as exc:
+        r.problems.extend(exc.problems)
+        return LineDict()
+    ir = Reader(str(path))
+    inc = check_timing(ir, included)
+    if ir.problems:
+        r.problems.extend(ir.problems)
+        return LineDict()
+    merged = (
+        LineDict({k: v for k, v in node.items() if k != "include"})
+        if isinstance(node, dict)
+        else LineDict()
+    )
+    merged.line = line_of(top, "timing")
+    merged.key_lines = {
+        **getattr(node, "key_lines", {}),
+        **{k: line_of(top, "timing") for k in inc},
+    }
+    merged.update(inc)
+    return merged
+
+
+#: The longest ``source:`` text: a sentence or two (which drills, or the assumption's reason).
+MAX_SOURCE_CHARS = 500
+
+
+def _sources_block(r: Reader, top: Any) -> None:
+    """A file's ``sources:`` block: number path -> where it comes from (paths checked against the
+    scenario's numbers by :func:`sim.sources.unknown_paths`)."""
+    if not isinstance(top, dict) or "sources" not in top:
+        return
+    node = r.mapping(top["sources"], "sources", top, "sources")
+    for path, text in node.items():
+        if not isinstance(path, str) or not isinstance(text, str):
+            r.add(node, path, f"sources.{path}", "expected text: where the number comes from")
+        elif not 0 < len(text.strip()) <= MAX_SOURCE_CHARS:
+            r.add(node, path, f"sources.{path}", f"1 to {MAX_SOURCE_CHARS} characters")
+        else:
+            r.sources.setdefault(path, text.strip())  # a source beside the number wins
 
 
 def load_roster(path: str | Path) -> Roster:
     """Read a roster file on its own (``validate`` of a roster; sites are checked with a scenario)."""
     data = load_file(path)
     r = Reader(str(path))
-    node = data.get("roster", data) if isinstance(data, dict) else data
+    node = data
+    if isinstance(data, dict) and "roster" in data:
+        r.unknown(data, {"roster", "sources"}, "")
+        _sources_block(r, data)
+        node = data["roster"]
     roster = _roster(r, node, "roster", None)
     r.raise_if_any()
     return roster
@@ -937,9 +1108,9 @@ def load_roster(path: str | Path) -> Roster:
 def load_scenario(path: str | Path, plan: str | Path | Plan | None = None) -> Scenario:
     """Read a scenario file; ``plan`` (a path or Plan) replaces the plan the file names."""
     path = Path(path)
-    data = load_file(path)
+    text = read_text(path)
+    data = load_text(text, str(path))
     plan_obj = load_plan(plan) if isinstance(plan, str | Path) else plan
-    text = path.read_text(encoding="utf-8")
     return parse_scenario(data, str(path), plan=plan_obj, text=text)
 
 

@@ -41,6 +41,10 @@ Override file format (every section optional; unknown keys are errors)::
         verbal_report: {by: duty_desk}
     timing:                             # durations as in a scenario, probabilities, call rounds,
       max_call_rounds: 4                # and bodies: {body: minutes}, an outside body's pick-up
+      call_order: written               # ring each chain as written (default: on duty first)
+    stochastic:                         # incident rates: by family, or "*" for every family
+      online_info: {rate: 0.2}
+      "*": {rate_scale: 1.5}
 
 Common random numbers: each person answers from their own random stream and incidents are drawn
 from the calendar and rates only, so a staffing variant faces exactly the base's incidents.
@@ -62,11 +66,12 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
-from sim.plan import BODY_IDS, ROLE_IDS, RULE_IDS, Plan
+from sim.plan import BODY_IDS, FAMILIES, MAX_SETTING, ROLE_IDS, RULE_IDS, Plan, _number_problem
 from sim.scenario import (
     DAY,
+    DURATION_BOUND,
+    MAX_DURATION_MIN,
     PERSON_KEYS,
     PROB_KEYS,
     STATES,
@@ -79,8 +84,9 @@ from sim.scenario import (
     Shift,
     _clock,
     _dist,
+    duty_days,
 )
-from sim.yamlio import InputError, LineDict, Problem, Reader, line_of, load_file
+from sim.yamlio import InputError, LineDict, Problem, Reader, dump_yaml, line_of, load_file
 
 CHAIN_POSITIONS = ("start", "after_people", "end", "none")
 PERSON_FIELDS = ("role", "name_zh", "name_en", "phone", "site", "default_state")
@@ -170,6 +176,14 @@ class TimingChange:
 
 
 @dataclass(frozen=True)
+class RateChange:
+    family: str  # a family or "*"
+    rate: float | None
+    rate_scale: float | None
+    where: Where
+
+
+@dataclass(frozen=True)
 class Variant:
     """A named set of changes; ``Variant("base")`` changes nothing."""
 
@@ -184,6 +198,7 @@ class Variant:
     sites: tuple[SiteChange, ...] = ()
     plan: tuple[PlanChange, ...] = ()
     timing: tuple[TimingChange, ...] = ()
+    rates: tuple[RateChange, ...] = ()
     source: str = field(default="", compare=False)
 
     def label(self, lang: str = "zh") -> str:
@@ -202,6 +217,7 @@ class Variant:
                 self.sites,
                 self.plan,
                 self.timing,
+                self.rates,
             )
         )
 
@@ -229,17 +245,7 @@ def _shifts(r: Reader, node: Any, parent: Any, key: str, pre: str) -> tuple[Shif
         spre = f"{pre}[{j}]"
         sh = r.mapping(sh, spre, items, j)
         r.unknown(sh, {"days", "from", "to", "state"}, spre)
-        days = sh.get("days", "all")
-        days_t: tuple[int, ...] | None = None
-        if days != "all":
-            if (
-                isinstance(days, list)
-                and days
-                and all(isinstance(d, int) and not isinstance(d, bool) for d in days)
-            ):
-                days_t = tuple(days)
-            else:
-                r.add(sh, "days", f"{spre}.days", "expected all or a list of day numbers")
+        days_t = duty_days(r, sh, spre)
         start, end = _clock(sh.get("from")), _clock(sh.get("to"))
         if start is None:
             r.add(
@@ -318,7 +324,7 @@ def _new_person(r: Reader, item: Any, items: Any, i: int, pre: str) -> NewPerson
         role=role,
         name_zh=r.take(item, "name_zh", pre, str, pid),
         name_en=r.take(item, "name_en", pre, str, pid),
-        phone=str(item.get("phone", "")),
+        phone=r.take(item, "phone", pre, str, ""),
         site=r.take(item, "site", pre, str, None),
         default_state=r.take(item, "default_state", pre, str, "off_duty", choices=STATES),
         shifts=shifts,
@@ -423,13 +429,19 @@ def _plan_changes(r: Reader, node: Any, top: Any) -> tuple[PlanChange, ...]:
     out = []
     snode = r.mapping(node.get("settings", LineDict()), "plan.settings", node, "settings")
     for name, value in snode.items():
-        if isinstance(value, dict):
+        if isinstance(value, dict) or (
+            isinstance(value, list) and any(isinstance(x, dict | list) for x in value)
+        ):
             r.add(
                 snode,
                 name,
                 f"plan.settings.{name}",
-                "expected a value (a number, text, true/false or a list)",
+                "expected a value (a number, text, true/false or a list of them)",
             )
+            continue
+        problem = _number_problem(value)
+        if problem:
+            r.add(snode, name, f"plan.settings.{name}", problem)
             continue
         out.append(
             PlanChange("setting", str(name), value, _where(r, snode, name, f"plan.settings.{name}"))
@@ -440,8 +452,17 @@ def _plan_changes(r: Reader, node: Any, top: Any) -> tuple[PlanChange, ...]:
         if rid not in RULE_IDS:
             r.add(rnode, rid, pre, f"unknown rule id (known: {', '.join(RULE_IDS)})")
             continue
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-            r.add(rnode, rid, pre, "expected the rule's allowed minutes, a number ≥ 0")
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not 0 <= value <= MAX_SETTING  # NaN fails this too
+        ):
+            r.add(
+                rnode,
+                rid,
+                pre,
+                f"expected the rule's allowed minutes, from 0 to {MAX_SETTING} (MAX_SETTING)",
+            )
             continue
         out.append(PlanChange("rule", rid, float(value), _where(r, rnode, rid, pre)))
     # a step moved to another role: procedure: {verbal_report: {by: duty_desk}}
@@ -461,7 +482,7 @@ def _plan_changes(r: Reader, node: Any, top: Any) -> tuple[PlanChange, ...]:
 
 def _timing_changes(r: Reader, node: Any, top: Any) -> tuple[TimingChange, ...]:
     node = r.mapping(node, "timing", top, "timing")
-    r.unknown(node, {*TIMING_KEYS, *PROB_KEYS, "max_call_rounds", "bodies"}, "timing")
+    r.unknown(node, {*TIMING_KEYS, *PROB_KEYS, "max_call_rounds", "bodies", "call_order"}, "timing")
     out = []
     for key in node:
         w = _where(r, node, key, f"timing.{key}")
@@ -487,6 +508,36 @@ def _timing_changes(r: Reader, node: Any, top: Any) -> tuple[TimingChange, ...]:
             v = r.take(node, key, "timing", int, None, min_value=1, max_value=20)
             if v is not None:
                 out.append(TimingChange(key, v, w))
+        elif key == "call_order":  # on duty first, or each chain as written whatever the hour
+            v = r.take(node, key, "timing", str, None, choices=("on_duty_first", "written"))
+            if v is not None:
+                out.append(TimingChange(key, v, w))
+    return tuple(out)
+
+
+#: The largest factor a variant may scale incident rates by (a stress test, not a new season).
+MAX_RATE_SCALE = 100.0
+
+
+def _rate_changes(r: Reader, node: Any, top: Any) -> tuple[RateChange, ...]:
+    """``stochastic: {<family> or "*": {rate: x} or {rate_scale: k}}``: how often incidents
+    happen (the incidents then differ from the base's: rates are the one lever that does)."""
+    node = r.mapping(node, "stochastic", top, "stochastic")
+    out = []
+    for fam, item in node.items():
+        pre = f"stochastic.{fam}"
+        if fam != "*" and fam not in FAMILIES:
+            r.add(node, fam, pre, f"unknown family (known: *, {', '.join(FAMILIES)})")
+            continue
+        item = r.mapping(item, pre, node, fam)
+        r.unknown(item, {"rate", "rate_scale"}, pre)
+        if ("rate" in item) == ("rate_scale" in item):
+            r.add(node, fam, pre, "give exactly one of rate, rate_scale")
+            continue
+        rate = r.take(item, "rate", pre, float, None, min_value=0, max_value=50)
+        scale = r.take(item, "rate_scale", pre, float, None, min_value=0, max_value=MAX_RATE_SCALE)
+        if rate is not None or scale is not None:
+            out.append(RateChange(str(fam), rate, scale, _where(r, node, fam, pre)))
     return tuple(out)
 
 
@@ -494,12 +545,15 @@ def parse_variant(data: Any, file: str, *, name: str | None = None) -> Variant:
     """Check an override document and build a :class:`Variant` (InputError lists problems)."""
     r = Reader(file)
     top = r.mapping(data, "(variant)")
-    r.unknown(top, {"name", "label_zh", "label_en", "roster", "sites", "plan", "timing"}, "")
+    r.unknown(
+        top, {"name", "label_zh", "label_en", "roster", "sites", "plan", "timing", "stochastic"}, ""
+    )
     vname = r.take(top, "name", "", str, name or Path(file).stem)
     roster = _roster_changes(r, top.get("roster", LineDict()), top)
     sites = _site_changes(r, top.get("sites", LineDict()), top)
     plan = _plan_changes(r, top.get("plan", LineDict()), top)
     timing = _timing_changes(r, top.get("timing", LineDict()), top)
+    rates = _rate_changes(r, top.get("stochastic", LineDict()), top)
     label_zh = r.take(top, "label_zh", "", str, "")
     label_en = r.take(top, "label_en", "", str, "")
     r.raise_if_any()
@@ -515,6 +569,7 @@ def parse_variant(data: Any, file: str, *, name: str | None = None) -> Variant:
         sites=sites,
         plan=plan,
         timing=timing,
+        rates=rates,
         source=file,
     )
 
@@ -693,11 +748,27 @@ def apply(scenario: Scenario, variant: Variant) -> Scenario:
                 if sc.travel_minutes is not None
                 else _scaled(sites[i].travel_minutes, sc.travel_scale or 0.0)
             )
+            if max(travel.params) > MAX_DURATION_MIN:
+                problems.append(
+                    sc.where.problem(
+                        f"travel to {sites[i].id} would take up to {max(travel.params):g} min, "
+                        f"above the maximum {MAX_DURATION_MIN} ({DURATION_BOUND})"
+                    )
+                )
+                continue
             sites[i] = dataclasses.replace(sites[i], travel_minutes=travel)
 
     plan = _apply_plan(scenario.plan, variant.plan, problems)
 
     timing = _apply_timing(scenario.timing, variant.timing)
+    rates = list(scenario.rates)
+    for rc in variant.rates:
+        hit = [i for i, fr in enumerate(rates) if rc.family in ("*", fr.family)]
+        if not hit:
+            problems.append(rc.where.problem(f"the scenario has no stochastic {rc.family!r}"))
+        for i in hit:
+            new = rc.rate if rc.rate is not None else rates[i].rate * (rc.rate_scale or 0.0)
+            rates[i] = dataclasses.replace(rates[i], rate=min(new, 50.0))
 
     if problems:
         raise InputError(problems)
@@ -707,7 +778,12 @@ def apply(scenario: Scenario, variant: Variant) -> Scenario:
         call_chains=tuple(sorted(final_chains.items())),
     )
     return dataclasses.replace(
-        scenario, roster=new_roster, sites=tuple(sites), plan=plan, timing=timing
+        scenario,
+        roster=new_roster,
+        sites=tuple(sites),
+        plan=plan,
+        timing=timing,
+        rates=tuple(rates),
     )
 
 
@@ -926,12 +1002,17 @@ def variant_to_dict(v: Variant) -> dict[str, Any]:
             else:
                 timing[tc.key] = value
         out["timing"] = timing
+    if v.rates:
+        out["stochastic"] = {
+            rc.family: {"rate": rc.rate} if rc.rate is not None else {"rate_scale": rc.rate_scale}
+            for rc in v.rates
+        }
     return out
 
 
 def variant_to_yaml(v: Variant) -> str:
     """The override file text for a variant (e.g. to download from the planner page)."""
-    return yaml.safe_dump(variant_to_dict(v), allow_unicode=True, sort_keys=False, width=100)
+    return dump_yaml(variant_to_dict(v), width=100)
 
 
 def describe(v: Variant, lang: str = "zh") -> list[str]:
@@ -975,6 +1056,9 @@ def describe(v: Variant, lang: str = "zh") -> list[str]:
     for tc in v.timing:
         value = _dist_dict(tc.value) if isinstance(tc.value, Dist) else tc.value
         out.append(("时间 " if zh else "timing ") + f"{tc.key} = {value}")
+    for rc in v.rates:
+        what = f"= {rc.rate:g}" if rc.rate is not None else f"× {rc.rate_scale:g}"
+        out.append(("事件发生率 " if zh else "incident rate ") + f"{rc.family} {what}")
     return out
 
 

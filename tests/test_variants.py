@@ -542,3 +542,35 @@ def test_set_path():
     }
     with pytest.raises(ValueError):
         set_path("", 1)
+
+
+def test_a_variant_changes_incident_rates_and_call_order(season):
+    """Rates: ×3 for every family gives about three times the incidents; call order: each chain
+    as written. Both round-trip through the variant file format and are described."""
+    busier = variant_from_dict({"name": "busier", "stochastic": {"*": {"rate_scale": 3}}}, "b")
+    online = variant_from_dict({"name": "online", "stochastic": {"online_info": {"rate": 0.5}}})
+    written = variant_from_dict({"name": "written", "timing": {"call_order": "written"}}, "w")
+    many = apply(season, busier)
+    assert all(
+        a.rate == pytest.approx(3 * b.rate) for a, b in zip(many.rates, season.rates, strict=True)
+    )
+    n_base = sum(len(run_once(season, 5, i).incidents) for i in range(30))
+    n_many = sum(len(run_once(many, 5, i).incidents) for i in range(30))
+    assert 2.2 * n_base < n_many < 3.8 * n_base
+    rates = {fr.family: fr.rate for fr in apply(season, online).rates}
+    assert (
+        rates["online_info"] == 0.5
+        and rates["leak"] == dict((fr.family, fr.rate) for fr in season.rates)["leak"]
+    )
+    assert apply(season, written).timing.call_order == "written"
+    for v in (busier, online, written):
+        again = parse_variant(load_text(variant_to_yaml(v), "v.yaml"), "v.yaml")
+        assert [(x.family, x.rate, x.rate_scale) for x in again.rates] == [
+            (x.family, x.rate, x.rate_scale) for x in v.rates
+        ]
+        assert [(x.key, x.value) for x in again.timing] == [(x.key, x.value) for x in v.timing]
+    assert any("incident rate * × 3" in line for line in describe(busier, "en"))
+    with pytest.raises(InputError, match="stochastic.nope: unknown family"):
+        variant_from_dict({"name": "x", "stochastic": {"nope": {"rate": 1}}})
+    with pytest.raises(InputError, match="give exactly one of rate, rate_scale"):
+        variant_from_dict({"name": "x", "stochastic": {"leak": {"rate": 1, "rate_scale": 2}}})

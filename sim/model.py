@@ -167,7 +167,8 @@ class Availability:
     def __init__(self, env: simpy.Environment):
         self.env = env
         self.held = False
-        self.holder = ""  # what holds them ("incident:step"): why a step waited for them
+        # what holds them, (incident, step): why a step waited for them (text only when asked)
+        self.holder: tuple[str, str] = ("", "")
         self._queue: list[list] = []  # [priority, order, event, still waiting]
         self._n = 0
 
@@ -475,7 +476,7 @@ class Model:
             if not avail.held:
                 # someone is free: take them without queueing at everyone else's
                 avail.held = True
-                avail.holder = f"{incident}:{step}"
+                avail.holder = (incident, step)
                 return Contact(self, pid, True, role)
         since, busy_with = self.env.now, people[pids[0]].holder
         entries = [(pid, people[pid].wait(priority)) for pid in pids]
@@ -492,8 +493,10 @@ class Model:
             else:
                 Availability.cancel(entry)
         assert chosen is not None
-        people[chosen.pid].holder = f"{incident}:{step}"
-        self.span(incident, step, "", "waiting_busy", since, who=pids[0], detail=busy_with)
+        people[chosen.pid].holder = (incident, step)
+        self.span(
+            incident, step, "", "waiting_busy", since, who=pids[0], detail=":".join(busy_with)
+        )
         return chosen
 
     def call_person(
@@ -534,15 +537,20 @@ class Model:
                 Availability.cancel(entry)
                 self.calls[pid][1] += 1
                 self.log(incident, caller, "call", "phone", pid, "busy", f"{role}:{state}")
-                self.span(incident, step, target, "call_busy", start, who=pid, detail=busy_with)
+                self.span(
+                    incident, step, target, "call_busy", start, who=pid, detail=":".join(busy_with)
+                )
                 return None
         else:
             avail.held = True
-        avail.holder = f"{incident}:{step}"
+        avail.holder = (incident, step)
         contact = Contact(self, pid, True, role)
         yield env.timeout(delay)
         self.log(incident, caller, "call", "phone", pid, "answered", f"{role}:{state}")
-        self.span(incident, step, target, "answer_delay", start, who=pid, detail=state)
+        if delay > 0:  # appended here: every answered call records one
+            self.spans.append(
+                (incident, step, target, "answer_delay", start, start + delay, pid, state)
+            )
         return contact
 
     def call_role(

@@ -310,7 +310,9 @@ def _deliver(
         return "failed"
     with contact:
         yield env.timeout(minutes)
-    m.span(inc.id, step.id, target, "step_work", env.now - minutes, who=actor)
+    if minutes > 0:  # appended here: every call delivery records one
+        now = env.now
+        m.spans.append((inc.id, step.id, target, "step_work", now - minutes, now, actor, ""))
     if target == "working_group":
         m.office_person.setdefault(inc.id, contact.pid)
     outcome = "received" if target in BODY_IDS else _informed(m, contact.pid, role)
@@ -332,8 +334,11 @@ def _pickup_then_work(
 ) -> None:
     """The spans of a delivery to a body that just ended: its pick-up delay, then the talk."""
     now = m.env.now
-    m.span(inc.id, step.id, target, "body_pickup", now - minutes - pickup, now - minutes, target)
-    m.span(inc.id, step.id, target, "step_work", now - minutes, now, actor)
+    spans, talk = m.spans, now - minutes
+    if pickup > 0:
+        spans.append((inc.id, step.id, target, "body_pickup", talk - pickup, talk, target, ""))
+    if minutes > 0:
+        spans.append((inc.id, step.id, target, "step_work", talk, now, actor, ""))
 
 
 def _informed(m: Model, pid: str, role: str) -> str:

@@ -822,9 +822,9 @@ else:
     except Exception as exc:  # noqa: BLE001 - an unknown or damaged drill is a message
         from sim.store import StoreError
 
-        if isinstance(exc, StoreError):
+        if isinstance(exc, StoreError) and exc.key == "store_no_drill":
             st.error(_t("drill_not_found", id=_drill_id))
-        else:
+        else:  # a damaged drill or a store that cannot be used: its own message, translated
             show_error(exc)
         st.button(_t("drill_new"), key="drill_new", on_click=_open, args=(None,))
         st.stop()

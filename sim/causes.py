@@ -87,6 +87,10 @@ class Trace:
     ):
         self.ready = ready
         self.records = records
+        #: the run's records per incident: each miss looks only at its own incident's
+        self._of: dict[str, list[Action]] = defaultdict(list)
+        for a in records:
+            self._of[a.incident].append(a)
         #: what a stretch not covered by any span is put down to: in a drill, the team's time
         self.residual = residual
         self._by_step: dict[tuple[str, str], list[Span]] = defaultdict(list)
@@ -151,10 +155,6 @@ class Trace:
             out.append(Segment(start, end, cause, *rest))
 
     # -- verdicts ---------------------------------------------------------------------------
-    def explain(self, verdict: Verdict, plan) -> tuple[tuple[str, float], ...]:
-        """A missed verdict's causes: (cause, minutes), summing to its measured time."""
-        return _totals(*self.segments(verdict, plan))
-
     def segments(self, verdict: Verdict, plan) -> tuple[list[Segment], list[tuple[str, float]]]:
         """A verdict's critical path (segments) and its reasons that are not time."""
         inc, rule = verdict.incident, verdict.rule
@@ -186,12 +186,12 @@ class Trace:
     ) -> tuple[tuple[str, ...], float] | None:
         """The milestone of one of the rule's steps reached at ``at`` (to the measured time's
         rounding), and its exact time."""
-        steps = {s.id for s in plan.procedure if rule in s.clocks}
+        steps = _rule_steps(plan, rule)
         if rule == "follow_up_reports":
-            steps.update(("follow_up", plan.first_report_step))
+            steps |= {"follow_up", plan.first_report_step}
         best = None
-        for a in self.records:
-            if a.incident != inc or abs(a.time - at) > 1e-3 or a.action not in steps:
+        for a in self._of.get(inc, ()):
+            if abs(a.time - at) > 1e-3 or a.action not in steps:
                 continue
             if a.outcome in DELIVERED:
                 return (a.action, a.target), a.time
@@ -199,17 +199,14 @@ class Trace:
         return best
 
     def _incident_end(self, inc: str) -> float:
-        times = [a.time for a in self.records if a.incident == inc]
-        return max(times) if times else 0.0
+        return max((a.time for a in self._of.get(inc, ())), default=0.0)
 
     def _why_not_done(self, verdict: Verdict, plan) -> str:
-        inc = verdict.incident
-        steps = {s.id for s in plan.procedure if verdict.rule in s.clocks}
-        mine = [a for a in self.records if a.incident == inc and a.action in steps]
-        if any(a.outcome == "failed" for a in mine):
+        steps = _rule_steps(plan, verdict.rule)
+        mine = self._of.get(verdict.incident, ())
+        if any(a.action in steps and a.outcome == "failed" for a in mine):
             return "unreachable"
-        graded = [a for a in self.records if a.incident == inc and a.action == "graded"]
-        if graded and any(a.outcome != a.detail for a in graded):
+        if any(a.action == "graded" and a.outcome != a.detail for a in mine):
             return "wrong_grading"
         return "not_done"
 
@@ -220,8 +217,8 @@ class Trace:
         kind = plan.first_report_step
         sent = sorted(
             a.time
-            for a in self.records
-            if a.incident == inc and a.action in (kind, "follow_up") and a.outcome in DELIVERED
+            for a in self._of.get(inc, ())
+            if a.action in (kind, "follow_up") and a.outcome in DELIVERED
         )
         if not sent or measured is None:
             return (sent[0] if sent else None), measured
@@ -230,6 +227,11 @@ class Trace:
             if abs((b - a) - measured) < 1e-3:
                 return a, measured
         return sent[0], measured
+
+
+def _rule_steps(plan, rule: str) -> set[str]:
+    """The steps a rule's clock judges (the procedure's ``clocks``)."""
+    return {s.id for s in plan.procedure if rule in s.clocks}
 
 
 def step_of(detail: str) -> tuple[str, ...]:
@@ -278,7 +280,7 @@ def _blocker(segments: list[Segment], rule: str, plan) -> str:
             per_step[seg.step] = per_step.get(seg.step, 0.0) + seg.minutes
     if per_step:
         return max(per_step.items(), key=lambda kv: (kv[1], kv[0]))[0]
-    return next((s.id for s in plan.procedure if rule in s.clocks), "")
+    return next((s.id for s in plan.procedure if rule in s.clocks), "")  # the first, in order
 
 
 def why_missed_rows(comparison, variant: str, lang: str) -> list[dict]:

@@ -41,7 +41,7 @@ import pandas as pd
 
 from sim.causes import CAUSES
 from sim.experiment import causes_table, check_reps, run_once, wilson
-from sim.i18n import label, t
+from sim.i18n import label, step_label, t
 from sim.parallel import SCHEDULER_TIMEOUT_S, default_workers
 from sim.plan import RULE_IDS
 from sim.rules import MET, MISSED
@@ -1162,8 +1162,7 @@ class Sizing:
         """What blocks each target no staffing on the grid reaches, in words."""
         out = []
         for b in self.blocked_by:
-            step = plan.step(b["step"]) if b["step"] in plan.steps else None
-            name = (step.label_zh if lang == "zh" else step.label_en) if step else b["step"]
+            name = step_label(plan, b["step"], lang)
             out.append(
                 t(
                     "size_blocked",

@@ -12,8 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 from sim.causes import Segment, Trace, explain_misses
-from sim.i18n import addressee_label, label, t
+from sim.i18n import addressee_label, label, step_label, t
 from sim.policy import simulate
+from sim.report import Names
 from sim.rules import MISSED, Verdict, verdicts
 from sim.scenario import Scenario, format_time
 
@@ -137,13 +138,13 @@ def explain_text(data: dict[str, Any], scenario: Scenario, lang: str) -> str:
         for miss in e["missed"]:
             rule = label(plan, "rules", miss["rule"], lang)
             lines.append("  " + t("explain_broken", lang, rule=rule, clause=miss["clause_zh"]))
-            if miss["measured_min"] is not None:
-                allowed = "—" if miss["allowed_min"] is None else _n(miss["allowed_min"])
+            measured = miss["measured_min"]
+            if measured is not None and miss["allowed_min"] is None:
+                lines.append("    " + t("explain_took", lang, measured=_n(measured)))
+            elif measured is not None:
+                allowed = _n(miss["allowed_min"])
                 lines.append(
-                    "    "
-                    + t(
-                        "explain_measured", lang, measured=_n(miss["measured_min"]), allowed=allowed
-                    )
+                    "    " + t("explain_measured", lang, measured=_n(measured), allowed=allowed)
                 )
             else:
                 total = sum(c["minutes"] for c in miss["causes"])
@@ -164,12 +165,13 @@ def explain_text(data: dict[str, Any], scenario: Scenario, lang: str) -> str:
 
 def _path_lines(path, scenario: Scenario, lang: str, indent: str = "    ") -> list[str]:
     plan, unit, colon = scenario.plan, t("explain_min", lang), "：" if lang == "zh" else ": "
+    names = Names(scenario, lang)  # people by role, as the exports name them
     out = []
     for s in path:
-        step = _step(plan, s["step"], lang)
+        step = step_label(plan, s["step"], lang)
         to = f" → {addressee_label(plan, s['target'], lang)}" if s["target"] else ""
         why = t("cause_" + s["cause"], lang)
-        who = _who(scenario, s, lang)
+        who = _who(names, plan, s, lang)
         out.append(
             f"{indent}{format_time(s['from_min'])}–{format_time(s['to_min'])[3:]}"
             f"{_n(s['minutes']):>7} {unit}  {step}{to}{colon}{why}{who}"
@@ -177,43 +179,27 @@ def _path_lines(path, scenario: Scenario, lang: str, indent: str = "    ") -> li
     return out
 
 
-def _who(scenario: Scenario, s: dict, lang: str) -> str:
+def _who(names: Names, plan, s: dict, lang: str) -> str:
     """Whom a segment concerns: a person by role (never a name or number), or a body."""
+    who = names.role_name(s["who"]) if s["who"] in names.people else s["who"]
     if s["cause"] in ("waiting_busy", "call_busy") and s["detail"]:
         inc, _, step = s["detail"].partition(":")
-        busy = f"{inc} · {_step(scenario.plan, step, lang)}" if step else inc
-        return (
-            " ("
-            + t("explain_waited_for", lang, who=_role_of(scenario, s["who"], lang), busy=busy)
-            + ")"
-        )
+        busy = f"{inc} · {step_label(plan, step, lang)}" if step else inc
+        return _bracket(t("explain_waited_for", lang, who=who, busy=busy), lang)
     if s["who"] and s["cause"] in ("call_unanswered", "answer_delay"):
-        return f" ({_role_of(scenario, s['who'], lang)})"
+        return _bracket(who, lang)
     return ""
 
 
-def _role_of(scenario: Scenario, pid: str, lang: str) -> str:
-    person = next((p for p in scenario.roster.people if p.id == pid), None)
-    if person is None:
-        return label(scenario.plan, "roles", pid, lang) if pid in scenario.plan.roles else pid
-    role = label(scenario.plan, "roles", person.roles[0], lang)
-    if person.site:
-        return (
-            f"{role}（{_site(scenario, person.site, lang)}）"
-            if lang == "zh"
-            else f"{role} ({_site(scenario, person.site, lang)})"
-        )
-    return role
-
-
-def _step(plan, sid: str, lang: str) -> str:
-    if sid in plan.steps:
-        st = plan.step(sid)
-        return st.label_zh if lang == "zh" else st.label_en
-    return sid
+def _bracket(text: str, lang: str) -> str:
+    return f"（{text}）" if lang == "zh" else f" ({text})"
 
 
 def _item(plan, item: str, lang: str) -> str:
+    """A missing item in words: a report's content, or the plan's grade (``grade:III``)."""
+    kind, _, grade = item.partition(":")
+    if kind == "grade" and grade in plan.grades:
+        return t("explain_plan_grade", lang, grade=label(plan, "grades", grade, lang))
     return label(plan, "content", item, lang) if item in plan.content else item
 
 
@@ -222,8 +208,9 @@ def _family(plan, family: str, lang: str) -> str:
 
 
 def _site(scenario: Scenario, site: str, lang: str) -> str:
-    found = next((s for s in scenario.sites if s.id == site), None)
-    if found is None:
+    try:
+        found = scenario.site(site)
+    except KeyError:
         return site
     return (found.name_zh if lang == "zh" else found.name_en) or site
 

@@ -111,3 +111,11 @@ def addressee_label(plan, target: str, lang: str) -> str:
     if target in plan.roles:
         return label(plan, "roles", target, lang)
     return target
+
+
+def step_label(plan, sid: str, lang: str) -> str:
+    """A step in the plan's own words (先口头、后书面, 首报, Ⅰ级 …); an unknown id as written."""
+    try:
+        return plan.step(sid).label(lang)
+    except KeyError:
+        return sid

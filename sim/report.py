@@ -483,7 +483,7 @@ def _grade_text(plan, g: str | None, lang: str) -> str:
     return label(plan, "grades", g, lang) if g else "—"
 
 
-class _Names:
+class Names:
     """Readable names for the ids in action records: people, roles, bodies, sites, incidents.
 
     A roster person is named by role (``第一考点（主校区）主考`` / ``Site chief examiner, Site A
@@ -603,7 +603,7 @@ def action_rows(
     People are named by role unless ``show_names`` (by default: when ``redact`` is off, i.e.
     contacts were asked for).
     """
-    names = _Names(scenario, lang, not redact.enabled if show_names is None else show_names)
+    names = Names(scenario, lang, not redact.enabled if show_names is None else show_names)
     rows = []
     for a in records:
         target = a.target if a.target in names.incidents else names.who(a.target, redact)
@@ -708,7 +708,7 @@ class _Builder:
             evaluation=self.evaluation,
             enabled=not include_contacts,
         )
-        self.names = _Names(self.scenario, lang, show_names=include_contacts)
+        self.names = Names(self.scenario, lang, show_names=include_contacts)
         self.kind = row.get("kind") or "team"
 
     def s(self, key: str, **kw: Any) -> str:

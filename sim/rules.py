@@ -41,8 +41,9 @@ REPORT_STEPS = ("verbal_report", "direct_report", "written_report", "follow_up")
 @dataclass
 class Verdict:
     """One rule's verdict on one incident (``incident`` empty for a run-level rule). Not frozen,
-    only because a frozen dataclass costs several times as much to make, and a run makes one
-    per incident and rule; nothing changes a verdict once made."""
+    because a frozen dataclass costs several times as much to make and a run makes one per
+    incident and rule; only :func:`sim.causes.explain_misses` fills in a miss's ``causes`` and
+    ``blocker`` after judging."""
 
     incident: str
     rule: str

@@ -329,6 +329,8 @@ class FamilyRate:
 
 
 PROB_KEYS = {"grading_wrong_prob": 0.0, "grading_late_prob": 0.0}
+#: Every key a ``timing`` mapping (or a timing file) may hold.
+TIMING_FILE_KEYS = frozenset({*TIMING_KEYS, *PROB_KEYS, "max_call_rounds", "bodies", "call_order"})
 
 
 @dataclass(frozen=True)
@@ -960,9 +962,7 @@ def parse_scenario(data: Any, file: str, *, plan: Plan | None = None, text: str 
         r.add(cal, None, "calendar.sessions", "stochastic incidents need exam sessions")
 
     tnode = r.mapping(_timing_node(r, top, base), "timing", top, "timing")
-    r.unknown(
-        tnode, {*TIMING_KEYS, *PROB_KEYS, "max_call_rounds", "bodies", "call_order"}, "timing"
-    )
+    r.unknown(tnode, set(TIMING_FILE_KEYS), "timing")
     bnode = r.mapping(tnode.get("bodies", LineDict()), "timing.bodies", tnode, "bodies")
     body_receive = {}
     for body in bnode:
@@ -1020,9 +1020,6 @@ def parse_scenario(data: Any, file: str, *, plan: Plan | None = None, text: str 
         text=text,
         sources=Frozen(sorted(r.sources.items())),
     )
-
-
-TIMING_FILE_KEYS = frozenset({*TIMING_KEYS, *PROB_KEYS, "max_call_rounds", "bodies", "call_order"})
 
 
 def check_timing(r: Reader, data: Any) -> LineDict:

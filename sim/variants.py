@@ -75,6 +75,7 @@ from sim.scenario import (
     PERSON_KEYS,
     PROB_KEYS,
     STATES,
+    TIMING_FILE_KEYS,
     TIMING_KEYS,
     Dist,
     Person,
@@ -482,7 +483,7 @@ def _plan_changes(r: Reader, node: Any, top: Any) -> tuple[PlanChange, ...]:
 
 def _timing_changes(r: Reader, node: Any, top: Any) -> tuple[TimingChange, ...]:
     node = r.mapping(node, "timing", top, "timing")
-    r.unknown(node, {*TIMING_KEYS, *PROB_KEYS, "max_call_rounds", "bodies", "call_order"}, "timing")
+    r.unknown(node, set(TIMING_FILE_KEYS), "timing")
     out = []
     for key in node:
         w = _where(r, node, key, f"timing.{key}")

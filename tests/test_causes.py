@@ -254,3 +254,13 @@ def test_size_says_which_step_blocks_a_target_no_staffing_reaches():
     assert "Written first report" in en[0] and "the step's own time" in en[0]
     assert "书面首报" in zh[0] and "环节本身用时" in zh[0]
     assert sz.as_json()["blocked_by"] == sz.blocked_by
+
+
+def test_explain_names_a_wrong_grade_in_words_and_a_rule_without_a_clock():
+    sc = tiny(timing={"grading_wrong_prob": 1.0})
+    seed = next(s for s in range(20) if judged(sc, s)[0].assigned_grade["i1"] == "IV")
+    data = explain_run(sc, seed, 0)
+    zh, en = explain_text(data, sc, "zh"), explain_text(data, sc, "en")
+    assert "应定为预案级别 Ⅲ级" in zh and "此项无时限" in zh
+    assert "the plan's grade is Grade III" in en and "(no clock)" in en
+    assert "grade:III" not in zh + en and "— min" not in en

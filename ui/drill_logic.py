@@ -27,7 +27,7 @@ from sim.drill import (
     standing,
     verdict_dict,
 )
-from sim.i18n import addressee_label, escape_markdown, label, t
+from sim.i18n import addressee_label, escape_markdown, label, step_label, t
 from sim.rules import MET, MISSED, NA
 from sim.scenario import DAY, Incident, Scenario, Site, format_time
 from sim.steps import on_paper
@@ -464,14 +464,6 @@ def office_steps_waiting(live: LiveDrill, incident: str) -> list[str]:
         return []
     family = drill.incidents[incident].family
     return [s.id for s in live.scenario.plan.procedure if s.by == "office" and s.fits(family)]
-
-
-def step_label(plan, sid: str, lang: str) -> str:
-    """A step in the plan's own words (先口头、后书面, 首报, Ⅰ级 …)."""
-    try:
-        return plan.step(sid).label(lang)
-    except KeyError:
-        return sid
 
 
 def menu_label(plan, item: str, lang: str) -> str:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import simpy
+from simpy.events import Initialize
 
 from sim.grading import grade
 from sim.plan import BODY_IDS
@@ -24,6 +25,9 @@ from sim.scenario import DAY, TIMING_KEYS, Incident, Scenario, derived
 from sim.streams import Streams
 
 _new_action = tuple.__new__
+# The model's hottest paths (a record, a span, a milestone, a person taken or given back) read
+# the clock as ``env._now``: ``env.now`` is a property, a function call each time, and a
+# replication read it some two hundred times.
 
 GRADES = ("I", "II", "III", "IV")
 
@@ -218,7 +222,7 @@ class Contact:
 
     def __init__(self, model: Model, pid: str, held: bool, role: str):
         self.model, self.pid, self.held, self.role = model, pid, held, role
-        self.since = model.env.now
+        self.since = model.env._now
 
     def __enter__(self) -> Contact:
         return self
@@ -229,7 +233,7 @@ class Contact:
     def release(self) -> None:
         if self.held:
             m = self.model
-            m.busy_minutes[self.pid] = m.busy_minutes.get(self.pid, 0.0) + m.env.now - self.since
+            m.busy_minutes[self.pid] = m.busy_minutes.get(self.pid, 0.0) + m.env._now - self.since
             m.availability[self.pid].give_back()
             self.held = False
 
@@ -252,7 +256,8 @@ class Model:
         self.people = {p.id: p for p in scenario.roster.people}
         self.availability = _People(self.env)
         self.busy_minutes = dict.fromkeys(self.people, 0.0)
-        self.calls = {pid: [0, 0] for pid in self.people}  # [calls, unanswered]
+        #: per person phoned at least once: [calls, unanswered] (nobody else is listed)
+        self.calls: dict[str, list[int]] = {}
         self.incidents = generate_incidents(scenario, self.streams)
         self.by_id = {inc.id: inc for inc in self.incidents}
         fates_rng = self.streams.uniforms("fates")
@@ -267,6 +272,8 @@ class Model:
         self.spans: list[tuple] = []  # Span fields, as plain tuples
         self.ready: dict[tuple[str, str], tuple[float, tuple | None]] = {}
         self.urgency: dict[str, float] = _urgencies(self.plan)
+        #: what depends on the plan alone (which steps hold nobody...), kept beside the plan
+        self.plan_cache: dict = derived(self.plan)
         self._reached: dict[tuple, float] = {}  # milestone -> when it was reached
         self._watchers: dict[tuple, list] = {}
         self._listeners: dict[str, list] = {}  # incident -> fn(key without the incident)
@@ -295,7 +302,7 @@ class Model:
         # logs one record per delivery and call
         self.records.append(
             _new_action(
-                Action, (self.env.now, incident, actor, action, channel, target, outcome, detail)
+                Action, (self.env._now, incident, actor, action, channel, target, outcome, detail)
             )
         )
 
@@ -312,7 +319,7 @@ class Model:
     ) -> None:
         """Record why ``[start, end]`` (end: now) of an incident's time passed (if it did)."""
         if end is None:
-            end = self.env.now
+            end = self.env._now
         if end > start:
             # a plain tuple here (a run records one per stretch of time); read as :class:`Span`
             self.spans.append((incident, step, target, cause, start, end, who, detail))
@@ -324,7 +331,7 @@ class Model:
     def reach(self, *key: str) -> None:
         if key in self._reached:
             return
-        self._reached[key] = self.env.now
+        self._reached[key] = self.env._now
         watchers = self._watchers.pop(key, None)
         if watchers:
             for fn in watchers:
@@ -369,7 +376,7 @@ class Model:
         return self._span(pid)[2]
 
     def _span(self, pid: str) -> tuple[float, float, str]:
-        now = self.env.now
+        now = self.env._now
         span = self._spans.get(pid)
         if span is None or not span[0] <= now < span[1]:
             # spans depend on the roster alone: kept beside it, so every replication reuses them
@@ -390,7 +397,7 @@ class Model:
     def _by_duty(self, key: tuple, pool: tuple[str, ...], rank) -> tuple[str, ...]:
         """``pool`` sorted by ``rank(pid, duty state)``, remembered under ``key`` for as long as
         nobody in it changes duty state (a run asks for the same order again and again)."""
-        now = self.env.now
+        now = self.env._now
         hit = self._orders.get(key)
         if hit is not None and hit[0] <= now < hit[1]:
             return hit[2]
@@ -443,7 +450,7 @@ class Model:
 
     def office_role(self) -> str:
         """During exams the exam centre's duty desk acts as the office (24小时专人值班)."""
-        day = self.env.now // DAY
+        day = self.env._now // DAY
         return "duty_desk" if 0 <= day < self.scenario.days else "office_director"
 
     def doers(self, by: str, inc: Incident) -> tuple[str, ...]:
@@ -520,11 +527,14 @@ class Model:
         rng = self.streams.uniforms(f"answer:{pid}:{incident}")
         answers = rng.random() < reach.answer_prob
         delay = reach.answer_minutes.sample(rng)
-        self.calls[pid][0] += 1
+        counts = self.calls.get(pid)
+        if counts is None:
+            counts = self.calls[pid] = [0, 0]
+        counts[0] += 1
         start = env.now
         if not answers or delay > ring:
             yield env.timeout(ring)
-            self.calls[pid][1] += 1
+            counts[1] += 1
             self.log(incident, caller, "call", "phone", pid, "unanswered", f"{role}:{state}")
             self.span(incident, step, target, "call_unanswered", start, who=pid, detail=state)
             return None
@@ -535,7 +545,7 @@ class Model:
             yield entry[2] | env.timeout(ring)
             if not entry[2].triggered:  # still busy when the ring ended
                 Availability.cancel(entry)
-                self.calls[pid][1] += 1
+                counts[1] += 1
                 self.log(incident, caller, "call", "phone", pid, "busy", f"{role}:{state}")
                 self.span(
                     incident, step, target, "call_busy", start, who=pid, detail=":".join(busy_with)
@@ -597,6 +607,54 @@ class Model:
         return None
 
 
+class Detached:
+    """A SimPy process that nobody waits for (a policy's step, a team at work): started by an
+    ``Initialize`` event like :class:`simpy.Process`, and resumed the same way, but without the
+    completion event a process schedules when it ends — an event no one listens to, which was
+    one in eight of a replication's events. A failure crashes the run, as an unwaited
+    process's does."""
+
+    __slots__ = ("_generator",)
+
+    def __init__(self, env: simpy.Environment, generator: Generator) -> None:
+        self._generator = generator
+        Initialize(env, self)  # type: ignore[arg-type]
+
+    def _resume(self, event: simpy.Event) -> None:
+        generator = self._generator
+        while True:
+            try:
+                if event._ok:
+                    event = generator.send(event._value)
+                else:
+                    event._defused = True  # type: ignore[attr-defined]
+                    exc = type(event._value)(*event._value.args)
+                    exc.__cause__ = event._value
+                    event = generator.throw(exc)
+            except StopIteration:
+                return
+            if event.callbacks is not None:
+                event.callbacks.append(self._resume)
+                return
+
+
+def run_to_end(env: simpy.Environment) -> None:
+    """``env.run()`` to the last event, as ``Environment.step`` does it but in one loop: a
+    replication processes about sixty events, and the method call and the ``until`` machinery
+    per event were a visible part of it. Nothing here stops a run early (no ``until``)."""
+    queue, pop = env._queue, heapq.heappop
+    while queue:
+        env._now, _, _, event = pop(queue)
+        callbacks, event.callbacks = event.callbacks, None
+        for callback in callbacks:
+            callback(event)
+        if not event._ok and not hasattr(event, "_defused"):
+            # a failed event nobody handled: crash as SimPy does, with a fresh traceback
+            exc = type(event._value)(*event._value.args)
+            exc.__cause__ = event._value
+            raise exc
+
+
 def _urgencies(plan) -> dict[str, float]:
     """Per step, the tightest clock it is judged by (minutes; cached beside the plan): a free
     person takes the most urgent waiting step first — a 立即 call before the written report."""
@@ -620,10 +678,12 @@ def _urgencies(plan) -> dict[str, float]:
 __all__ = [
     "Availability",
     "Contact",
+    "Detached",
     "Fate",
     "Model",
     "Span",
     "draw_fate",
     "generate_incidents",
+    "run_to_end",
     "GRADES",
 ]

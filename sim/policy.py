@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Generator
 from dataclasses import dataclass
 
-from sim.model import GRADES, Model
+from sim.model import GRADES, Detached, Model, run_to_end
 from sim.plan import Plan
 from sim.procedure import FIRST_REPORT, Step
 from sim.scenario import Incident, Scenario, derived
@@ -96,10 +96,12 @@ def when_ready(m: Model, inc: Incident, only: frozenset[str] | None = None) -> N
     prog = _program(m.plan, inc.family, only)
     left = list(prog.need)
     fired: set[int] = set()
+    assigned = m.assigned_grade
 
     def ready(i: int, trigger: tuple | None = None) -> None:
         step = prog.steps[i]
-        if not step.applies(inc.family, effective_grade(m, inc)):
+        # the grade its working group gave (effective_grade), read in place: a hot path
+        if not step.applies(inc.family, assigned.get(inc.id)):
             return
         # when it became due, and the milestone that made it so: the explanation's way back
         m.ready[(inc.id, step.id)] = (m.env.now, trigger)
@@ -118,7 +120,7 @@ def when_ready(m: Model, inc: Incident, only: frozenset[str] | None = None) -> N
             else:
                 grade_now()
         else:
-            m.env.process(run_step(m, inc, step))
+            Detached(m.env, run_step(m, inc, step))
 
     def reached(key: tuple) -> None:
         for i, via_any in prog.deps.get(key, ()):
@@ -197,7 +199,7 @@ def simulate(scenario: Scenario, seed: int, replication: int = 0) -> Model:
     m = Model(scenario, seed, replication)
     for inc in m.incidents:
         start_incident(m, inc)
-    m.env.run()
+    run_to_end(m.env)
     return m
 
 

@@ -14,7 +14,6 @@ late report.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from functools import partial
@@ -69,7 +68,7 @@ class Case:
 
     __slots__ = (
         "plan", "incident", "plan_grade", "team_grade", "final_grade", "acts", "now", "live",
-        "scenario", "grade", "_reached", "_times", "_first", "_memo",
+        "scenario", "grade", "_reached", "_first", "_memo",
     )  # fmt: skip
 
     def __init__(
@@ -81,14 +80,12 @@ class Case:
         team_grade: str | None,  # the most severe grade the team gave
         final_grade: str | None,  # the last grade the team gave
         acts: dict[str, list[Action]],
+        index: tuple[dict, dict],
         now: float,
         live: bool,  # a drill still running: clocks not yet run out are pending, not missed
         scenario: Scenario | None,
     ) -> None:
-        """The plan's grade is a floor: the team's grade counts when higher (grade_is_floor).
-
-        Indexes every delivery and outcome once, so each judge looks them up instead of
-        scanning the records again."""
+        """The plan's grade is a floor: the team's grade counts when higher (grade_is_floor)."""
         self.plan, self.incident, self.plan_grade = plan, incident, plan_grade
         self.team_grade, self.final_grade, self.acts = team_grade, final_grade, acts
         self.now, self.live, self.scenario = now, live, scenario
@@ -97,21 +94,9 @@ class Case:
             self.grade = more_severe(plan_grade, team_grade)
         else:
             self.grade = plan_grade
-        reached: dict[tuple, float] = {}  # (step, target, strict) -> time
-        times: dict[tuple, float] = {}  # (action, outcome) -> first time
-        first: dict[tuple, Action] = {}  # (step, target) -> first delivery
-        self._reached, self._times, self._first, self._memo = reached, times, first, {}
-        for action, recs in acts.items():
-            times.setdefault((action, None), recs[0].time)
-            for a in recs:
-                times.setdefault((action, a.outcome), a.time)
-                if a.outcome in DELIVERED:
-                    key = (action, a.target)
-                    if key not in first:
-                        first[key] = a
-                        reached[(action, a.target, False)] = a.time
-                    if a.outcome in _STRICT:
-                        reached.setdefault((action, a.target, True), a.time)
+        # the indexes of the incident's records (:func:`_index`, one pass for every incident)
+        self._first, self._reached = index
+        self._memo = {}
 
     # -- what happened ------------------------------------------------------------------------
 
@@ -121,31 +106,51 @@ class Case:
 
     def time(self, action: str, outcome: str | None = None) -> float | None:
         """When ``action`` first happened (with ``outcome``, if given)."""
-        return self._times.get((action, outcome))
+        recs = self.acts.get(action)
+        if not recs:
+            return None
+        if outcome is None:
+            return recs[0][0]
+        for a in recs:
+            if a[6] == outcome:
+                return a[0]
+        return None
 
     def delivered(self, steps: Iterable[str], target: str, *, strict: bool = False) -> float | None:
         """When any of ``steps`` first reached ``target`` (``strict``: the role's own person)."""
         got = self._reached
-        times = [t for s in steps if (t := got.get((s, target, strict))) is not None]
-        return min(times) if times else None
+        best = None
+        for s in steps:
+            t = got.get((s, target, strict))
+            if t is not None and (best is None or t < best):
+                best = t
+        return best
 
     def all_delivered(
         self, steps: Iterable[str], targets: Iterable[str], *, strict: bool = False
     ) -> tuple[float | None, list[str]]:
         """When the last of ``targets`` was reached, and which were not reached."""
-        steps = tuple(steps)
-        times, missing = [], []
+        got, steps = self._reached, tuple(steps)
+        last: float | None = None
+        missing: list[str] = []
         for t in targets:
-            at = self.delivered(steps, t, strict=strict)
-            (missing.append(t) if at is None else times.append(at))
-        return (max(times) if times and not missing else None), missing
+            at = None  # as delivered(), inline: every judge of a report asks this
+            for s in steps:
+                x = got.get((s, t, strict))
+                if x is not None and (at is None or x < at):
+                    at = x
+            if at is None:
+                missing.append(t)
+            elif last is None or at > last:
+                last = at
+        return (None if missing else last), missing
 
     @property
     def discovered(self) -> float | None:
         """When the college knew; a timeline that does not say is read as at occurrence (the
         strictest reading: the clocks cannot start later than the incident)."""
-        found = self._times.get(("discovered", None))
-        return found if found is not None else self._times.get(("occurred", None))
+        found = self.time("discovered")
+        return found if found is not None else self.time("occurred")
 
     @property
     def closed(self) -> float | None:
@@ -211,6 +216,7 @@ class Case:
         spec = self.plan.rules[rule]
         allowed = spec.allowed_minutes
         measured = None
+        missing = tuple(missing) if missing else ()
         if self.grade not in spec.grades:
             status, note, missing = NA, "grade", ()
         elif start is None:
@@ -218,7 +224,6 @@ class Case:
             status, note = NA, "pending" if self.open else (note or "not started")
         elif done is not None:
             took = max(0.0, done - start)
-            missing = tuple(missing)
             ok = (allowed is None or took <= allowed + _EPS) and not missing
             status, measured = (MET if ok else MISSED), round(took, 3)
         elif self.live and (
@@ -229,8 +234,8 @@ class Case:
         else:
             status, note = MISSED, note or "not done"
         return Verdict(
-            self.incident.id, rule, status, measured, allowed, note, spec.clause_zh,
-            tuple(missing), start,
+            self.incident.id, rule, status, measured, allowed, note, spec.clause_zh, missing,
+            start,
         )  # fmt: skip
 
 
@@ -527,25 +532,23 @@ def verdicts(
     *,
     end_time: float | None = None,
     plan: Plan | None = None,
+    ordered: bool = False,
 ) -> list[Verdict]:
     """One verdict per incident × rule (incident then rule order), then the run-level duty rule.
 
     ``end_time`` is the clock at which a still-open drill is judged: a deadline that has not
     passed and has not been met is ``n/a`` with note ``pending``. Without a ``scenario`` (a typed
-    timeline), rules that need the roster say so.
+    timeline), rules that need the roster say so. ``ordered``: the records are in time order
+    already (a model's), so they are not sorted again.
     """
     plan = plan or scenario.plan  # type: ignore[union-attr]
-    by_inc: dict[str, dict[str, list[Action]]] = defaultdict(lambda: defaultdict(list))
-    last_at: dict[str, float] = {}
-    for rec in sorted(records, key=_by_time):
-        by_inc[rec.incident][rec.action].append(rec)
-        last_at[rec.incident] = rec.time  # in time order: the last is the latest
+    indexed = _index(records, ordered)
     out: list[Verdict] = []
     judged = _judged_rules(plan)
+    empty: tuple = ({}, ({}, {}), 0.0)
     for inc in incidents:
-        acts = by_inc.get(inc.id, {})
+        acts, index, last = indexed.get(inc.id, empty)
         graded = acts.get("graded")
-        last = last_at.get(inc.id, 0.0)
         # re-grading: the duties of the most severe grade the team gave apply; the last grade
         # given is the one judged against the plan
         team = min((a.outcome for a in graded or ()), key=grade_rank, default=None)
@@ -556,19 +559,62 @@ def verdicts(
             team_grade=team,
             final_grade=graded[-1].outcome if graded else None,
             acts=acts,
+            index=index,
             now=end_time if end_time is not None else last,
             live=end_time is not None,
             scenario=scenario,
         )
-        for rid, grades, not_due in judged:
+        grade = case.grade
+        for judge_fn, grades, not_due in judged:
             # a rule that does not apply at the incident's grade is n/a without judging it
-            out.append(JUDGES[rid](case) if case.grade in grades else not_due(inc.id))
+            out.append(judge_fn(case) if grade in grades else not_due(inc.id))
     out.append(duty_24h_during_exam(plan, scenario))
     return out
 
 
-def _judged_rules(plan: Plan) -> list[tuple[str, frozenset[str], Callable[[str], Verdict]]]:
-    """Per incident rule: its id, the grades it applies at, and its n/a-by-grade verdict (worked
+def _index(
+    records: list[Action], ordered: bool
+) -> dict[str, tuple[dict, tuple[dict, dict], float]]:
+    """Per incident, in one pass over the records in time order: its records per action, the
+    indexes :class:`Case` looks deliveries up in — the first delivering record per ``(action,
+    target)``, the first delivery time per ``(action, target, strict)`` — and the time of its
+    last record. ``ordered``: the records are known to be in time order (a model's are)."""
+    if not ordered:
+        records = sorted(records, key=_by_time)  # stable: a typed timeline's own order kept
+    by_incident: dict[str, list[Action]] = {}
+    for rec in records:
+        got = by_incident.get(rec[1])
+        if got is None:
+            by_incident[rec[1]] = [rec]
+        else:
+            got.append(rec)
+    out: dict[str, tuple[dict, tuple[dict, dict], float]] = {}
+    delivered, strict_ = DELIVERED, _STRICT
+    for iid, recs in by_incident.items():
+        acts: dict[str, list[Action]] = {}
+        first: dict[tuple, Action] = {}
+        reached: dict[tuple, float] = {}
+        for rec in recs:
+            action = rec[3]
+            got = acts.get(action)
+            if got is None:
+                acts[action] = [rec]
+            else:
+                got.append(rec)
+            outcome = rec[6]
+            if outcome in delivered:
+                key = (action, rec[5])
+                if key not in first:
+                    first[key] = rec
+                    reached[(action, rec[5], False)] = rec[0]
+                if outcome in strict_:
+                    reached.setdefault((action, rec[5], True), rec[0])
+        out[iid] = (acts, (first, reached), recs[-1][0])  # the last is the latest
+    return out
+
+
+def _judged_rules(plan: Plan) -> list[tuple[Judge, frozenset[str], Callable[[str], Verdict]]]:
+    """Per incident rule: its judge function, the grades it applies at, and its n/a-by-grade verdict (worked
     out once per plan: what :meth:`Case.verdict` says of a grade the rule does not apply at)."""
     cache = derived(plan)
     found = cache.get("judged_rules")
@@ -581,7 +627,7 @@ def _judged_rules(plan: Plan) -> list[tuple[str, frozenset[str], Callable[[str],
             not_due = partial(
                 _not_due, rule=rid, allowed=spec.allowed_minutes, clause=spec.clause_zh
             )
-            found.append((rid, frozenset(spec.grades), not_due))
+            found.append((JUDGES[rid], frozenset(spec.grades), not_due))
         cache["judged_rules"] = found
     return found
 

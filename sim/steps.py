@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Generator, Iterable
 from typing import Any
 
-from sim.model import GRADES, Contact, Model
+from sim.model import GRADES, Contact, Detached, Model
 from sim.plan import BODY_IDS
 from sim.procedure import Step
 from sim.scenario import Incident
@@ -170,7 +170,8 @@ def _send_all(
         m.span(inc.id, step.id, target, "body_pickup", start, start + delay, who=target)
         result["reached"][target] = _received(m, inc, step, actor, target, given)
     if procs:
-        yield env.all_of(procs)
+        # one call delivery is waited for as it is: a condition would cost two more events
+        yield procs[0] if len(procs) == 1 else env.all_of(procs)
 
 
 def _received(m: Model, inc: Incident, step: Step, actor: str, target: str, given: str) -> str:
@@ -183,14 +184,24 @@ def _received(m: Model, inc: Incident, step: Step, actor: str, target: str, give
 def is_unheld(m: Model, inc: Incident, step: Step) -> bool:
     """A step that holds nobody and phones nobody (the group's own decision, an outside body's
     relay): it only takes its time, then is delivered on paper to bodies. The policy runs it as
-    a timed callback (:func:`perform_unheld`), not a process."""
+    a timed callback (:func:`perform_unheld`), not a process. Depends on the plan and the
+    family alone, so it is worked out once per plan."""
+    cache = m.plan_cache
+    key = ("unheld", step.id, inc.family)
+    found = cache.get(key)
+    if found is None:
+        found = cache[key] = _is_unheld(m.plan, inc.family, step)
+    return found
+
+
+def _is_unheld(plan, family: str, step: Step) -> bool:
     if step.kind not in ("task", "decision") or _is_person_actor(step.by):
         return False
     if step.covered_by or step.deliver_after:
         return False
     return all(
         t in BODY_IDS and (t != "working_group" or step.by == "working_group")
-        for t in m.plan.addressees(step.id, inc.family)
+        for t in plan.addressees(step.id, family)
     )
 
 
@@ -384,10 +395,10 @@ def _send_people(
         result["reached"][role] = outcome
         held.append(contact)
     if step.kind == "dispatch":
-        m.env.process(_team_works(m, inc, step, held))
+        Detached(m.env, _team_works(m, inc, step, held))
     else:
         for contact in held:
-            m.env.process(_travels(m, inc, step, contact))
+            Detached(m.env, _travels(m, inc, step, contact))
 
 
 def _team_works(m: Model, inc: Incident, step: Step, team: list[Contact]) -> Generator:

@@ -1,13 +1,19 @@
-"""Charts shared by the app and the reports, in Chinese or English (matplotlib, Agg)."""
+"""Charts shared by the app and the reports, in Chinese or English (matplotlib, Agg).
+
+Figures are made as :class:`matplotlib.figure.Figure` objects with their own Agg canvas, never
+through ``pyplot``: pyplot keeps one "current figure" for the whole process, so two sessions
+drawing at once (two PDF exports) could put one chart's markers and title on the other's.
+"""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 
 from sim.fonts import use_cjk_in_matplotlib
 from sim.i18n import label, t
+from sim.labels import day_time
 from sim.records import Action
-from sim.scenario import format_time
 
 LANES = ("incident", "calls", "reports", "response")
 _LANE_OF = {
@@ -42,12 +48,15 @@ def timeline_figure(records: Sequence[Action], plan, lang: str = "zh", *, now: f
     Unanswered calls are drawn hollow; ``now`` draws the drill's clock.
     """
     use_cjk_in_matplotlib()
-    import matplotlib.pyplot as plt
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
     incidents = sorted({r.incident for r in records if r.incident})
     rows = [(i, lane) for i in incidents for lane in LANES]
     index = {row: n for n, row in enumerate(rows)}
-    fig, ax = plt.subplots(figsize=(10, max(2.5, 0.45 * len(rows) + 1.2)), dpi=100)
+    fig = Figure(figsize=(10, max(2.5, 0.45 * len(rows) + 1.2)), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
     colours = {
         "calls": "#1f77b4",
         "reports": "#2ca02c",
@@ -76,21 +85,40 @@ def timeline_figure(records: Sequence[Action], plan, lang: str = "zh", *, now: f
     if now is not None:
         ax.axvline(now, color="black", lw=1, ls="--")
     ax.set_yticks(range(len(rows)))
+    names = _incident_short_names(records, plan, lang)
     ax.set_yticklabels(
         [
-            f"{i} · {t('chart_lane_' + ('incident' if lane == 'incident' else lane), lang)}"
+            f"{names.get(i, i)} · {t('chart_lane_' + ('incident' if lane == 'incident' else lane), lang)}"
             for i, lane in rows
         ]
     )
     ax.invert_yaxis()
     xt = ax.get_xticks()
     ax.set_xticks(xt)
-    ax.set_xticklabels([format_time(x) for x in xt], rotation=0, fontsize=8)
+    ax.set_xticklabels([day_time(x, lang) for x in xt], rotation=0, fontsize=8)
     ax.set_xlabel(t("chart_time_axis", lang))
     ax.set_title(t("chart_timeline_title", lang))
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
     return fig
+
+
+def _incident_short_names(records: Sequence[Action], plan, lang: str) -> dict[str, str]:
+    """Incidents numbered in the order they occurred ("事件1" / "Incident 1"): the lane labels
+    stay short; the family is in the report's incident table."""
+    first: dict[str, float] = {}
+    for r in records:
+        if r.incident:
+            first.setdefault(r.incident, r.time)
+    order = sorted(first, key=lambda i: (first[i], i))
+    return {iid: t("incident_n", lang, n=n) for n, iid in enumerate(order, 1)}
+
+
+def figure_png(fig, dpi: int = 100) -> bytes:
+    """A figure made here as PNG bytes (its own canvas: no pyplot, nothing shared)."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
+    return buf.getvalue()
 
 
 def rule_label(plan, rule_id: str, lang: str) -> str:

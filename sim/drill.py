@@ -19,6 +19,7 @@ import numpy as np
 
 from sim.causes import Trace, explain_misses
 from sim.grading import grade
+from sim.i18n import t
 from sim.model import Model
 from sim.plan import (
     BODY_IDS,
@@ -58,7 +59,33 @@ OUTSIDE_BODIES = BODY_IDS  # every body a team may report to (the plan's own lis
 
 
 class DrillError(ValueError):
-    """A decision the drill cannot take now; the message is shown to the team."""
+    """A decision the drill cannot take now, as a stable ``code`` and its ``params``.
+
+    ``DrillError("after_close", step="evaluation")``: the pages show the catalogue's
+    ``drill_err_<code>`` in the team's language (:func:`sim.labels.error_text`) and never match
+    the text; ``str(err)`` is the English sentence with the ids as written, for the CLI and logs.
+    A code the catalogue does not know is kept as the message itself.
+    """
+
+    def __init__(self, code: str, **params: Any):
+        self.code = code
+        self.params = params
+        words = {
+            k: ", ".join(map(str, v)) if isinstance(v, list | tuple) else v
+            for k, v in params.items()
+        }
+        key = f"drill_err_{code}"
+        try:
+            text = t(key, "en", **words)
+        except (KeyError, IndexError, ValueError):
+            text = key
+        super().__init__(code if text == key else text)
+
+    def text(self, lang: str, plan=None, scenario=None) -> str:
+        """The refusal in ``lang`` (``zh`` or ``en``), with steps and roles in the plan's words."""
+        from sim.labels import error_text
+
+        return error_text(self, lang, plan, scenario)
 
 
 @dataclass(frozen=True)
@@ -344,7 +371,7 @@ class Drill:
         """Take one decision now; raises :class:`DrillError` (state unchanged) if it cannot be taken."""
         kind = decision.get("kind")
         if kind not in ACTION_KINDS:
-            raise DrillError(f"unknown action {kind!r}")
+            raise DrillError("unknown_action", kind=kind)
         step_decision = (
             decision if kind in ("advance", "note", "step") else _as_step(self, decision)
         )
@@ -372,16 +399,18 @@ class Drill:
         iid = d.get("incident")
         if optional and not iid:
             return None
+        if not iid:
+            raise DrillError("choose_incident")
         if iid not in self.incidents:
-            raise DrillError(f"unknown incident {iid!r}")
+            raise DrillError("unknown_incident", incident=iid)
         if iid not in self.discovered:
-            raise DrillError("this incident has not been discovered yet")
+            raise DrillError("not_discovered", incident=iid)
         return self.incidents[iid]
 
     def _advance(self, d):
         to = d.get("to")
         if not isinstance(to, int | float) or isinstance(to, bool) or to < self.now:
-            raise DrillError("advance: 'to' must be a time not before the clock")
+            raise DrillError("advance_back")
         self._run_until(float(to))
         return "advanced", {"to": self.now}
 
@@ -390,55 +419,50 @@ class Drill:
         assert inc is not None
         sid = d.get("step")
         if sid not in self.plan.steps:
-            raise DrillError(f"unknown step {sid!r}")
+            raise DrillError("unknown_step", step=sid)
         step = self.plan.step(sid)
         if step.kind == "event" or _body_acts(step):
-            raise DrillError(f"{sid} happens by itself; it is not a decision")
+            raise DrillError("event", step=sid)
         if step.by == "office" and not self.office_told(inc.id):
-            raise DrillError(
-                "the working group's office has not been told of this incident yet: "
-                "report to the working group first"
-            )
+            raise DrillError("office_not_told", incident=inc.id)
         closed = inc.id in self.closed
         if closed and sid not in _AFTER_CLOSE and sid not in _REPORT_STEPS:
-            raise DrillError("this incident is closed")
+            raise DrillError("closed", incident=inc.id)
         if sid == "closed" and inc.id not in self.resolved:
-            raise DrillError(
-                "not resolved yet: the emergency team must be dispatched and finish its work first"
-            )
+            raise DrillError("not_resolved", incident=inc.id)
         if sid in _AFTER_CLOSE and not closed:
-            raise DrillError(f"{sid} comes after the incident is closed")
+            raise DrillError("after_close", step=sid)
         level = d.get("level")
         if sid == "graded" and level not in GRADES:
-            raise DrillError(f"grade: {level!r} is not one of {', '.join(GRADES)}")
+            raise DrillError("choose_grade", level=level, grades=list(GRADES))
         targets = d.get("to")
         if targets is not None:
             if isinstance(targets, str):
                 targets = [targets]
             if not targets and self.plan.addressees(sid, inc.family):
-                raise DrillError(f"{sid}: choose at least one addressee")
+                raise DrillError("choose_to", step=sid)
             allowed = set(self.plan.addressees(sid, inc.family))
             if sid in _REPORT_STEPS:
                 allowed |= set(BODY_IDS)
             bad = [t for t in targets if t not in allowed]
             if bad:
-                raise DrillError(f"{sid}: cannot go to {', '.join(map(str, bad))}")
+                raise DrillError("cannot_go_to", step=sid, targets=bad)
         content = d.get("content")
         if content is not None:
             content = [c for c in content if c in CONTENT_IDS]
         person = d.get("person")
         if person is not None:
             if person not in self._m.people:
-                raise DrillError(f"call: unknown person {person!r}")
+                raise DrillError("unknown_person", person=person)
             roles = [
                 self._m.office_role() if t == "working_group" else t
                 for t in (targets or self.plan.addressees(sid, inc.family))
                 if t not in BODY_IDS or t == "working_group"
             ]
             if not roles:
-                raise DrillError(f"{sid}: no one to call")
+                raise DrillError("no_one_to_call", step=sid)
             if not any(person in self._m.chain(role, inc.site) for role in roles):
-                raise DrillError(f"call: {person} is not in the call chain of {', '.join(roles)}")
+                raise DrillError("not_in_chain", person=person, roles=roles)
         proc = self._m.env.process(
             perform(
                 self._m, inc, step, targets=targets, content=content, level=level, person=person
@@ -611,11 +635,11 @@ def _as_step(drill: Drill, d: dict[str, Any]) -> dict[str, Any]:
     if kind == "report":
         body, channel, rtype = d.get("body"), d.get("channel", "verbal"), d.get("type", "report")
         if body not in BODY_IDS:
-            raise DrillError(f"report: unknown body {body!r}")
+            raise DrillError("unknown_body", body=body)
         if channel not in ("verbal", "written"):
-            raise DrillError("report: channel must be verbal or written")
+            raise DrillError("bad_channel")
         if rtype not in ("report", "follow_up", "final"):
-            raise DrillError("report: type must be report, follow_up or final")
+            raise DrillError("bad_report_type")
         sid = {
             ("report", "verbal"): "verbal_report",
             ("report", "written"): "written_report",
@@ -627,21 +651,19 @@ def _as_step(drill: Drill, d: dict[str, Any]) -> dict[str, Any]:
                 pid = drill._m.chain(drill.office_role())[0]
             role = drill._m.people[pid].role if pid in drill._m.people else None
             if role not in _OFFICE_ROLES:
-                raise DrillError(
-                    "a verbal report to the working group goes to the duty desk or the office director"
-                )
+                raise DrillError("office_person")
             out["person"] = pid
         return out
     # call: which step a call is depends on who is called and why
     pid = d.get("person")
     if pid not in drill._m.people:
-        raise DrillError(f"call: unknown person {pid!r}")
+        raise DrillError("unknown_person", person=pid)
     role = d.get("role") or drill._m.people[pid].role
     if role not in ROLE_IDS:
-        raise DrillError(f"call: unknown role {role!r}")
+        raise DrillError("unknown_role", role=role)
     inc = drill.incidents.get(d.get("incident"))
     if inc is not None and pid not in drill._m.chain(role, inc.site):
-        raise DrillError(f"call: {pid} is not in the call chain of {role}")
+        raise DrillError("not_in_chain", person=pid, roles=[role])
     purpose = d.get("purpose")
     family = inc.family if inc else ""
     if role in _OFFICE_ROLES and purpose in (None, "report"):

@@ -30,10 +30,11 @@ from typing import Any
 
 import yaml
 
+from sim import labels
 from sim.i18n import escape_markdown, label, t
 from sim.limits import REPORT_FORMATS
 from sim.records import Action
-from sim.scenario import Scenario, format_time
+from sim.scenario import Scenario
 
 SCALES_FILE = Path(__file__).resolve().parent.parent / "scenarios" / "evaluation_scales.yaml"
 FORMATS = REPORT_FORMATS
@@ -500,6 +501,7 @@ class Names:
             s.id: (s.name_zh if lang == "zh" else s.name_en) or s.id for s in scenario.sites
         }
         self.incidents = {i.id for i in scenario.incidents}
+        self._incident_names = labels.incident_names(scenario.incidents, lang)
         self._roles = {p.id: self._role_text(p) for p in scenario.roster.people}
         shared: dict[str, list[str]] = {}
         for pid, text in self._roles.items():
@@ -530,6 +532,12 @@ class Names:
         name = (p.name_zh if self.lang == "zh" else p.name_en) or p.name_en or p.name_zh or p.id
         role = label(self.plan, "roles", p.role, self.lang)
         return name if role.lower() in name.lower() else f"{name} · {role}"
+
+    def incident(self, iid: str | None) -> str:
+        """An incident by its name ("事件1（答卷遗失）"), never its id; no incident: the calendar."""
+        if not iid:
+            return _s("drill_exam_calendar", self.lang)
+        return self._incident_names.get(iid, iid)
 
     def who(self, ident: str, redact: Redactor | None = None) -> str:
         """An id in words; an id none of the tables know is shown as written (scrubbed)."""
@@ -581,13 +589,8 @@ class Names:
 
 
 def action_label(action: str, lang: str, plan=None) -> str:
-    """A record's action in words: the plan's label for a step of its procedure, else the
-    catalogue (``call``, ``occurred``, ``team_on_site``, ``note`` …), else the id itself."""
-    if plan is not None and action in plan.steps:
-        return plan.step(action).label(lang)
-    key = f"rev_act_{action}"
-    text = t(key, lang)
-    return action if text == key else text
+    """A record's action in words (:func:`sim.labels.action_label`, as on the drill page)."""
+    return labels.action_label(plan, action, lang)
 
 
 def action_rows(
@@ -606,11 +609,13 @@ def action_rows(
     names = Names(scenario, lang, not redact.enabled if show_names is None else show_names)
     rows = []
     for a in records:
-        target = a.target if a.target in names.incidents else names.who(a.target, redact)
+        target = (
+            names.incident(a.target) if a.target in names.incidents else names.who(a.target, redact)
+        )
         rows.append(
             [
-                format_time(a.time),
-                a.incident,
+                labels.day_time(a.time, lang),
+                names.incident(a.incident) if a.incident else "",
                 names.who(a.actor, redact),
                 action_label(a.action, lang, names.plan),
                 target,
@@ -636,18 +641,11 @@ def action_columns(lang: str) -> list[str]:
 def chart_png(
     records: list[Action], scenario: Scenario, lang: str, now: float | None = None, dpi: int = 130
 ) -> bytes:
-    """The timeline chart (:func:`sim.charts.timeline_figure`) as PNG bytes."""
-    import matplotlib.pyplot as plt
+    """The timeline chart (:func:`sim.charts.timeline_figure`) as PNG bytes, drawn without
+    pyplot's global state so that sessions exporting at once cannot draw on each other's chart."""
+    from sim.charts import figure_png, timeline_figure
 
-    from sim.charts import timeline_figure
-
-    fig = timeline_figure(records, scenario.plan, lang, now=now)
-    buf = io.BytesIO()
-    try:
-        fig.savefig(buf, format="png", dpi=dpi)
-    finally:
-        plt.close(fig)
-    return buf.getvalue()
+    return figure_png(timeline_figure(records, scenario.plan, lang, now=now), dpi=dpi)
 
 
 def build_report(
@@ -801,11 +799,11 @@ class _Builder:
         plan_grades = {g["incident"]: g["plan"] for g in self.card.get("grading", [])}
         incidents = [
             [
-                inc.id,
+                self.names.incident(inc.id),
                 t(f"family_{inc.family}", lang),
                 self.names.sites.get(inc.site, inc.site),
-                format_time(first_seen.get((inc.id, "occurred"), inc.at)),
-                format_time(first_seen[(inc.id, "discovered")])
+                labels.day_time(first_seen.get((inc.id, "occurred"), inc.at), lang),
+                labels.day_time(first_seen[(inc.id, "discovered")], lang)
                 if (inc.id, "discovered") in first_seen
                 else "—",
                 _grade_text(plan, plan_grades.get(inc.id), lang),
@@ -850,7 +848,12 @@ class _Builder:
         ]
         if self.kind != "auto" and self.row.get("status") == "running":
             blocks.append(
-                Block("p", self.s("rev_running_note", time=format_time(card.get("ended_at", 0.0))))
+                Block(
+                    "p",
+                    self.s(
+                        "rev_running_note", time=labels.day_time(card.get("ended_at", 0.0), lang)
+                    ),
+                )
             )
         sheet_rows = []
         by_incident: dict[str, list[dict]] = {}
@@ -867,25 +870,25 @@ class _Builder:
                     _note_text(plan, v.get("note", ""), lang),
                 ]
                 rows.append(r)
-                sheet_rows.append([iid, v["rule"], *r])
+                sheet_rows.append([self.names.incident(iid), v["rule"], *r])
             cols = self.columns("rule", "status", "measured", "allowed", "rev_note")
             blocks += [
-                Block("h3", f"{self.s('incident')} {iid}"),
+                Block("h3", self.names.incident(iid)),
                 Block("table", table=Table(cols, rows, (5.2, 1.3, 1.4, 1.4, 2.7))),
             ]
         grading = [
             [
-                g["incident"],
+                self.names.incident(g["incident"]),
                 _grade_text(plan, g.get("plan"), lang),
                 _grade_text(plan, g.get("team"), lang),
                 self.s("rev_yes") if g.get("agrees") else self.s("rev_no"),
-                g.get("basis_zh" if lang == "zh" else "basis_en", ""),
+                labels.plan_text(plan, g.get("basis_zh" if lang == "zh" else "basis_en", ""), lang),
             ]
             for g in card.get("grading", [])
         ]
         content = [
             [
-                iid,
+                self.names.incident(iid),
                 _join((t(f"rev_content_{c}", lang) for c in given["given"]), lang) or "—",
                 _join((t(f"rev_content_{c}", lang) for c in given["missing"]), lang) or "—",
             ]

@@ -204,7 +204,8 @@ def test_play_a_drill_then_score_it_against_the_engine(db):
     ok(at.button(key="drill_adv_5").click().run())
     assert any("No injects yet" in x for x in texts(at, "info"))
     ok(at.button(key="drill_adv_next").click().run())
-    assert any(f["a"] in m for m in texts(at, "markdown"))
+    assert any("Incident 1 ·" in m for m in texts(at, "markdown"))  # by name, not id
+    assert not any(f["a"] in m for m in texts(at, "markdown"))
 
     # the menu is the plan's procedure: its steps, in order, in the plan's words
     live = at.session_state["drill_live"]
@@ -270,14 +271,14 @@ def test_play_a_drill_then_score_it_against_the_engine(db):
     assert any("Follow-up report lacks" in w for w in texts(at, "warning"))
     act(at, "note", f["a"], act_note="bags searched")
     ok(at.button(key="drill_adv_next").click().run())
-    assert any(f["b"] in m for m in texts(at, "markdown"))
+    assert any("Incident 2 ·" in m for m in texts(at, "markdown"))
     act(at, "graded", f["b"], act_level=f["wrong_b"])
     ok(at.button(key="drill_adv_60").click().run())
 
     # a refused action is a message, not a traceback, and stores nothing
     n = len(db.actions(drill_id))
     act(at, "closed", f["b"])
-    assert any("Not resolved yet" in e for e in texts(at, "error"))
+    assert any("not resolved yet" in e for e in texts(at, "error"))
     assert len(db.actions(drill_id)) == n
 
     # what was stored is exactly what was clicked
@@ -305,7 +306,10 @@ def test_play_a_drill_then_score_it_against_the_engine(db):
     assert result["auto"]["verdicts"] == auto
 
     # the rule table shows the engine's verdicts, beside the automatic policy's
-    want = dl.score_rows({"verdicts": verdicts, "auto": {"verdicts": auto}}, scenario.plan, "en")
+    names = dl.incident_names(at.session_state["drill_live"], "en")
+    want = dl.score_rows(
+        {"verdicts": verdicts, "auto": {"verdicts": auto}}, scenario.plan, "en", names
+    )
     shown = table(at, "Plan-compliant policy")
     assert shown.to_dict("records") == want
     applicable = [v for v in verdicts if dl.applicable(v)]
@@ -326,11 +330,11 @@ def test_play_a_drill_then_score_it_against_the_engine(db):
     )
 
     grading = table(at, "Plan's grade").set_index("Incident")
-    assert grading.loc[f["a"], "Agrees"].endswith("yes")
-    assert grading.loc[f["b"], "Agrees"].endswith("no")
+    assert grading.loc[names[f["a"]], "Agrees"].endswith("yes")
+    assert grading.loc[names[f["b"]], "Agrees"].endswith("no")
     content = table(at, "Missing").set_index("Incident")
-    assert content.loc[f["a"], "Given"] == "Time; Place; Scale"
-    assert content.loc[f["b"], "Given"] == "no written first report"
+    assert content.loc[names[f["a"]], "Given"] == "Time; Place; Scale"
+    assert content.loc[names[f["b"]], "Given"] == "no written first report"
 
     # the standing among simulated runs
     lines = [m for m in texts(at, "markdown") if "of simulated runs do better" in m]
@@ -712,16 +716,20 @@ def test_measured_by_rule_is_the_mean_of_measured_times():
     assert dl.measured_by_rule(vs) == {"first_report_3h": 150.0}
 
 
-def test_engine_refusals_are_translated():
-    exc = DrillError(
-        "not resolved yet: the emergency team must be dispatched and finish its work first"
-    )
-    assert dl.error_text(exc, "zh").startswith("尚未处置完毕")
+def test_engine_refusals_are_translated_by_code():
+    """A refusal carries a code and its params; the page's words come from the catalogue,
+    with steps in the plan's words, and ``str`` stays an English sentence for the CLI."""
+    exc = DrillError("not_resolved", incident="sheets_lost")
+    assert dl.error_text(exc, "zh").startswith("尚未处置完毕") and "not resolved" in str(exc)
     assert dl.error_text(DrillError("something new"), "zh") == "something new"
     plan = scenario_from_text(dl.build_snapshot(SHEETS, site="site_a", seed=1)).plan
-    closed = DrillError("evaluation comes after the incident is closed")
+    closed = DrillError("after_close", step="evaluation")
     assert dl.error_text(closed, "zh", plan) == "“评估损失与应急工作”须在结束响应之后进行。"
-    assert dl.error_text(DrillError("choose at least one addressee"), "en").startswith("Choose")
+    assert "comes after the incident is closed" in str(closed)
+    to = DrillError("choose_to", step="verbal_report")
+    assert "choose at least one addressee" in dl.error_text(to, "en", plan)
+    replay = DrillError("cannot_replay", id=7, reason=DrillError("advance_back"))
+    assert dl.error_text(replay, "zh") == "演练7无法重放：时钟不能倒退。"
 
 
 def _live(db, seed: int = 2, *, told: bool = False) -> dl.LiveDrill:
@@ -791,7 +799,7 @@ def test_verdict_notes_and_the_run_level_verdict_read_in_words():
     assert dl.note_text("something new", "en") == "something new"
     assert dl.incident_label("", "zh") == "考试日历" and dl.incident_label("g1", "zh") == "g1"
     assert dl.record_label(plan, "written_report", "zh") == plan.step("written_report").label_zh
-    assert dl.record_label(plan, "call", "en") == "call"
+    assert dl.record_label(plan, "call", "en") == "phone call"
 
 
 def test_the_menu_says_which_office_steps_wait_for_a_report(db):

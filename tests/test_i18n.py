@@ -86,14 +86,14 @@ def test_every_literal_key_the_drill_pages_use_exists(page):
 
 def test_every_record_the_engine_logs_has_a_label():
     """A record's label is the plan's step label when its action is a step id, else the
-    catalogue's (``drill_rec_*``): every action the engine logs gets one in both languages."""
+    catalogue's (``act_*``): every action the engine logs gets one in both languages."""
     plan = load_plan()
     logged = {"occurred", "call", "team_on_site", "note"}
     for src in ("sim/model.py", "sim/steps.py", "sim/drill.py"):
         text = (ROOT / src).read_text(encoding="utf-8")
         logged |= set(re.findall(r'log\(\s*[^,()]+,\s*[^,()]+,\s*"([a-z_0-9]+)"', text))
     assert {"occurred", "discovered", "call", "graded", "team_on_site", "resolved"} <= logged
-    unlabelled = [a for a in logged if a not in plan.steps and f"drill_rec_{a}" not in catalogue()]
+    unlabelled = [a for a in logged if a not in plan.steps and f"act_{a}" not in catalogue()]
     assert not unlabelled
     for s in plan.procedure:  # every step reads in both languages, with the plan's clause
         assert s.label_zh.strip() and s.label_en.strip() and s.label_zh != s.id

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from sim.i18n import LANGS, escape_markdown, lang_from_locale, t
+from sim.i18n import LANGS, lang_from_locale, t
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIO_DIR = ROOT / "scenarios"
@@ -92,5 +92,6 @@ def scenario_files(kind: str | None = None) -> list[Path]:
 def show_error(exc: Exception) -> None:
     """A failing action shows a message, never a traceback. The message may quote what was
     typed or uploaded, so it is escaped: it can never render as a link or an image."""
-    text = exc.text(lang()) if callable(getattr(exc, "text", None)) else str(exc)
-    st.error(f"{tr('error_prefix')}: {escape_markdown(text)}")
+    from sim.labels import error_text
+
+    st.error(f"{tr('error_prefix')}: {error_text(exc, lang())}")

@@ -9,7 +9,6 @@ refresh, a second browser or an app restart resumes it exactly; the drill's id i
 from __future__ import annotations
 
 import contextlib
-import io
 import random
 import time
 from pathlib import Path
@@ -21,8 +20,9 @@ import streamlit as st
 from sim.drill import DrillError, scenario_from_text, snapshot_text
 from sim.i18n import escape_markdown as md
 from sim.i18n import label, t
+from sim.labels import day_time, plan_text
 from sim.plan import GRADES
-from sim.scenario import Scenario, format_time
+from sim.scenario import Scenario
 from ui import drill_logic as dl
 from ui.common import db_path, lang, scenario_files, show_error, store, translator
 
@@ -55,8 +55,8 @@ def _current(drill_id: int) -> dl.LiveDrill:
 def _refused(exc: Exception) -> None:
     """An engine refusal (or a store problem) as a message in the page's language."""
     live = SS.get("drill_live")
-    plan = live.scenario.plan if live is not None else None
-    _flash("error", f"{_t('error_prefix')}: {dl.error_text(exc, L, plan)}")
+    scenario = live.scenario if live is not None else None
+    _flash("error", f"{_t('error_prefix')}: {dl.error_text(exc, L, scenario=scenario)}")
 
 
 def _act(decision: dict[str, Any], clear: tuple[str, ...] = ()) -> None:
@@ -153,16 +153,6 @@ def setup_view() -> None:
     by_stem = {p.stem: p for p in files}
     st.subheader(_t("drill_setup_header"))
     c1, c2, c3 = st.columns([1, 2, 2])
-    year = int(
-        c1.number_input(
-            _t("drill_year"),
-            min_value=2000,
-            max_value=2100,
-            value=dl.this_year(),
-            step=1,
-            key="drill_year",
-        )
-    )
     stem = c2.selectbox(
         _t("drill_scenario"),
         list(by_stem),
@@ -173,6 +163,16 @@ def setup_view() -> None:
     )
     path = by_stem[stem]
     scenario = _scenario(str(path), path.stat().st_mtime)
+    year = int(  # the scenario's calendar year (a drill rehearses that season)
+        c1.number_input(
+            _t("drill_year"),
+            min_value=2000,
+            max_value=2100,
+            value=dl.this_year(scenario),
+            step=1,
+            key="drill_year",
+        )
+    )
     source = c3.radio(
         _t("drill_source"),
         ("scripted", "generated"),
@@ -374,16 +374,11 @@ def _chart_png(live: dl.LiveDrill, now: float | None) -> bytes | None:
     cached = SS.get("drill_chart")
     if cached and cached[0] == key:
         return cached[1]
-    import matplotlib.pyplot as plt
+    from sim.charts import figure_png, timeline_figure
 
-    from sim.charts import timeline_figure
-
-    fig = timeline_figure(records, live.scenario.plan, L, now=now)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100)
-    plt.close(fig)
-    SS["drill_chart"] = (key, buf.getvalue())
-    return buf.getvalue()
+    png = figure_png(timeline_figure(records, live.scenario.plan, L, now=now), dpi=100)
+    SS["drill_chart"] = (key, png)
+    return png
 
 
 def _clock(live: dl.LiveDrill, *, trainer: bool) -> None:
@@ -393,7 +388,7 @@ def _clock(live: dl.LiveDrill, *, trainer: bool) -> None:
     if trainer:
         nxt = live.drill.next_inject_at()
         st.caption(
-            _t("drill_next_inject", time=format_time(nxt))
+            _t("drill_next_inject", time=day_time(nxt, L))
             if nxt is not None
             else _t("drill_no_more_injects")
         )
@@ -413,9 +408,10 @@ def render_injects(live: dl.LiveDrill, lang_: str) -> None:
                 lang_,
                 family=dl.family_label(inj["family"], lang_),
                 site=md(inj["site_zh"] if lang_ == "zh" else inj["site_en"]),
-                time=format_time(inj["discovered_at"]),
+                time=day_time(inj["discovered_at"], lang_),
             )
-            st.markdown(f":material/warning: **{md(inj['id'])} · {head}**")
+            name = dl.incident_names(live, lang_, short=True).get(inj["id"], inj["id"])
+            st.markdown(f":material/warning: **{md(name)} · {head}**")
             text = inj["text_zh"] if lang_ == "zh" else inj["text_en"]
             if text:
                 st.markdown(md(text))
@@ -592,6 +588,7 @@ def _step_form(live: dl.LiveDrill, inc: str, sid: str) -> None:
             options,
             default=options,
             format_func=lambda x: dl.addressee_label(plan, x, L),
+            placeholder=_t("choose_options"),
             key=f"drill_act_to_{sid}",
         )
         target = dl.call_target(plan, sid, chosen)
@@ -640,6 +637,7 @@ def _action_menu(live: dl.LiveDrill) -> None:
         return
     plan = live.scenario.plan
     by_id = {i["id"]: i for i in injects}
+    short = dl.incident_names(live, L, short=True)
     open_ids = [i["id"] for i in injects if not i["closed"]]
     ids = list(by_id)
     default = ids.index(open_ids[-1]) if open_ids else len(ids) - 1
@@ -648,7 +646,7 @@ def _action_menu(live: dl.LiveDrill) -> None:
         ids,
         index=default,
         format_func=lambda i: (
-            f"{i} · {dl.family_label(by_id[i]['family'], L)} · "
+            f"{short.get(i, i)} · {dl.family_label(by_id[i]['family'], L)} · "
             + (by_id[i]["site_zh"] if L == "zh" else by_id[i]["site_en"])
         ),
         key="drill_act_incident",
@@ -688,11 +686,11 @@ def _trainer_notes(live: dl.LiveDrill) -> None:
         for inj in injects:
             g = grade(inj["facts"], plan)
             st.markdown(
-                f"**{md(inj['id'])}** · "
+                f"**{md(dl.incident_names(live, L).get(inj['id'], inj['id']))}** · "
                 + _t(
                     "drill_plan_grade",
                     grade=dl.grade_label(plan, g.level, L),
-                    basis=g.basis_zh if L == "zh" else g.basis_en,
+                    basis=plan_text(plan, g.basis_zh if L == "zh" else g.basis_en, L),
                 )
             )
             st.caption(_t("drill_expected"))
@@ -769,7 +767,7 @@ def scorecard_view(drill_id: int) -> None:
         result = dl.end_drill(store(), live)
     plan = live.scenario.plan
     st.header(_t("drill_scorecard"))
-    st.caption(_t("drill_ended_at", time=format_time(result["ended_at"])))
+    st.caption(_t("drill_ended_at", time=day_time(result["ended_at"], L)))
     counts, auto_counts = result["counts"], result.get("auto", {}).get("counts", {})
     m1, m2, m3, m4 = st.columns(4)
     m1.metric(_t("drill_metric_met"), counts.get("met", 0), border=True)
@@ -777,12 +775,13 @@ def scorecard_view(drill_id: int) -> None:
     m3.metric(_t("drill_metric_auto_met"), auto_counts.get("met", 0), border=True)
     m4.metric(_t("drill_metric_auto_missed"), auto_counts.get("missed", 0), border=True)
     st.subheader(_t("drill_score_rules"))
-    st.table(pd.DataFrame(dl.score_rows(result, plan, L)), hide_index=True)
+    names = dl.incident_names(live, L)
+    st.table(pd.DataFrame(dl.score_rows(result, plan, L, names)), hide_index=True)
     st.caption(_t("drill_score_auto"))
     st.subheader(_t("drill_score_grading"))
-    st.table(pd.DataFrame(dl.grading_rows(result, plan, L)), hide_index=True)
+    st.table(pd.DataFrame(dl.grading_rows(result, plan, L, names)), hide_index=True)
     st.subheader(_t("drill_score_content"))
-    st.table(pd.DataFrame(dl.content_rows(result, plan, L)), hide_index=True)
+    st.table(pd.DataFrame(dl.content_rows(result, plan, L, names)), hide_index=True)
     st.subheader(_t("drill_score_standing", n=result.get("standing_reps", dl.DEFAULT_REPS)))
     lines = dl.standing_lines(result, plan, L)
     if lines:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from sim import labels
 from sim.drill import (
     Drill,
     DrillError,
@@ -29,7 +30,7 @@ from sim.drill import (
 )
 from sim.i18n import addressee_label, escape_markdown, label, step_label, t
 from sim.rules import MET, MISSED, NA
-from sim.scenario import DAY, Incident, Scenario, Site, format_time
+from sim.scenario import DAY, Incident, Scenario, Site
 from sim.steps import on_paper
 from sim.yamlio import dump_yaml, load_file, load_text
 
@@ -54,8 +55,10 @@ OLD_KIND_STEP = {
 # -- set up -------------------------------------------------------------------------------------
 
 
-def this_year() -> int:
-    return dt.date.today().year
+def this_year(scenario: Scenario | None = None) -> int:
+    """The year a new drill defaults to: the scenario's exam calendar (its first day), else
+    today's — a drill is held for the season it rehearses."""
+    return labels.calendar_year(scenario.first_day if scenario is not None else None)
 
 
 def scenario_names(path: str | Path) -> tuple[str, str]:
@@ -142,7 +145,7 @@ def build_snapshot(
     """
     base = scenario_from_text(snapshot_text(path), Path(path).name)
     if site not in {s.id for s in base.sites}:
-        raise DrillError(f"site {site!r} is not in the scenario")
+        raise DrillError("site_not_in_scenario", site=site)
     if generated:  # numbered in the order the team will meet them (g1 first)
         drawn = sorted(generate_incidents(base, seed, count), key=lambda i: (i.at, i.id))
         incidents = tuple(replace(inc, id=f"g{n}") for n, inc in enumerate(drawn, 1))
@@ -207,7 +210,7 @@ class LiveDrill:
         try:
             drill = Drill.replay(scenario, int(row["seed"]), [a["payload"] for a in actions])
         except DrillError as exc:
-            raise DrillError(f"drill {drill_id} cannot be replayed: {exc}") from None
+            raise DrillError("cannot_replay", id=drill_id, reason=exc) from None
         return cls(int(drill_id), row, scenario, drill, [int(a["seq"]) for a in actions])
 
     @property
@@ -217,7 +220,7 @@ class LiveDrill:
     def apply(self, store, decision: dict[str, Any]) -> Outcome:
         """Take one decision and store it at once; a refused decision (DrillError) stores nothing."""
         if self.ended:
-            raise DrillError("the drill has ended; no more actions")
+            raise DrillError("ended")
         before = self.drill.now
         out = self.drill.apply(decision)
         try:
@@ -336,7 +339,7 @@ def fmt_minutes(minutes: float | None, lang: str) -> str:
 def clock_parts(scenario: Scenario, minute: float, lang: str) -> tuple[str, str]:
     """The clock as ("D0 12:05" style time of day, "2027-06-07 (exam day 1)")."""
     day = int(minute // DAY)
-    hhmm = format_time(minute).split(" ", 1)[-1]
+    hhmm = labels.day_time(minute, lang).split(" ", 1)[-1]
     try:
         date = (dt.date.fromisoformat(scenario.first_day) + dt.timedelta(days=day)).isoformat()
     except (TypeError, ValueError):
@@ -471,13 +474,8 @@ def menu_label(plan, item: str, lang: str) -> str:
 
 
 def record_label(plan, action: str, lang: str) -> str:
-    """A record's action in words: the plan's step label for a step id, else the catalogue
-    (``call``, ``occurred``, ``team_on_site``, ``note`` …), else the id itself."""
-    if action in plan.steps:
-        return step_label(plan, action, lang)
-    key = f"drill_rec_{action}"
-    text = t(key, lang)
-    return action if text == key else text
+    """A record's action in words (:func:`sim.labels.action_label`, as in the reports)."""
+    return labels.action_label(plan, action, lang)
 
 
 def outcome_word(outcome: str, lang: str) -> str:
@@ -487,9 +485,18 @@ def outcome_word(outcome: str, lang: str) -> str:
     return outcome if text == key else text
 
 
-def incident_label(iid: str | None, lang: str) -> str:
-    """An incident id; a run-level verdict (no incident) is about the whole exam calendar."""
-    return iid if iid else t("drill_exam_calendar", lang)
+def incident_names(live: LiveDrill, lang: str, *, short: bool = False) -> dict[str, str]:
+    """The drill's incidents by name ("事件1（答卷遗失）", ``short``: "事件1"), numbered in
+    the order they happen."""
+    return labels.incident_names(live.drill.incidents.values(), lang, short=short)
+
+
+def incident_label(iid: str | None, lang: str, names: dict[str, str] | None = None) -> str:
+    """An incident by its name in ``names`` (:func:`incident_names`; else as written); a
+    run-level verdict (no incident) is about the whole exam calendar."""
+    if not iid:
+        return t("drill_exam_calendar", lang)
+    return (names or {}).get(iid, iid)
 
 
 def addressees(live: LiveDrill, incident: str, sid: str) -> list[str]:
@@ -551,7 +558,7 @@ def step_decision(
         wanted = options if to is None else list(to)
         chosen = [x for x in options if x in wanted]
         if not chosen:
-            raise DrillError("choose at least one addressee")
+            raise DrillError("choose_to", step=sid)
         decision["to"] = chosen
         target = call_target(plan, sid, chosen)
         if target is not None:
@@ -601,6 +608,7 @@ def board_rows(live: LiveDrill, lang: str, *, team_view: bool = False) -> list[d
     """
     plan = live.scenario.plan
     graded = live.drill.team_grade
+    names = incident_names(live, lang)
     rows = []
     for r in live.drill.deadline_board():
         grades = set(plan.rules[r["rule"]].grades)
@@ -618,12 +626,12 @@ def board_rows(live: LiveDrill, lang: str, *, team_view: bool = False) -> list[d
             left = "—"
         rows.append(
             {
-                t("incident", lang): incident_label(r["incident"], lang),
+                t("incident", lang): incident_label(r["incident"], lang, names),
                 t("rule", lang): label(plan, "rules", r["rule"], lang),
                 t("status", lang): status_text(r["status"], lang),
                 t("drill_col_deadline", lang): "—"
                 if r["deadline"] is None
-                else format_time(r["deadline"]),
+                else labels.day_time(r["deadline"], lang),
                 t("drill_col_left", lang): left,
             }
         )
@@ -694,7 +702,9 @@ def applicable(v: dict[str, Any]) -> bool:
     return not (v["status"] == NA and v.get("note") == "grade")
 
 
-def score_rows(result: dict[str, Any], plan, lang: str) -> list[dict[str, str]]:
+def score_rows(
+    result: dict[str, Any], plan, lang: str, names: dict[str, str] | None = None
+) -> list[dict[str, str]]:
     """Per incident and applicable rule: the team's verdict beside the automatic policy's.
 
     The run-level rule (24-hour duty over the whole exam calendar) has no incident: its row
@@ -708,7 +718,7 @@ def score_rows(result: dict[str, Any], plan, lang: str) -> list[dict[str, str]]:
         a = auto.get((v["incident"], v["rule"]))
         rows.append(
             {
-                t("incident", lang): incident_label(v["incident"], lang),
+                t("incident", lang): incident_label(v["incident"], lang, names),
                 t("rule", lang): label(plan, "rules", v["rule"], lang),
                 t("status", lang): status_text(v["status"], lang),
                 t("measured", lang): fmt_minutes(v["measured_min"], lang),
@@ -725,13 +735,17 @@ def score_rows(result: dict[str, Any], plan, lang: str) -> list[dict[str, str]]:
     return rows
 
 
-def grading_rows(result: dict[str, Any], plan, lang: str) -> list[dict[str, str]]:
+def grading_rows(
+    result: dict[str, Any], plan, lang: str, names: dict[str, str] | None = None
+) -> list[dict[str, str]]:
     return [
         {
-            t("incident", lang): g["incident"],
+            t("incident", lang): incident_label(g["incident"], lang, names),
             t("drill_col_team_grade", lang): grade_label(plan, g["team"], lang),
             t("drill_col_plan_grade", lang): grade_label(plan, g["plan"], lang),
-            t("drill_col_basis", lang): g["basis_zh"] if lang == "zh" else g["basis_en"],
+            t("drill_col_basis", lang): labels.plan_text(
+                plan, g["basis_zh"] if lang == "zh" else g["basis_en"], lang
+            ),
             t("drill_col_agrees", lang): ("✓ " if g["agrees"] else "✗ ")
             + t("drill_yes" if g["agrees"] else "drill_no", lang),
         }
@@ -745,7 +759,9 @@ def content_label(plan, cid: str, lang: str) -> str:
     return entry["label_zh" if lang == "zh" else "label_en"] if entry else cid
 
 
-def content_rows(result: dict[str, Any], plan, lang: str) -> list[dict[str, str]]:
+def content_rows(
+    result: dict[str, Any], plan, lang: str, names: dict[str, str] | None = None
+) -> list[dict[str, str]]:
     """Per incident: what the written first report gave and what it lacked (the plan's items)."""
     sep = list_sep(lang)
     rows = []
@@ -754,7 +770,7 @@ def content_rows(result: dict[str, Any], plan, lang: str) -> list[dict[str, str]
         missing = sep.join(content_label(plan, x, lang) for x in c["missing"])
         rows.append(
             {
-                t("incident", lang): iid,
+                t("incident", lang): incident_label(iid, lang, names),
                 t("drill_col_given", lang): given or t("drill_no_written", lang),
                 t("drill_col_missing", lang): missing or t("drill_none", lang),
             }
@@ -807,7 +823,7 @@ def decision_label(decision: dict[str, Any], plan, scenario: Scenario, lang: str
     name = escape_markdown(person_label(scenario, person, lang)) if person else ""
     who = ("（{}）" if lang == "zh" else " ({})").format(name) if person else ""
     if kind == "advance":
-        return f"{t('drill_kind_advance', lang)} → {format_time(decision['to'])}"
+        return f"{t('drill_kind_advance', lang)} → {labels.day_time(decision['to'], lang)}"
     if kind == "note":
         note = escape_markdown(str(decision.get("text", ""))[:60])
         return f"{t('drill_kind_note', lang)}{colon}{note}"
@@ -874,6 +890,7 @@ def _missing_message(plan, sid: str, missing: Sequence[str], lang: str) -> tuple
 def log_rows(live: LiveDrill, lang: str) -> list[dict[str, str]]:
     """The team's decisions with what each did and cost, newest first."""
     plan = live.scenario.plan
+    names = incident_names(live, lang)
     rows = []
     for d, o in zip(live.drill.decisions, live.drill.outcomes, strict=True):
         parts = []
@@ -887,8 +904,8 @@ def log_rows(live: LiveDrill, lang: str) -> list[dict[str, str]]:
             )
         rows.append(
             {
-                t("time", lang): format_time(o.start),
-                t("incident", lang): d.get("incident") or "",
+                t("time", lang): labels.day_time(o.start, lang),
+                t("incident", lang): names.get(d.get("incident") or "", d.get("incident") or ""),
                 t("drill_col_action", lang): decision_label(d, plan, live.scenario, lang),
                 t("drill_col_result", lang): outcome_result(o.result, lang),
                 t("drill_col_took", lang): fmt_minutes(o.end - o.start, lang),
@@ -906,7 +923,7 @@ def expected_steps(live: LiveDrill, incident: str, lang: str, ref=None) -> list[
     for a in ref.records:
         if a.incident != incident or a.action in ("occurred", "discovered"):
             continue
-        parts = [format_time(a.time), record_label(plan, a.action, lang)]
+        parts = [labels.day_time(a.time, lang), record_label(plan, a.action, lang)]
         if a.action == "graded":
             parts.append(grade_label(plan, a.outcome, lang))
         elif a.action == "call":
@@ -929,8 +946,8 @@ def outcome_messages(
         lang,
         action=decision_label(decision, plan, sc, lang),
         took=fmt_minutes(out.end - out.start, lang),
-        start=format_time(out.start),
-        end=format_time(out.end),
+        start=labels.day_time(out.start, lang),
+        end=labels.day_time(out.end, lang),
     )
     msgs: list[tuple[str, str]] = [("info", took)]
     person = out.detail.get("person")
@@ -978,35 +995,6 @@ __all__ = [
 ]
 
 
-_ENGINE_MESSAGES = (
-    ("this incident has not been discovered", "drill_err_not_discovered"),
-    ("this incident is closed", "drill_err_closed"),
-    ("not resolved yet", "drill_err_not_resolved"),
-    ("choose at least one addressee", "drill_err_choose_to"),
-    ("a verbal report to the working group goes to", "drill_err_office_person"),
-    ("advance: 'to' must be", "drill_err_advance_back"),
-    ("grade: none is not one of", "drill_err_choose_grade"),
-    ("unknown incident none", "drill_err_choose_incident"),
-    ("the drill has ended", "drill_ended_no_actions"),
-)
-_ENGINE_PATTERNS = (
-    (r"(\w+) comes after the incident is closed", "drill_err_after_close"),
-    (r"(\w+) happens by itself", "drill_err_event"),
-    (r"(\w+): cannot go to", "drill_err_cannot_go_to"),
-    (r"(\w+): no one to call", "drill_err_no_one_to_call"),
-)
-
-
-def error_text(exc: Exception, lang: str, plan=None) -> str:
-    """An engine refusal in the page's language (the engine's own words when not known, escaped:
-    they may quote what was typed, and the page shows them as Markdown)."""
-    msg = str(exc)
-    low = msg.lower()
-    for start, key in _ENGINE_MESSAGES:
-        if low.startswith(start):
-            return t(key, lang)
-    for pattern, key in _ENGINE_PATTERNS:
-        if m := re.match(pattern, msg):
-            step = step_label(plan, m[1], lang) if plan is not None else m[1]
-            return t(key, lang, step=step)
-    return escape_markdown(msg)
+def error_text(exc: Exception, lang: str, plan=None, scenario=None) -> str:
+    """A refusal (by its code) or a store problem in the page's language: :func:`sim.labels.error_text`."""
+    return labels.error_text(exc, lang, plan, scenario)

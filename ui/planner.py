@@ -68,6 +68,15 @@ def _scenario(path: str, mtime: float):
     return load_scenario(path)
 
 
+@st.cache_data(show_spinner=False)
+def _scenario_title(path: str, lang_: str) -> str:
+    """A scenario file by its name in ``lang_`` (its file name when it has none)."""
+    from ui.drill_logic import scenario_names
+
+    zh, en = scenario_names(path)
+    return zh if lang_ == "zh" else en
+
+
 @st.cache_resource(show_spinner=False)
 def _variant_file(path: str, mtime: float) -> Variant:
     return load_variant(path)
@@ -103,7 +112,7 @@ if not files:
     st.warning(_t("plan_no_scenarios"))
     st.stop()
 base_path = st.selectbox(
-    _t("plan_base"), files, format_func=lambda p: Path(p).stem, key="plan_base"
+    _t("plan_base"), files, format_func=lambda p: _scenario_title(str(p), L), key="plan_base"
 )
 try:
     base = _scenario(str(base_path), Path(base_path).stat().st_mtime)
@@ -134,12 +143,16 @@ with tab_files:
     def _file_label(name: str) -> str:
         p = shipped[name]
         try:
-            return f"{_variant_file(str(p), p.stat().st_mtime).label(L)} ({name})"
+            return _variant_file(str(p), p.stat().st_mtime).label(L)
         except InputError:
             return name
 
     chosen = st.multiselect(
-        _t("plan_shipped"), list(shipped), format_func=_file_label, key="plan_files"
+        _t("plan_shipped"),
+        list(shipped),
+        format_func=_file_label,
+        placeholder=_t("choose_options"),
+        key="plan_files",
     )
     for name in chosen:
         p = shipped[name]
@@ -163,6 +176,17 @@ with tab_edit:
     st.caption(_t("plan_edit_help"))
     roster = base.roster
     site_opts = [""] + [s.id for s in base.sites]
+    site_names = {s.id: (s.name_zh if L == "zh" else s.name_en) or s.id for s in base.sites}
+
+    def _role(r: str) -> str:
+        return label(base.plan, "roles", r, L)
+
+    def _state(x: str) -> str:
+        return _t(f"rev_state_{x}")
+
+    def _site(x: str) -> str:
+        return site_names.get(x, x) if x else "—"
+
     people = st.data_editor(
         people_frame(roster),
         key=f"plan_people_{stem}",
@@ -172,13 +196,15 @@ with tab_edit:
         column_config={
             "id": st.column_config.TextColumn(_t("plan_col_id"), required=True),
             "role": st.column_config.SelectboxColumn(
-                _t("plan_col_role"), options=list(ROLE_IDS), required=True
+                _t("plan_col_role"), options=list(ROLE_IDS), required=True, format_func=_role
             ),
             "name_zh": st.column_config.TextColumn(_t("plan_col_name_zh")),
             "name_en": st.column_config.TextColumn(_t("plan_col_name_en")),
-            "site": st.column_config.SelectboxColumn(_t("plan_col_site"), options=site_opts),
+            "site": st.column_config.SelectboxColumn(
+                _t("plan_col_site"), options=site_opts, format_func=_site
+            ),
             "default_state": st.column_config.SelectboxColumn(
-                _t("plan_col_state"), options=list(STATES)
+                _t("plan_col_state"), options=list(STATES), format_func=_state
             ),
             **{
                 f"p_{s}": st.column_config.NumberColumn(
@@ -189,21 +215,32 @@ with tab_edit:
         },
     )
     ids = [str(x) for x in people["id"].dropna() if str(x).strip()]
+    person_names = {
+        str(r["id"]): str((r["name_zh"] if L == "zh" else r["name_en"]) or r["id"])
+        for _, r in people.iterrows()
+        if str(r["id"] or "").strip()
+    }
     st.subheader(_t("plan_calendar"))
+    all_days = _t("plan_days_all")  # the editor shows "全部" / "all" for every exam day
     calendar = st.data_editor(
-        calendar_frame(roster),
+        calendar_frame(roster).replace({"days": {"all": all_days}}),
         key=f"plan_calendar_{stem}",
         num_rows="dynamic",
         hide_index=True,
         column_order=CALENDAR_COLUMNS,
         column_config={
             "person": st.column_config.SelectboxColumn(
-                _t("plan_col_person"), options=ids, required=True
+                _t("plan_col_person"),
+                options=ids,
+                required=True,
+                format_func=lambda x: person_names.get(x, x),
             ),
             "days": st.column_config.TextColumn(_t("plan_col_days"), help=_t("plan_col_days_help")),
             "from": st.column_config.TextColumn(_t("plan_col_from"), help="HH:MM"),
             "to": st.column_config.TextColumn(_t("plan_col_to"), help="HH:MM"),
-            "state": st.column_config.SelectboxColumn(_t("plan_col_state"), options=list(STATES)),
+            "state": st.column_config.SelectboxColumn(
+                _t("plan_col_state"), options=list(STATES), format_func=_state
+            ),
         },
     )
     c1, c2 = st.columns(2)
@@ -216,7 +253,7 @@ with tab_edit:
             hide_index=True,
             column_config={
                 "role": st.column_config.SelectboxColumn(
-                    _t("plan_col_role"), options=list(ROLE_IDS)
+                    _t("plan_col_role"), options=list(ROLE_IDS), format_func=_role
                 ),
                 "chain": st.column_config.TextColumn(
                     _t("plan_col_chain"), help=_t("plan_col_chain_help")
@@ -231,13 +268,16 @@ with tab_edit:
             hide_index=True,
             disabled=["state"],
             column_config={
+                "state": st.column_config.SelectboxColumn(
+                    _t("plan_col_state"), options=list(STATES), format_func=_state
+                ),
                 "answer_prob": st.column_config.NumberColumn(
                     _t("plan_col_answer_prob"),
                     min_value=0.0,
                     max_value=1.0,
                     step=0.01,
                     format="%.2f",
-                )
+                ),
             },
         )
     c1, c2 = st.columns(2)
@@ -252,7 +292,7 @@ with tab_edit:
             base,
             "edited",
             people=people,
-            calendar=calendar,
+            calendar=calendar.replace({"days": {all_days: "all"}}),
             chains=chains,
             reach=reach,
             label_zh=label_zh,
@@ -526,7 +566,13 @@ def _axis_inputs(n: int, role: str, state_index: int) -> tuple[str, int, str]:
     most = c2.number_input(
         _t("plan_size_max"), min_value=0, max_value=10, value=2, key=f"plan_size_max{n}"
     )
-    state = c3.selectbox(_t("plan_col_state"), STATES, index=state_index, key=f"plan_size_state{n}")
+    state = c3.selectbox(
+        _t("plan_col_state"),
+        STATES,
+        index=state_index,
+        format_func=lambda x: _t(f"rev_state_{x}"),
+        key=f"plan_size_state{n}",
+    )
     return chosen, most, state
 
 
@@ -640,9 +686,7 @@ with st.form("plan_sweep_form"):
     param = st.selectbox(
         _t("plan_sweep_param"),
         list(PARAMS),
-        format_func=lambda p: (
-            f"{_t('plan_param_' + p.replace('.', '_').replace('*', 'all'))} ({p})"
-        ),
+        format_func=lambda p: _t("plan_param_" + p.replace(".", "_").replace("*", "all")),
         key="plan_sweep_param",
     )
     values_text = st.text_input(

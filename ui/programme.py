@@ -45,6 +45,22 @@ def _shipped_sites() -> list[tuple[str, str, str]]:
     return list(out.values())
 
 
+@st.cache_data(show_spinner=False)
+def _calendar_year() -> int:
+    """The programme's current year: the latest exam calendar among the shipped scenarios
+    (the season being prepared), else today's year."""
+    from sim.labels import calendar_year
+    from sim.scenario import load_scenario
+
+    years = []
+    for path in scenario_files():
+        try:
+            years.append(calendar_year(load_scenario(path).first_day, default=0))
+        except Exception:  # noqa: BLE001 - a broken file only loses its year here
+            continue
+    return max((y for y in years if y), default=dt.date.today().year)
+
+
 st.title(_t("prog_page_title"))
 st.caption(_t("prog_page_intro"))
 
@@ -67,7 +83,7 @@ except Exception as exc:  # noqa: BLE001 - a broken store is shown, not raised
 for _bad in damaged:  # a damaged drill is named; the others still count and show
     st.warning(_t("store_damaged_listed", id=_bad["id"], problem=escape_markdown(_bad["problem"])))
 
-this_year = dt.date.today().year
+this_year = _calendar_year()
 years = [int(d["year"]) for d in drills if d.get("year")]
 c1, c2, c3 = st.columns(3)
 first = int(

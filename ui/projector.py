@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from sim.i18n import escape_markdown as md
-from sim.scenario import format_time
+from sim.labels import day_time
 from ui import drill_logic as dl
 from ui.common import lang, show_error, store, translator
 
@@ -40,9 +40,10 @@ def _injects(live: dl.LiveDrill) -> None:
                 "drill_inject_head",
                 family=dl.family_label(inj["family"], L),
                 site=md(inj["site_zh"] if L == "zh" else inj["site_en"]),
-                time=format_time(inj["discovered_at"]),
+                time=day_time(inj["discovered_at"], L),
             )
-            st.markdown(f"### :material/warning: {md(inj['id'])} · {head}")
+            name = dl.incident_names(live, L, short=True).get(inj["id"], inj["id"])
+            st.markdown(f"### :material/warning: {md(name)} · {head}")
             text = inj["text_zh"] if L == "zh" else inj["text_en"]
             if text:
                 st.markdown(f"#### {md(text)}")

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-import matplotlib.pyplot as plt
 import pandas as pd
 import streamlit as st
 
-from sim.charts import timeline_figure
+from sim.charts import figure_png, timeline_figure
 from sim.grading import grade
 from sim.i18n import LANGS, escape_markdown, label, t
+from sim.labels import day_time, incident_name, plan_text
 from sim.plan import RULE_IDS
 from sim.programme import known_sites, scenario_titles
 from sim.report import (
@@ -34,9 +34,9 @@ from sim.report import (
 )
 from sim.report import Redactor as _Redactor
 from sim.rules import verdicts
-from sim.scenario import format_time
 from sim.store import StoreError
 from ui.common import db_path, lang, show_error, store, translator
+from ui.drill_logic import fmt_minutes
 
 L = lang()
 
@@ -148,10 +148,9 @@ with tab_replay:
         n = len(records)
         step = n if n == 1 else st.slider(_t("rev_step"), 1, n, n, key=f"rev_step_{drill_id}")
         current = records[step - 1]
-        st.caption(_t("rev_step_caption", n=step, total=n, time=format_time(current.time)))
+        st.caption(_t("rev_step_caption", n=step, total=n, time=day_time(current.time, L)))
         fig = timeline_figure(records[:step], plan, L, now=current.time)
-        st.pyplot(fig, clear_figure=True)
-        plt.close(fig)
+        st.image(figure_png(fig, dpi=100), width="stretch")
         log = pd.DataFrame(
             action_rows(records[:step], scenario, L, names_only, show_names=True),
             columns=action_columns(L),
@@ -165,7 +164,11 @@ with tab_replay:
         st.dataframe(
             pd.DataFrame(
                 [
-                    [v.incident, label(plan, "rules", v.rule, L), status_label(v.status, v.note, L)]
+                    [
+                        incident_name(scenario.incidents, v.incident, L),
+                        label(plan, "rules", v.rule, L),
+                        status_label(v.status, v.note, L),
+                    ]
                     for v in vs
                     if v.note != "grade"
                 ],
@@ -186,11 +189,11 @@ with tab_score:
         pd.DataFrame(
             [
                 [
-                    v["incident"],
+                    incident_name(scenario.incidents, v["incident"], L),
                     label(plan, "rules", v["rule"], L),
                     status_label(v["status"], v.get("note", ""), L),
-                    v.get("measured_min"),
-                    v.get("allowed_min"),
+                    fmt_minutes(v.get("measured_min"), L),
+                    fmt_minutes(v.get("allowed_min"), L),
                 ]
                 for v in card.get("verdicts", [])
             ],
@@ -204,11 +207,11 @@ with tab_score:
         pd.DataFrame(
             [
                 [
-                    g["incident"],
+                    incident_name(scenario.incidents, g["incident"], L),
                     label(plan, "grades", g["plan"], L) if g.get("plan") else "—",
                     label(plan, "grades", g["team"], L) if g.get("team") else "—",
                     _t("rev_yes") if g.get("agrees") else _t("rev_no"),
-                    g.get("basis_zh" if L == "zh" else "basis_en", ""),
+                    plan_text(plan, g.get("basis_zh" if L == "zh" else "basis_en", ""), L),
                 ]
                 for g in card.get("grading", [])
             ],

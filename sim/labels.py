@@ -1,0 +1,201 @@
+"""Where codes become words: the one module the pages, the reports and the CLI ask for a label.
+
+The words themselves live in the catalogue (``sim/strings/*.yaml``, read by :func:`sim.i18n.t`)
+and in the plan file (its grades, rules, roles, bodies and steps, read by :func:`sim.i18n.label`
+and :func:`sim.i18n.step_label`). This module turns the engine's stable codes — a
+:class:`~sim.drill.DrillError`'s ``code`` and ``params``, an incident's id and family, a
+simulated minute — into those words, so no page ever shows an id or matches an English sentence.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from sim.i18n import addressee_label, escape_markdown, label, step_label, t
+
+DAY_MINUTES = 24 * 60
+
+__all__ = [
+    "action_label",
+    "addressee_label",
+    "calendar_year",
+    "day_label",
+    "day_time",
+    "error_text",
+    "family_label",
+    "incident_name",
+    "incident_names",
+    "label",
+    "number",
+    "plan_text",
+    "step_label",
+]
+
+
+# -- days and times --------------------------------------------------------------------------------
+
+
+def day_label(day: int, lang: str) -> str:
+    """Day index 0 of the exam calendar as "第1天" / "Day 1" (never "D0")."""
+    return t("day_n", lang, n=int(day) + 1)
+
+
+def day_time(minute: float | None, lang: str) -> str:
+    """A simulated minute as "第1天 09:40" / "Day 1 09:40"; None as "—"."""
+    if minute is None:
+        return "—"
+    day, rest = divmod(int(round(float(minute))), DAY_MINUTES)
+    return t("day_time", lang, day=day_label(day, lang), hhmm=f"{rest // 60:02d}:{rest % 60:02d}")
+
+
+def calendar_year(first_day: object, default: int | None = None) -> int:
+    """The year of an exam calendar's first day ("2027-06-07" → 2027): the year a drill or a
+    programme defaults to. ``default`` (else today's year) when the calendar has no date."""
+    try:
+        return dt.date.fromisoformat(str(first_day)[:10]).year
+    except (TypeError, ValueError):
+        return default if default is not None else dt.date.today().year
+
+
+# -- numbers ---------------------------------------------------------------------------------------
+
+
+def number(value: Any, digits: int = 1) -> str:
+    """A measured number for a table: rounded to ``digits``; a missing one as "—" (never
+    "None" or "nan")."""
+    if value is None or isinstance(value, str) and not value.strip():
+        return "—"
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if x != x:  # NaN
+        return "—"
+    return f"{x:.{digits}f}" if digits else str(int(round(x)))
+
+
+# -- the plan's own text ----------------------------------------------------------------------------
+
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def plan_text(plan, text: str | None, lang: str) -> str:
+    """A text of the plan file (a grading basis) with any setting it names in words: "扩散范围
+    按设置 leak_grade_I_scopes" reads "扩散范围按设置「泄露事件定为Ⅰ级的扩散范围」"."""
+    if not text:
+        return ""
+    settings = getattr(plan, "settings", {}) or {}
+
+    def word(m: re.Match) -> str:
+        name = m[0]
+        key = f"setting_{name}"
+        if name not in settings or t(key, lang) == key:
+            return name
+        return t("setting_named", lang, setting=t(key, lang))
+
+    return _WORD.sub(word, str(text))
+
+
+# -- actions ---------------------------------------------------------------------------------------
+
+
+def action_label(plan, action: str, lang: str) -> str:
+    """A record's action in words, the same on every page and in every report: the plan's
+    label for a step of its procedure (先口头、后书面, 首报 …), else the catalogue's ``act_<id>``
+    (``call``, ``occurred``, ``team_on_site``, ``note`` …), else the id as written."""
+    if plan is not None and action in plan.steps:
+        return step_label(plan, action, lang)
+    key = f"act_{action}"
+    text = t(key, lang)
+    return action if text == key else text
+
+
+# -- incidents -------------------------------------------------------------------------------------
+
+
+def family_label(family: str, lang: str) -> str:
+    """An incident family in the plan's words (试题、标准答案泄露、失密 …)."""
+    key = f"family_{family}"
+    text = t(key, lang)
+    return family if text == key else text
+
+
+def incident_names(incidents: Iterable[Any], lang: str, *, short: bool = False) -> dict[str, str]:
+    """Each incident's name: numbered in the order they happen, with its family in words —
+    "事件1（答卷遗失）" / "Incident 1 (Lost answer sheets)"; ``short``: "事件1" / "Incident 1"
+    (where the family is shown beside it). ``incidents`` are :class:`~sim.scenario.Incident`
+    objects (or anything with ``id``, ``at`` and ``family``)."""
+    ordered = sorted(incidents, key=lambda i: (float(getattr(i, "at", 0.0)), str(i.id)))
+    return {
+        str(inc.id): t("incident_n", lang, n=n)
+        if short
+        else t("incident_name", lang, n=n, family=family_label(inc.family, lang))
+        for n, inc in enumerate(ordered, 1)
+    }
+
+
+def incident_name(incidents: Iterable[Any] | Mapping[str, Any], iid: str | None, lang: str) -> str:
+    """One incident's name (see :func:`incident_names`); a run-level row (no incident) reads
+    "exam calendar"; an unknown id as written."""
+    if not iid:
+        return t("drill_exam_calendar", lang)
+    items = incidents.values() if isinstance(incidents, Mapping) else incidents
+    return incident_names(items, lang).get(str(iid), str(iid))
+
+
+# -- refusals --------------------------------------------------------------------------------------
+
+
+def _param_words(params: Mapping[str, Any], lang: str, plan=None, scenario=None) -> dict[str, str]:
+    """A refusal's parameters in words: steps, roles, bodies and people by their labels."""
+    out: dict[str, str] = {}
+    sep = "；" if lang == "zh" else "; "
+    people = {}
+    if scenario is not None:
+        people = {
+            p.id: (p.name_zh if lang == "zh" else p.name_en) or p.id for p in scenario.roster.people
+        }
+    for key, value in params.items():
+        values = list(value) if isinstance(value, list | tuple) else [value]
+        if isinstance(value, BaseException):  # a refusal inside another (a replay's)
+            out[key] = error_text(value, lang, plan, scenario)
+            continue
+        if plan is not None and key == "step":
+            words = [step_label(plan, str(v), lang) for v in values]
+        elif plan is not None and key in ("targets", "roles", "role", "body"):
+            words = [addressee_label(plan, str(v), lang) for v in values]
+        elif key == "person":
+            words = [people.get(str(v), str(v)) for v in values]
+        elif key == "incident" and scenario is not None:
+            words = [incident_name(scenario.incidents, str(v), lang) for v in values]
+        else:
+            words = ["—" if v is None else str(v) for v in values]
+        out[key] = escape_markdown(sep.join(words))
+    return out
+
+
+def error_text(exc: BaseException, lang: str, plan=None, scenario=None) -> str:
+    """A refusal or a store problem in ``lang``, by its code: a :class:`~sim.drill.DrillError`
+    (``code``, ``params``) through the catalogue's ``drill_err_<code>``; anything with a
+    ``text(lang)`` (a store's error) through it; else its own words, escaped (they may quote
+    what was typed and the pages show them as Markdown)."""
+    code = getattr(exc, "code", None)
+    if isinstance(code, str):
+        key = f"drill_err_{code}"
+        params = getattr(exc, "params", {}) or {}
+        if plan is None and scenario is not None:
+            plan = scenario.plan
+        try:
+            text = t(key, lang, **_param_words(params, lang, plan, scenario))
+        except (KeyError, IndexError, ValueError):  # a code whose words need other params
+            text = key
+        return text if text != key else escape_markdown(str(exc))
+    if callable(getattr(exc, "text", None)):  # a store's error: its own catalogue key
+        try:
+            return escape_markdown(exc.text(lang))
+        except TypeError:
+            pass
+    return escape_markdown(str(exc))

@@ -1,0 +1,58 @@
+"""Charts are drawn without pyplot's global state, so sessions exporting at once cannot garble
+each other's chart (one Chinese PDF export of 11 once had its markers off their lanes and its
+title over the plot: two sessions drawing on pyplot's one "current figure").
+
+A chart is the same bytes whether it is drawn alone or while other threads draw other charts.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402 - only to check that nothing is left in it
+
+from sim.charts import timeline_figure  # noqa: E402
+from sim.drill import auto_reference, scenario_from_text, snapshot_text  # noqa: E402
+from sim.report import chart_png  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _drills():
+    """Two drills' records and scenarios (two incident shapes, so the charts differ)."""
+    out = []
+    for name, seed in (("drill_answer_sheet_loss", 3), ("drill_leak", 1)):
+        sc = scenario_from_text(snapshot_text(ROOT / "scenarios" / f"{name}.yaml"), name)
+        out.append((auto_reference(sc, seed).records, sc))
+    return out
+
+
+def test_a_chart_is_not_a_pyplot_figure():
+    records, sc = _drills()[0]
+    before = plt.get_fignums()
+    fig = timeline_figure(records, sc.plan, "zh")
+    assert plt.get_fignums() == before, "timeline_figure registered a figure with pyplot"
+    assert fig.canvas is not None and fig.axes and fig.axes[0].get_title()
+
+
+def test_two_sessions_exporting_at_once_get_the_same_charts_as_one_alone():
+    drills = _drills()
+    jobs = [(n, lang) for n in range(len(drills)) for lang in ("zh", "en")]
+
+    def png(job: tuple[int, str]) -> bytes:
+        n, lang = job
+        records, sc = drills[n]
+        return chart_png(list(records), sc, lang, dpi=80)
+
+    alone = {job: png(job) for job in jobs}
+    assert len(set(alone.values())) == len(jobs)  # four different charts
+    assert all(png(job) == alone[job] for job in jobs)  # drawing is deterministic
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        many = jobs * 4
+        together = list(pool.map(png, many))
+    wrong = [job for job, got in zip(many, together, strict=True) if got != alone[job]]
+    assert not wrong, f"{len(wrong)} of {len(many)} charts drawn at once differ from alone"

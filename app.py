@@ -9,8 +9,21 @@ import streamlit as st
 
 from ui.common import language_switch, tr
 
-st.set_page_config(page_title="drillsim", page_icon=":material/shield:", layout="wide")
-language_switch()
+st.set_page_config(
+    page_title="drillsim",
+    page_icon=":material/shield:",
+    layout="wide",
+    # a drill opened by its URL gets the whole screen (the sidebar opens with its arrow)
+    initial_sidebar_state="collapsed" if st.query_params.get("drill") else "auto",
+)
+#: ``?kiosk=1`` (on the projector page, with ``&drill=N``): one drill, no navigation, no sidebar
+KIOSK = st.query_params.get("kiosk") == "1"
+if KIOSK:
+    want = st.query_params.get("lang")
+    if want in ("zh", "en"):
+        st.session_state["lang"] = want
+else:
+    language_switch()
 
 pages = [
     st.Page(
@@ -39,4 +52,4 @@ pages = [
         "ui/review.py", title=tr("nav_review"), icon=":material/rate_review:", url_path="review"
     ),
 ]
-st.navigation(pages).run()
+st.navigation(pages, position="hidden" if KIOSK else "sidebar").run()

@@ -34,9 +34,9 @@ from sim.plan import (
 )
 from sim.policy import when_ready
 from sim.records import Action
-from sim.rules import MET, MISSED, NA, REPORT_STEPS, Verdict, verdicts
+from sim.rules import MISSED, REPORT_STEPS, STATUSES, Verdict, verdicts
 from sim.scenario import DAY, Incident, Scenario, format_time, parse_scenario
-from sim.steps import arrive, perform
+from sim.steps import perform
 from sim.streams import Streams
 from sim.yamlio import LineDict, dump_yaml, load_file, load_text
 
@@ -54,6 +54,8 @@ ACTION_KINDS = (
     "duty_24h",
     "close",
     "note",
+    "inject",  # the trainer sends a scripted inject now instead of at its time
+    "adhoc",  # the trainer's own message to the team, stored as a decision
 )
 OUTSIDE_BODIES = BODY_IDS  # every body a team may report to (the plan's own list)
 
@@ -257,14 +259,78 @@ class Drill:
         self.plan = scenario.plan
         self.incidents = {inc.id: inc for inc in self._m.incidents}
         self._bodies_steps = frozenset(s.id for s in self.plan.procedure if _body_acts(s))
+        self._sent: set[str] = set()  # scripted injects the trainer sent early
         for inc in self._m.incidents:
-            arrive(self._m, inc)
+            self._arrive(inc)
             # outside bodies act on their own (the department reports up when it is told):
             # the world around the team runs as in the automatic policy
             when_ready(self._m, inc, self._bodies_steps)
         first = min((i.at for i in self._m.incidents), default=0.0)
         self.start = float(start if start is not None else max(0.0, first - 15))
         self._run_until(self.start)
+
+    def _arrive(self, inc: Incident) -> None:
+        """As :func:`sim.steps.arrive`, except that an inject the trainer sent early is not
+        discovered a second time at its scripted time."""
+        m, env = self._m, self._m.env
+
+        def discovered(_event) -> None:
+            if inc.id in self._sent:
+                return
+            m.log(inc.id, "site", "discovered", target=inc.site)
+            m.span(inc.id, "discovered", "", "discovery", inc.at, who=inc.site)
+            m.reach(inc.id, "discovered")
+
+        def occurred(_event) -> None:
+            if inc.id in self._sent:
+                return
+            m.log(inc.id, "site", "occurred", target=inc.site, detail=inc.family)
+            m.reach(inc.id, "occurred")
+            env.timeout(m.fates[inc.id].minutes("discovery_minutes")).callbacks.append(discovered)
+
+        env.timeout(max(0.0, inc.at - env.now)).callbacks.append(occurred)
+
+    def _send_now(self, d: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        """A scripted inject the team has not had yet, sent now: it happens and is discovered
+        at this minute (the trainer's "send now")."""
+        iid = d.get("incident")
+        if iid not in self.incidents:
+            raise DrillError("unknown_incident", incident=iid)
+        if iid in self.discovered:
+            raise DrillError("already_sent", incident=iid)
+        inc, m = self.incidents[iid], self._m
+        occurred = any(a.incident == iid and a.action == "occurred" for a in m.records)
+        self._sent.add(iid)
+        if not occurred:
+            m.log(iid, "site", "occurred", target=inc.site, detail=inc.family)
+            m.reach(iid, "occurred")
+        m.log(iid, "site", "discovered", target=inc.site)
+        m.span(iid, "discovered", "", "discovery", self.now, who=inc.site)
+        m.reach(iid, "discovered")
+        self._run_until(self.now)
+        return "sent", {"incident": iid}
+
+    def upcoming(self) -> list[dict[str, Any]]:
+        """The scripted injects the team has not had yet, soonest first (the trainer's list):
+        ``id`` and ``at`` (when it will reach the team)."""
+        seen = self.discovered
+        out = []
+        for i in self._m.incidents:
+            if i.id in seen:
+                continue
+            occurred = self._times("occurred").get(i.id, i.at)
+            out.append(
+                {"id": i.id, "at": occurred + self._m.fates[i.id].minutes("discovery_minutes")}
+            )
+        return sorted(out, key=lambda x: (x["at"], x["id"]))
+
+    def adhoc_injects(self) -> list[dict[str, Any]]:
+        """The trainer's own messages so far: ``time``, ``incident`` (may be empty), ``text``."""
+        return [
+            {"time": a.time, "incident": a.incident, "text": a.detail}
+            for a in self._m.records
+            if a.action == "inject" and a.actor == "trainer"
+        ]
 
     # -- what the team may see (never the model's private state) ----------------------------------
     @property
@@ -308,12 +374,7 @@ class Drill:
 
     def next_inject_at(self) -> float | None:
         """When the next incident not yet discovered will be (its inject time), if any."""
-        seen = self.discovered
-        times = [
-            i.at + self._m.fates[i.id].minutes("discovery_minutes")
-            for i in self._m.incidents
-            if i.id not in seen
-        ]
+        times = [x["at"] for x in self.upcoming()]
         return min(times) if times else None
 
     def injects(self) -> list[dict[str, Any]]:
@@ -373,7 +434,9 @@ class Drill:
         if kind not in ACTION_KINDS:
             raise DrillError("unknown_action", kind=kind)
         step_decision = (
-            decision if kind in ("advance", "note", "step") else _as_step(self, decision)
+            decision
+            if kind in ("advance", "note", "step", "inject", "adhoc")
+            else _as_step(self, decision)
         )
         before = len(self._m.records)
         start = self.now
@@ -388,6 +451,16 @@ class Drill:
                 detail=str(decision.get("text", ""))[:2000],
             )
             result, detail = "noted", {}
+        elif kind == "inject":
+            result, detail = self._send_now(decision)
+        elif kind == "adhoc":
+            text = str(decision.get("text", "")).strip()[:2000]
+            if not text:
+                raise DrillError("adhoc_empty")
+            if decision.get("incident"):
+                self._check_incident(decision)
+            self._m.log(decision.get("incident") or "", "trainer", "inject", detail=text)
+            result, detail = "sent", {}
         else:
             result, detail = self._step(step_decision)
         out = Outcome(kind, result, start, self.now, detail, tuple(self._m.records[before:]))
@@ -509,7 +582,8 @@ class Drill:
 
     # -- judging -------------------------------------------------------------------------------
     def verdicts(self, *, final: bool = False) -> list[Verdict]:
-        """Verdicts now; ``final`` judges every open clock as if the drill ended here. A miss
+        """Verdicts now; ``final`` judges the drill as ended here: a clock that has run out
+        unmet is missed, one that still had time is ``unfinished`` (never missed). A miss
         carries its causes (:mod:`sim.causes`); the time before the team started a step is
         the team's own."""
         vs = verdicts(
@@ -517,18 +591,45 @@ class Drill:
             tuple(self._m.incidents),
             self._m.true_grade,
             self._m.records,
-            end_time=None if final else self.now,
+            end_time=self.now,
+            ended=final,
         )
         if any(v.status == MISSED for v in vs):
             explain_misses(vs, Trace.of(self._m, residual="team_time"), self.plan)
         return vs
 
-    def deadline_board(self) -> list[dict[str, Any]]:
-        """Per discovered incident and rule: status, deadline (sim minute) and minutes left."""
-        rows = []
+    def deadline_board(
+        self, *, team_view: bool = False, final: bool = False
+    ) -> list[dict[str, Any]]:
+        """Per discovered incident and rule: status, deadline (sim minute) and minutes left.
+
+        ``team_view`` (the projector) is built from what the team itself knows: each incident
+        judged at the grade the team gave it, and before the team grades only the rules every
+        grade has — never the plan's grade, nor a rule that would give it away. ``final``: the
+        board as the drill ended (clocks with time left are ``unfinished``).
+        """
         seen = self.discovered
-        for v in self.verdicts():
-            if v.incident not in seen or v.note == "grade":
+        if team_view:
+            team, everywhere = self.team_grade, set(self.plan.grades)
+            grades = {iid: team.get(iid, GRADES[-1]) for iid in self.incidents}
+            vs = verdicts(
+                self.scenario,
+                tuple(self._m.incidents),
+                grades,
+                self._m.records,
+                end_time=self.now,
+                ended=final,
+            )
+            vs = [
+                v
+                for v in vs
+                if v.incident in team or set(self.plan.rules[v.rule].grades) >= everywhere
+            ]
+        else:
+            vs = self.verdicts(final=final)
+        rows = []
+        for v in vs:
+            if v.incident not in seen or v.note_code == "grade":
                 continue
             deadline = (
                 v.start_min + v.allowed_min
@@ -539,11 +640,12 @@ class Drill:
                 {
                     "incident": v.incident,
                     "rule": v.rule,
-                    "status": "pending" if v.note == "pending" else v.status,
+                    "status": "pending" if v.note_code == "pending" else v.status,
                     "deadline": deadline,
                     "left_min": None if deadline is None else round(deadline - self.now, 1),
                     "measured_min": v.measured_min,
                     "allowed_min": v.allowed_min,
+                    "started": v.start_min is not None,
                 }
             )
         return rows
@@ -577,7 +679,7 @@ class Drill:
             }
             for iid in self.incidents
         }
-        counts = {s: sum(v.status == s for v in vs) for s in (MET, MISSED, NA)}
+        counts = {s: sum(v.status == s for v in vs) for s in STATUSES}
         return {
             "verdicts": [verdict_dict(v) for v in vs],
             "grading": grading,
@@ -679,11 +781,23 @@ def _as_step(drill: Drill, d: dict[str, Any]) -> dict[str, Any]:
     return {**base, "step": "office_informs", "to": [role], "person": pid}
 
 
-def auto_reference(scenario: Scenario, seed: int):
-    """The same incidents handled by the plan-compliant automatic policy (one run)."""
+def auto_reference(scenario: Scenario, seed: int, end: float | None = None):
+    """The same incidents handled by the plan-compliant automatic policy (one run).
+
+    ``end``: the minute the team's drill was ended; the policy's run is cut there too (its
+    records up to ``end``, judged as ended then), so both are scored on the same stretch of
+    time — a clock the drill did not reach is ``unfinished`` for both.
+    """
     from sim.experiment import run_once
 
-    return run_once(scenario, seed, 0)
+    run = run_once(scenario, seed, 0)
+    if end is None:
+        return run
+    records = [a for a in run.records if a.time <= end + 1e-9]
+    vs = verdicts(
+        scenario, run.incidents, run.true_grades, records, end_time=float(end), ended=True
+    )
+    return replace(run, records=records, verdicts=vs)
 
 
 def standing(

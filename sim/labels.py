@@ -19,6 +19,7 @@ from sim.i18n import addressee_label, escape_markdown, label, step_label, t
 DAY_MINUTES = 24 * 60
 
 __all__ = [
+    "STATUS_ICON",
     "action_label",
     "addressee_label",
     "calendar_year",
@@ -31,7 +32,12 @@ __all__ = [
     "label",
     "number",
     "plan_text",
+    "minutes",
+    "note_of",
+    "status_word",
     "step_label",
+    "verdict_cells",
+    "verdict_note",
 ]
 
 
@@ -199,3 +205,133 @@ def error_text(exc: BaseException, lang: str, plan=None, scenario=None) -> str:
         except TypeError:
             pass
     return escape_markdown(str(exc))
+
+
+# -- verdicts --------------------------------------------------------------------------------------
+
+#: Status marks found in common fonts (DejaVu), so tables read the same without an emoji font.
+STATUS_ICON = {"pending": "◔", "met": "✓", "missed": "✗", "unfinished": "◑", "n/a": "–"}
+_STATUS_KEY = {
+    "pending": "status_pending",
+    "met": "status_met",
+    "missed": "status_missed",
+    "unfinished": "status_unfinished",
+}
+
+
+def status_word(status: str, lang: str, note_code: str = "", *, icon: bool = False) -> str:
+    """A verdict's status in words (达标 / 未达标 / 未到期 / 不适用 / 进行中); an ``n/a`` whose
+    note is ``pending`` reads pending. ``icon``: with its mark (✓ ✗ ◑ ◔ –) for tables."""
+    if status == "n/a" and note_code == "pending":
+        status = "pending"
+    word = t(_STATUS_KEY.get(status, "status_na"), lang)
+    return f"{STATUS_ICON.get(status, '')} {word}".strip() if icon else word
+
+
+def minutes(value: Any, lang: str) -> str:
+    """A measured or allowed time in minutes, the one format of every verdict table: "130分钟" /
+    "130 min", one decimal when not whole; none as "—"."""
+    text = number(value, 1)
+    if text == "—":
+        return text
+    text = text[:-2] if text.endswith(".0") else text
+    return f"{text}{t('minutes_short', lang)}" if lang == "zh" else f"{text} min"
+
+
+def _legacy_note(note: str) -> tuple[str, dict[str, Any] | None]:
+    """The code of a note stored by an earlier version as English text (read here only, so
+    old results still read in words; new verdicts carry ``note_code``)."""
+    from sim.rules import NOTES
+
+    fixed = {text: code for code, text in NOTES.items() if "{" not in text}
+    fixed.update(
+        {
+            "24-hour duty not declared": "duty_not_declared",
+            "outside the exam period": "outside_exam",
+        }
+    )
+    if note in fixed:
+        return fixed[note], None
+    if m := re.fullmatch(r"graded (\w+), plan (\w+)", note):
+        return "graded_as", {"team": m[1], "plan": m[2]}
+    if m := re.fullmatch(r"duty desk uncovered (\d+) min( of the exam calendar)?", note):
+        return ("calendar_gap" if m[2] else "duty_gap"), {"minutes": m[1]}
+    if m := re.fullmatch(r"(\w+) instead of (\w+)", note):
+        return "instead", {"did": m[1], "want": m[2]}
+    if re.fullmatch(r"[a-z_]+(,[a-z_]+)*", note):
+        return "no_verbal_first", {"bodies": note.split(",")}
+    if re.fullmatch(r"[a-z_]+(, [a-z_]+)*", note):
+        return "missing", {"items": note.split(", ")}
+    return "", None
+
+
+def note_of(v: Any) -> tuple[str, dict[str, Any]]:
+    """A verdict's note code and params (a :class:`~sim.rules.Verdict` or its stored dict)."""
+    get = v.get if isinstance(v, Mapping) else lambda k, d=None: getattr(v, k, d)
+    code, params = get("note_code", None), get("note_params", None)
+    if code is None:  # stored before note codes
+        code, params = _legacy_note(str(get("note", "") or ""))
+    return str(code or ""), dict(params or {})
+
+
+def _missing_label(plan, item: str, lang: str) -> str:
+    """What a verdict found missing: a content item, an addressee, or the plan's grade."""
+    if plan is not None and item in plan.content:
+        return plan.content[item]["label_zh" if lang == "zh" else "label_en"]
+    if item.startswith("grade:"):
+        grade = label(plan, "grades", item[6:], lang) if plan is not None else item[6:]
+        return t("note_plan_grade", lang, grade=grade)
+    if item == "duty_desk":
+        return t("note_duty_desk", lang)
+    return addressee_label(plan, item, lang) if plan is not None else item
+
+
+#: Notes whose own words say more than the list of what is missing.
+_OWN_WORDS = frozenset(
+    {"graded_as", "duty_gap", "calendar_gap", "instead", "no_verbal_first", "time_left"}
+)
+
+
+def verdict_note(v: Any, lang: str, plan=None) -> str:
+    """A verdict's note in words, by its code: what is missing in the plan's words, the grades,
+    the steps; "" when there is nothing to say (a rule not for this grade has no note)."""
+    code, params = note_of(v)
+    get = v.get if isinstance(v, Mapping) else lambda k, d=None: getattr(v, k, d)
+    missing = list(get("missing", ()) or ())
+    sep = "；" if lang == "zh" else "; "
+    if missing and code not in _OWN_WORDS:
+        items = sep.join(_missing_label(plan, str(x), lang) for x in missing)
+        return t("note_missing", lang, items=items)
+    if not code:
+        return ""
+    words: dict[str, str] = {}
+    for key, value in params.items():
+        values = list(value) if isinstance(value, list | tuple) else [value]
+        if key in ("team", "plan") and plan is not None:
+            out = [label(plan, "grades", str(x), lang) for x in values]
+        elif key in ("did", "want") and plan is not None:
+            out = [step_label(plan, str(x), lang) for x in values]
+        elif key in ("bodies", "items"):
+            out = [_missing_label(plan, str(x), lang) for x in values]
+        else:
+            out = [str(x) for x in values]
+        words[key] = sep.join(out)
+    key = f"note_{code}"
+    try:
+        text = t(key, lang, **words)
+    except (KeyError, IndexError, ValueError):
+        text = key
+    return "" if text == key else text
+
+
+def verdict_cells(v: Any, lang: str, plan=None, *, icon: bool = False) -> dict[str, str]:
+    """One verdict in the one format every table uses (drill scorecard, review, PDF, CLI):
+    ``status`` in words, ``measured`` and ``allowed`` in minutes, ``note`` in words."""
+    get = v.get if isinstance(v, Mapping) else lambda k, d=None: getattr(v, k, d)
+    code, _ = note_of(v)
+    return {
+        "status": status_word(str(get("status", "")), lang, code, icon=icon),
+        "measured": minutes(get("measured_min", None), lang),
+        "allowed": minutes(get("allowed_min", None), lang),
+        "note": verdict_note(v, lang, plan),
+    }

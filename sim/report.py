@@ -454,26 +454,9 @@ def _minutes(value: float | None, lang: str) -> str:
     )
 
 
-def status_label(status: str, note: str, lang: str) -> str:
-    """达标 / 未达标 / 不适用 / 进行中 for a verdict."""
-    if status == "n/a" and note == "pending":
-        return _s("status_pending", lang)
-    return _s({"met": "status_met", "missed": "status_missed"}.get(status, "status_na"), lang)
-
-
-def _note_text(plan, note: str, lang: str) -> str:
-    if not note:
-        return ""
-    key = f"rev_note_{note.replace(' ', '_')}"
-    text = t(key, lang)
-    if text != key:
-        return text
-    # verbal_before_written lists the bodies written to without a verbal report first
-    parts = note.split(",")
-    if all(p in plan.bodies for p in parts):
-        names = [label(plan, "bodies", p, lang) for p in parts]
-        return _s("rev_note_no_verbal_first", lang, bodies=_join(names, lang))
-    return note
+def status_label(status: str, note_code: str, lang: str) -> str:
+    """达标 / 未达标 / 未到期 / 不适用 / 进行中 for a verdict (:func:`sim.labels.status_word`)."""
+    return labels.status_word(status, lang, note_code)
 
 
 def _join(items: Iterable[str], lang: str) -> str:
@@ -842,6 +825,7 @@ class _Builder:
                     "rev_counts",
                     met=counts.get("met", 0),
                     missed=counts.get("missed", 0),
+                    unfinished=counts.get("unfinished", 0),
                     na=counts.get("n/a", 0),
                 ),
             )
@@ -862,12 +846,13 @@ class _Builder:
         for iid, vs in by_incident.items():
             rows = []
             for v in vs:
+                cells = labels.verdict_cells(v, lang, plan)  # the one verdict format
                 r = [
                     self.rule(v["rule"]),
-                    status_label(v["status"], v.get("note", ""), lang),
-                    _minutes(v.get("measured_min"), lang),
-                    _minutes(v.get("allowed_min"), lang),
-                    _note_text(plan, v.get("note", ""), lang),
+                    cells["status"],
+                    cells["measured"],
+                    cells["allowed"],
+                    cells["note"],
                 ]
                 rows.append(r)
                 sheet_rows.append([self.names.incident(iid), v["rule"], *r])

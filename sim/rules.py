@@ -28,6 +28,10 @@ from sim.records import Action
 from sim.scenario import Incident, Scenario, derived, uncovered_minutes
 
 MET, MISSED, NA = "met", "missed", "n/a"
+#: A clock that had not run out when the drill was ended early: neither met nor missed.
+UNFINISHED = "unfinished"
+#: Every verdict status, in the order tables count them.
+STATUSES = (MET, MISSED, UNFINISHED, NA)
 _by_time = itemgetter(0)  # an Action's time
 _EPS = 1e-9
 #: Outcomes that count as a delivery made.
@@ -35,6 +39,51 @@ DELIVERED = frozenset({"received", "informed", "informed_backup", "dispatched", 
 _STRICT = frozenset({"received", "informed", "dispatched", "started"})
 #: Report steps: any of them reaching a body counts as that body having been told.
 REPORT_STEPS = ("verbal_report", "direct_report", "written_report", "follow_up")
+
+#: A verdict's note codes and their English text (``Verdict.note``, for the CLI, logs and CSV
+#: columns). The pages and reports never read that text: :func:`sim.labels.note_text` turns
+#: ``note_code`` and ``note_params`` into words through the catalogue's ``note_<code>``.
+NOTES: dict[str, str] = {
+    "grade": "grade",  # the rule does not apply at the incident's grade
+    "family": "family",  # nor to the incident's family
+    "pending": "pending",
+    "not_started": "not started",
+    "not_done": "not done",
+    "not_closed": "not closed",
+    "not_graded": "not graded",
+    "graded_as": "graded {team}, plan {plan}",
+    "not_all_addressees": "not all addressees",
+    "missing": "{items}",  # content items, or addressees not reached (ids)
+    "no_verbal_first": "{bodies}",  # bodies written to before any verbal report
+    "no_written_report": "no written report",
+    "no_first_report": "no first report",
+    "no_follow_up": "no follow-up sent",
+    "dept_not_reached": "department not reached",
+    "office_never": "office never received a report",
+    "instead": "{did} instead of {want}",
+    "duty_gap": "duty desk uncovered {minutes} min",
+    "calendar_gap": "duty desk uncovered {minutes} min of the exam calendar",
+    "no_roster": "roster not checked (no scenario)",
+    "needs_roster": "needs a roster (--scenario)",
+    "time_left": "ended with {left} min left",  # unfinished: the clock had time left
+    "open_at_end": "ended with the incident open",  # unfinished: a clock without a limit
+}
+_JOIN = {"no_verbal_first": ","}
+
+
+def note_english(code: str, params: dict[str, Any] | None = None) -> str:
+    """A note code's English text (``Verdict.note``): lists joined as the CLI always wrote them."""
+    text = NOTES.get(code, code)
+    if not params:
+        return text
+    sep = _JOIN.get(code, ", ")
+    words = {
+        k: sep.join(map(str, v)) if isinstance(v, list | tuple) else v for k, v in params.items()
+    }
+    try:
+        return text.format(**words)
+    except (KeyError, IndexError, ValueError):
+        return text
 
 
 @dataclass
@@ -46,7 +95,7 @@ class Verdict:
 
     incident: str
     rule: str
-    status: str  # met | missed | n/a
+    status: str  # met | missed | unfinished | n/a
     measured_min: float | None
     allowed_min: float | None
     note: str = ""
@@ -57,6 +106,9 @@ class Verdict:
     causes: tuple[tuple[str, float], ...] = ()
     #: a miss's blocking step: the step that took the most of its time (or never happened)
     blocker: str = ""
+    #: the note as a stable code (:data:`NOTES`) and its parameters; ``note`` is its English
+    note_code: str = ""
+    note_params: dict[str, Any] | None = None
 
 
 class Case:
@@ -68,7 +120,7 @@ class Case:
 
     __slots__ = (
         "plan", "incident", "plan_grade", "team_grade", "final_grade", "acts", "now", "live",
-        "scenario", "grade", "_reached", "_first", "_memo",
+        "ended", "scenario", "grade", "_reached", "_first", "_memo",
     )  # fmt: skip
 
     def __init__(
@@ -84,11 +136,12 @@ class Case:
         now: float,
         live: bool,  # a drill still running: clocks not yet run out are pending, not missed
         scenario: Scenario | None,
+        ended: bool = False,  # a drill ended at ``now``: clocks not yet run out are unfinished
     ) -> None:
         """The plan's grade is a floor: the team's grade counts when higher (grade_is_floor)."""
         self.plan, self.incident, self.plan_grade = plan, incident, plan_grade
         self.team_grade, self.final_grade, self.acts = team_grade, final_grade, acts
-        self.now, self.live, self.scenario = now, live, scenario
+        self.now, self.live, self.scenario, self.ended = now, live, scenario, ended
         # the grade the incident must be handled at
         if team_grade and plan.setting("grade_is_floor"):
             self.grade = more_severe(plan_grade, team_grade)
@@ -161,6 +214,11 @@ class Case:
         """A drill still running and this incident not closed: what has not happened may yet."""
         return self.live and self.closed is None
 
+    @property
+    def cut(self) -> bool:
+        """A drill ended early with this incident open: what had not happened still might have."""
+        return self.ended and self.closed is None
+
     def office_received(self) -> float | None:
         memo = self._memo
         if "office" not in memo:
@@ -192,16 +250,18 @@ class Case:
         self,
         rule: str,
         status: str,
-        note: str = "",
+        code: str = "",
         measured: float | None = None,
         missing: Iterable[str] = (),
         start: float | None = None,
+        params: dict[str, Any] | None = None,
     ) -> Verdict:
         """A verdict stated outright, with the rule's clock and clause filled in."""
         spec = self.plan.rules[rule]
         return Verdict(
-            self.incident.id, rule, status, measured, spec.allowed_minutes, note,
-            spec.clause_zh, tuple(missing), start,
+            self.incident.id, rule, status, measured, spec.allowed_minutes,
+            note_english(code, params) if code else "", spec.clause_zh, tuple(missing), start,
+            (), "", code, params,
         )  # fmt: skip
 
     def verdict(
@@ -209,33 +269,46 @@ class Case:
         rule: str,
         start: float | None,
         done: float | None,
-        note: str = "",
+        code: str = "",
         missing: Iterable[str] = (),
+        params: dict[str, Any] | None = None,
     ) -> Verdict:
-        """Met when done within the rule's clock; pending in a live drill while time is left."""
+        """Met when done within the rule's clock; pending in a live drill while time is left;
+        unfinished in a drill ended while time was left (``code``/``params``: the note)."""
         spec = self.plan.rules[rule]
         allowed = spec.allowed_minutes
         measured = None
         missing = tuple(missing) if missing else ()
         if self.grade not in spec.grades:
-            status, note, missing = NA, "grade", ()
+            status, code, params, missing = NA, "grade", None, ()
         elif start is None:
             # a clock that has not started in a drill still running is still to come
-            status, note = NA, "pending" if self.open else (note or "not started")
+            status = NA
+            if self.open:
+                code, params = "pending", None
+            else:
+                code = code or "not_started"
         elif done is not None:
             took = max(0.0, done - start)
             ok = (allowed is None or took <= allowed + _EPS) and not missing
             status, measured = (MET if ok else MISSED), round(took, 3)
-        elif self.live and (
+        elif (self.live or self.ended) and (
             (allowed is not None and self.now - start <= allowed)
             or (allowed is None and self.closed is None)
         ):
-            status, note = NA, "pending"
+            if self.live:
+                status, code, params = NA, "pending", None
+            elif allowed is None:
+                status, code, params = UNFINISHED, "open_at_end", None
+            else:  # ended early: the clock had not run out
+                left = round(max(0.0, start + allowed - self.now))
+                status, code, params = UNFINISHED, "time_left", {"left": left}
         else:
-            status, note = MISSED, note or "not done"
+            status, code = MISSED, code or "not_done"
         return Verdict(
-            self.incident.id, rule, status, measured, allowed, note, spec.clause_zh, missing,
-            start,
+            self.incident.id, rule, status, measured, allowed,
+            note_english(code, params) if code else "", spec.clause_zh, missing, start,
+            (), "", code, params,
         )  # fmt: skip
 
 
@@ -265,7 +338,7 @@ def _first_report_3h(c: Case) -> Verdict:
     done, missing = c.all_delivered([kind], addressees)
     if done is None and missing and len(missing) < len(addressees):
         # some got it: naming who did not (pending while its clock still runs)
-        return c.verdict("first_report_3h", start, None, "not all addressees", missing)
+        return c.verdict("first_report_3h", start, None, "not_all_addressees", missing)
     return c.verdict("first_report_3h", start, done)
 
 
@@ -275,12 +348,14 @@ def _first_report_content(c: Case) -> Verdict:
     firsts = [a for body in step.to if (a := c.first_delivery("written_report", body))]
     start = c.discovered
     if not firsts:
-        return c.verdict("first_report_content", start, None, "no written report")
+        return c.verdict("first_report_content", start, None, "no_written_report")
     # an item is missing when any addressee's first report lacks it
     everywhere = set.intersection(*(set(a.detail.split(",")) for a in firsts))
     missing = [item for item in step.content if item not in everywhere]
     done = min(a.time for a in firsts)
-    return c.verdict("first_report_content", start, done, ", ".join(missing), missing)
+    if not missing:
+        return c.verdict("first_report_content", start, done)
+    return c.verdict("first_report_content", start, done, "missing", missing, {"items": missing})
 
 
 @judge("verbal_before_written")
@@ -289,7 +364,7 @@ def _verbal_before_written(c: Case) -> Verdict:
     written = [a for a in c.acts.get("written_report", ()) if a.outcome in DELIVERED]
     start = c.discovered
     if not written:
-        return c.verdict(rule, start, None, "no written report")
+        return c.verdict(rule, start, None, "no_written_report")
     bad = []
     for w in written:
         v = c.delivered(("verbal_report", "direct_report"), w.target)
@@ -302,8 +377,10 @@ def _verbal_before_written(c: Case) -> Verdict:
         if a.outcome in DELIVERED
     ]
     first_verbal = min(verbals) if verbals else written[0].time
-    v = c.verdict(rule, start, first_verbal, ",".join(sorted(set(bad))), sorted(set(bad)))
-    return v
+    if not bad:
+        return c.verdict(rule, start, first_verbal)
+    bad = sorted(set(bad))
+    return c.verdict(rule, start, first_verbal, "no_verbal_first", bad, {"bodies": bad})
 
 
 @judge("grade_determined")
@@ -311,12 +388,12 @@ def _grade_determined(c: Case) -> Verdict:
     rule = "grade_determined"
     last = c.acts.get("graded")
     if not last or c.final_grade is None:
-        return c.verdict(rule, c.discovered, None, "not graded")
+        return c.verdict(rule, c.discovered, None, "not_graded")
     graded = last[-1].time
     team, plan = c.final_grade, c.plan_grade
     ok = grade_rank(team) <= grade_rank(plan) if c.plan.setting("grade_is_floor") else team == plan
-    note = f"graded {team}, plan {plan}"
-    return c.verdict(rule, c.discovered, graded, note, () if ok else (f"grade:{plan}",))
+    missing = () if ok else (f"grade:{plan}",)
+    return c.verdict(rule, c.discovered, graded, "graded_as", missing, {"team": team, "plan": plan})
 
 
 @judge("direct_report_I_II")
@@ -331,8 +408,8 @@ def _direct_report(c: Case) -> Verdict:
 def _dept_reports_up(c: Case) -> Verdict:
     start = c.delivered(REPORT_STEPS, "regional_department")
     done, missing = c.all_delivered(["dept_report_up"], c.plan.step("dept_report_up").to)
-    note = "" if start is not None else "department not reached"
-    return c.verdict("dept_reports_up_immediately", start, done, note)
+    code = "" if start is not None else "dept_not_reached"
+    return c.verdict("dept_reports_up_immediately", start, done, code)
 
 
 def _office_rule(
@@ -348,9 +425,15 @@ def _office_rule(
     if start is None and c.grade in grades:
         if c.open:
             return c.verdict(rule, None, None, "pending")
-        return c.as_is(rule, MISSED, "office never received a report")
+        if c.cut:  # ended before anyone reported to the office: its clock never started
+            return c.as_is(rule, UNFINISHED, "office_never")
+        return c.as_is(rule, MISSED, "office_never")
     done, missing = c.all_delivered(steps, targets, strict=strict)
-    return c.verdict(rule, start, done, ", ".join(missing), missing if done is None else ())
+    if not missing:
+        return c.verdict(rule, start, done)
+    return c.verdict(
+        rule, start, done, "missing", missing if done is None else (), {"items": missing}
+    )
 
 
 @judge("office_informs_leaders")
@@ -400,10 +483,12 @@ def _special_plan(c: Case) -> Verdict:
     has_plan = c.incident.family in c.plan.setting("special_plan_families")
     right, wrong = ("special_plan", "contain") if has_plan else ("contain", "special_plan")
     done = c.time(right, "done")
-    note = (
-        "" if done is not None or c.time(wrong, "done") is None else f"{wrong} instead of {right}"
-    )
-    return c.verdict("special_plan_or_containment", c.immediate_start(), done, note)
+    if done is not None or c.time(wrong, "done") is None:
+        return c.verdict("special_plan_or_containment", c.immediate_start(), done)
+    return c.verdict(
+        "special_plan_or_containment", c.immediate_start(), done, "instead", (),
+        {"did": wrong, "want": right},
+    )  # fmt: skip
 
 
 @judge("information_release")
@@ -413,7 +498,7 @@ def _information_release(c: Case) -> Verdict:
         return c.as_is(rule, NA, "family")
     done, missing = c.all_delivered(["info_release"], c.plan.step("info_release").to)
     if done is None and missing and c.acts.get("info_release"):
-        return c.verdict(rule, c.immediate_start(), None, "not all addressees", missing)
+        return c.verdict(rule, c.immediate_start(), None, "not_all_addressees", missing)
     return c.verdict(rule, c.immediate_start(), done)
 
 
@@ -423,12 +508,12 @@ def _duty_24h_I(c: Case) -> Verdict:
     start = c.immediate_start()
     declared = c.time("duty_24h", "done")
     if c.scenario is None or declared is None or start is None:
-        note = "roster not checked (no scenario)" if c.scenario is None else ""
-        return c.verdict(rule, start, declared, note)
+        return c.verdict(rule, start, declared, "no_roster" if c.scenario is None else "")
     end = c.closed if c.closed is not None else c.now
     gap = uncovered_minutes(c.scenario, "duty_desk", start, end)
-    note = f"duty desk uncovered {gap:.0f} min" if gap > _EPS else ""
-    return c.verdict(rule, start, declared, note, ("duty_desk",) if gap > _EPS else ())
+    if gap <= _EPS:
+        return c.verdict(rule, start, declared)
+    return c.verdict(rule, start, declared, "duty_gap", ("duty_desk",), {"minutes": f"{gap:.0f}"})
 
 
 @judge("deputy_leader_on_site_I")
@@ -448,8 +533,10 @@ def _follow_ups(c: Case) -> Verdict:
     if c.grade not in spec.grades:
         return c.as_is(rule, NA, "grade")
     if first is None:
+        if c.cut:  # ended before the first report: the follow-up clock never started
+            return c.as_is(rule, UNFINISHED, "no_first_report")
         pending = c.open or c.discovered is None
-        return c.as_is(rule, NA if pending else MISSED, "pending" if c.open else "no first report")
+        return c.as_is(rule, NA if pending else MISSED, "pending" if c.open else "no_first_report")
     end_at = c.time("resolved") or c.closed
     times = [first] + sorted(
         {a.time for a in c.acts.get("follow_up", ()) if a.time >= first and a.outcome in DELIVERED}
@@ -460,10 +547,14 @@ def _follow_ups(c: Case) -> Verdict:
     allowed = spec.allowed_minutes
     ok = allowed is None or gap <= allowed + _EPS
     status = MET if ok else MISSED
-    note = ""
+    code, params = "", None
     if ok and end_at is None and c.live:
-        status, note = NA, "pending"
-    return c.as_is(rule, status, note, round(gap, 3), start=times[-2])
+        status, code = NA, "pending"
+    elif ok and end_at is None and c.ended:  # ended with the follow-up clock still running
+        left = round(max(0.0, times[-2] + (allowed or 0.0) - c.now)) if allowed else None
+        status = UNFINISHED
+        code, params = ("time_left", {"left": left}) if left is not None else ("open_at_end", None)
+    return c.as_is(rule, status, code, round(gap, 3), start=times[-2], params=params)
 
 
 @judge("follow_up_content")
@@ -474,19 +565,25 @@ def _follow_up_content(c: Case) -> Verdict:
     if c.grade not in c.plan.rules[rule].grades:
         return c.as_is(rule, NA, "grade")
     if not sent:
-        return c.as_is(rule, NA, "pending" if c.open else "no follow-up sent")
+        if c.cut:
+            return c.as_is(rule, UNFINISHED, "no_follow_up")
+        return c.as_is(rule, NA, "pending" if c.open else "no_follow_up")
     given = {x for a in sent for x in a.detail.split(",")}
     missing = tuple(x for x in required if x not in given)
-    if missing and c.open:
+    if not missing:
+        return c.as_is(rule, MET)
+    if c.open:
         return c.as_is(rule, NA, "pending", missing=missing)
-    return c.as_is(rule, MISSED if missing else MET, ", ".join(missing), missing=missing)
+    # a later follow-up could still have carried what is missing
+    status = UNFINISHED if c.cut else MISSED
+    return c.as_is(rule, status, "missing", missing=missing, params={"items": list(missing)})
 
 
 @judge("investigation_responsibility")
 def _investigation(c: Case) -> Verdict:
-    note = "" if c.closed is not None else "not closed"
+    code = "" if c.closed is not None else "not_closed"
     return c.verdict(
-        "investigation_responsibility", c.closed, c.time("investigation", "done"), note
+        "investigation_responsibility", c.closed, c.time("investigation", "done"), code
     )
 
 
@@ -498,8 +595,8 @@ def _final_report(c: Case) -> Verdict:
             a.time for a in c.acts.get("final_report", ()) if a.outcome in DELIVERED | {"done"}
         ]
         done = min(times) if times else None
-    note = "" if c.closed is not None else "not closed"
-    return c.verdict("final_report", c.closed, done, note)
+    code = "" if c.closed is not None else "not_closed"
+    return c.verdict("final_report", c.closed, done, code)
 
 
 def duty_24h_during_exam(plan: Plan, scenario: Scenario | None) -> Verdict:
@@ -508,8 +605,9 @@ def duty_24h_during_exam(plan: Plan, scenario: Scenario | None) -> Verdict:
     spec = plan.rules[rule]
     if scenario is None:
         return Verdict(
-            "", rule, NA, None, spec.allowed_minutes, "needs a roster (--scenario)", spec.clause_zh
-        )
+            "", rule, NA, None, spec.allowed_minutes, NOTES["needs_roster"], spec.clause_zh,
+            note_code="needs_roster",
+        )  # fmt: skip
     cache = derived(scenario)
     gap = cache.get("duty_desk_gap")
     if gap is None:  # the roster and calendar alone decide it: once per scenario
@@ -517,10 +615,13 @@ def duty_24h_during_exam(plan: Plan, scenario: Scenario | None) -> Verdict:
             scenario, "duty_desk", 0.0, scenario.days * 24 * 60
         )
     ok = gap <= (spec.allowed_minutes or 0.0) + _EPS
+    if ok:
+        return Verdict("", rule, MET, round(gap, 3), spec.allowed_minutes, "", spec.clause_zh)
+    params = {"minutes": f"{gap:.0f}"}
     return Verdict(
-        "", rule, MET if ok else MISSED, round(gap, 3), spec.allowed_minutes,
-        "" if ok else f"duty desk uncovered {gap:.0f} min of the exam calendar", spec.clause_zh,
-        () if ok else ("duty_desk",),
+        "", rule, MISSED, round(gap, 3), spec.allowed_minutes,
+        note_english("calendar_gap", params), spec.clause_zh, ("duty_desk",),
+        note_code="calendar_gap", note_params=params,
     )  # fmt: skip
 
 
@@ -533,13 +634,16 @@ def verdicts(
     end_time: float | None = None,
     plan: Plan | None = None,
     ordered: bool = False,
+    ended: bool = False,
 ) -> list[Verdict]:
     """One verdict per incident × rule (incident then rule order), then the run-level duty rule.
 
     ``end_time`` is the clock at which a still-open drill is judged: a deadline that has not
     passed and has not been met is ``n/a`` with note ``pending``. Without a ``scenario`` (a typed
     timeline), rules that need the roster say so. ``ordered``: the records are in time order
-    already (a model's), so they are not sorted again.
+    already (a model's), so they are not sorted again. ``ended`` (with ``end_time``): the drill
+    was ended then, so a clock that had not run out is ``unfinished``, not ``missed`` — a team
+    is not scored on deadlines the drill did not reach.
     """
     plan = plan or scenario.plan  # type: ignore[union-attr]
     indexed = _index(records, ordered)
@@ -561,8 +665,9 @@ def verdicts(
             acts=acts,
             index=index,
             now=end_time if end_time is not None else last,
-            live=end_time is not None,
+            live=end_time is not None and not ended,
             scenario=scenario,
+            ended=ended and end_time is not None,
         )
         grade = case.grade
         for judge_fn, grades, not_due in judged:
@@ -633,7 +738,7 @@ def _judged_rules(plan: Plan) -> list[tuple[Judge, frozenset[str], Callable[[str
 
 
 def _not_due(incident: str, *, rule: str, allowed: float | None, clause: str) -> Verdict:
-    return Verdict(incident, rule, NA, None, allowed, "grade", clause)
+    return Verdict(incident, rule, NA, None, allowed, "grade", clause, note_code="grade")
 
 
 def verdict_frame(vs: list[Verdict]) -> pd.DataFrame:
@@ -657,4 +762,7 @@ def verdict_frame(vs: list[Verdict]) -> pd.DataFrame:
     )
 
 
-__all__ = ["JUDGES", "Verdict", "verdicts", "verdict_frame", "RULE_IDS", "MET", "MISSED", "NA"]
+__all__ = [
+    "JUDGES", "MET", "MISSED", "NA", "NOTES", "RULE_IDS", "STATUSES", "UNFINISHED", "Verdict",
+    "note_english", "verdict_frame", "verdicts",
+]  # fmt: skip

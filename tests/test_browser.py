@@ -63,7 +63,7 @@ def test_play_a_short_drill_in_chromium(app_server):
 
             # run: the clock to the inject, then act through the menu
             page.get_by_role("button", name="到下一条情况").click()
-            expect(page.get_by_text("sheets_lost · 答卷遗失").first).to_be_visible()
+            expect(page.get_by_text("事件1 · 答卷遗失").first).to_be_visible()
             settle(page)
             page.get_by_role("radio", name="研究确定事件级别").click()
             settle(page)
@@ -87,13 +87,13 @@ def test_play_a_short_drill_in_chromium(app_server):
             page.get_by_role("button", name="执行").click()
             expect(page.get_by_text("首报缺少").first).to_be_visible()
             settle(page)
-            clock = page.get_by_test_id("stMetricValue").first.inner_text()
+            clock = page.get_by_test_id("drill-clock").inner_text()
             page.screenshot(path=str(ARTIFACTS / "drill_running_zh.png"))
 
             # a refresh resumes the drill exactly where it was
             page.reload()
-            expect(page.get_by_text("sheets_lost · 答卷遗失").first).to_be_visible(timeout=40_000)
-            expect(page.get_by_test_id("stMetricValue").first).to_have_text(clock)
+            expect(page.get_by_text("事件1 · 答卷遗失").first).to_be_visible(timeout=40_000)
+            expect(page.get_by_test_id("drill-clock")).to_have_text(clock)
 
             # the projector: clock, injects, board — no controls
             proj = context.new_page()
@@ -117,7 +117,8 @@ def test_play_a_short_drill_in_chromium(app_server):
             settle(page)
             page.screenshot(path=str(ARTIFACTS / "drill_zh.png"))
 
-            # the language switch
+            # the language switch (a drill opened by its URL starts with the sidebar folded)
+            page.get_by_test_id("stExpandSidebarButton").click()
             page.get_by_test_id("stSidebar").get_by_text("English").click()
             expect(page.get_by_role("heading", name="Scorecard")).to_be_visible()
             expect(page.get_by_text("First report within 3 hours").first).to_be_visible()
@@ -128,3 +129,41 @@ def test_play_a_short_drill_in_chromium(app_server):
             browser.close()
     assert (ARTIFACTS / "drill_zh.png").stat().st_size > 10_000
     assert (ARTIFACTS / "drill_en.png").stat().st_size > 10_000
+
+
+def test_the_drill_fits_one_laptop_screen(app_server):
+    """At 1366×768 the clock, "due next" and the action menu are all in view, unscrolled."""
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            context = browser.new_context(locale="en-US", viewport={"width": 1366, "height": 768})
+            context.set_default_timeout(TIMEOUT)
+            page = context.new_page()
+            page.goto(f"{app_server.url}/")
+            page.get_by_role("button", name="Start the drill").click(timeout=40_000)
+            expect(page).to_have_url(re.compile(r"drill=\d+"))
+            settle(page)
+            page.get_by_role("button", name="To next inject").click()
+            settle(page)
+            page.reload()  # as a trainer opens it: by its URL
+            expect(page.get_by_text("Due next")).to_be_visible(timeout=40_000)
+            settle(page)
+
+            def in_view(locator) -> bool:
+                box = locator.bounding_box()
+                return box is not None and box["y"] >= 0 and box["y"] + box["height"] <= 768
+
+            assert page.evaluate("window.scrollY") == 0
+            assert in_view(page.get_by_text("Actions", exact=True))
+            assert in_view(page.locator('[data-testid="stButtonGroup"]').first)  # the menu
+            assert in_view(page.get_by_role("button", name="Do it"))
+            assert in_view(page.get_by_text("Due next"))
+            assert in_view(page.locator("tr[data-status]").first)
+            clock = page.get_by_test_id("drill-clock")
+            assert in_view(clock) and re.fullmatch(r"\d\d:\d\d", clock.inner_text())
+        finally:
+            browser.close()

@@ -19,7 +19,7 @@ from sim.drill import (
     with_incidents,
 )
 from sim.plan import FAMILIES, GRADES
-from sim.rules import MET, MISSED, NA
+from sim.rules import MET, MISSED, STATUSES, UNFINISHED
 
 
 def with_plan(scenario, plan):
@@ -273,7 +273,7 @@ def test_scorecard_equals_the_engines_verdicts():
     missed = [v for v in card["verdicts"] if v["status"] == MISSED]
     assert missed and all(v["causes"] for v in missed)
     assert any(c == "team_time" for v in missed for c, _ in v["causes"])
-    counts = {s: sum(v.status == s for v in d.verdicts(final=True)) for s in (MET, MISSED, NA)}
+    counts = {s: sum(v.status == s for v in d.verdicts(final=True)) for s in STATUSES}
     assert card["counts"] == counts
     (g,) = card["grading"]
     assert g == {**g, "incident": INC, "team": "III", "plan": "III", "agrees": True}
@@ -395,5 +395,76 @@ def test_clocks_still_to_come_read_pending_on_the_live_board_not_n_a():
     for rule in ("follow_up_reports", "follow_up_content", "investigation_responsibility"):
         assert board[rule] == "pending", rule
     final = {v.rule: v for v in d.verdicts(final=True)}
-    assert final["follow_up_reports"].status == MISSED
-    assert final["investigation_responsibility"].note == "not closed"
+    # ended before the first report: the follow-up clock never started, so it is not missed
+    assert final["follow_up_reports"].status == UNFINISHED
+    assert final["investigation_responsibility"].note_code == "not_closed"
+
+
+def test_ending_early_leaves_running_clocks_unfinished_not_missed():
+    """Ended with the 3-hour clock running: unfinished, with the minutes it had left."""
+    d = started(5)
+    d.apply({"kind": "advance", "to": d.now + 30})
+    final = {v.rule: v for v in d.verdicts(final=True)}
+    v = final["first_report_3h"]
+    assert v.status == UNFINISHED and v.note_code == "time_left"
+    assert v.start_min is not None and v.note_params == {
+        "left": round(v.start_min + v.allowed_min - d.now)
+    }
+    assert MISSED not in {x.status for x in final.values() if x.rule != "duty_24h_during_exam"}
+    card = d.scorecard()
+    assert card["counts"][UNFINISHED] > 0 and card["counts"][MISSED] <= 1
+
+
+def test_a_clock_that_ran_out_stays_missed_at_the_end():
+    d = started(5)
+    d.apply({"kind": "advance", "to": d.now + 4 * 60})
+    final = {v.rule: v for v in d.verdicts(final=True)}
+    assert final["first_report_3h"].status == MISSED
+    assert final["first_report_3h"].note_code == "not_done"
+
+
+def test_the_automatic_reference_is_cut_at_the_end_of_the_drill():
+    d = started(7)
+    end = d.now + 20
+    whole = auto_reference(SCENARIO, 7)
+    cut = auto_reference(SCENARIO, 7, end=end)
+    assert cut.records and all(a.time <= end + 1e-9 for a in cut.records)
+    assert len(cut.records) < len(whole.records)
+    by_rule = {v.rule: v.status for v in cut.verdicts}
+    assert {v.rule: v.status for v in whole.verdicts}["first_report_3h"] == MET
+    assert UNFINISHED in by_rule.values()
+    assert by_rule["investigation_responsibility"] != MISSED
+
+
+def test_the_team_view_board_never_shows_a_grade_only_rule_before_grading():
+    """The projector's board is judged at the team's own grade: before grading only the rules
+    every grade has; after, the rules of the grade the team gave — whatever the plan says."""
+    plan = SCENARIO.plan
+    everywhere = set(plan.grades)
+    for_all = {r for r, spec in plan.rules.items() if set(spec.grades) >= everywhere}
+    d = started(5)
+    assert d.true_grade(INC) != "I"
+    before = d.deadline_board(team_view=True)
+    assert before and {r["rule"] for r in before} <= for_all
+    assert {r["rule"] for r in d.deadline_board()} - for_all  # the trainer's board has more
+    d.apply({"kind": "grade", "incident": INC, "level": "I"})
+    after = {r["rule"] for r in d.deadline_board(team_view=True)}
+    grade_i = {r for r, spec in plan.rules.items() if "I" in spec.grades}
+    assert "duty_24h_I" in after and after <= grade_i | for_all
+    final = {r["rule"]: r["status"] for r in d.deadline_board(team_view=True, final=True)}
+    assert final["duty_24h_I"] in (UNFINISHED, MET)
+
+
+def test_the_trainer_sends_an_inject_now_and_an_ad_hoc_one_and_replay_keeps_both():
+    d = Drill(SCENARIO, 4)
+    (up,) = d.upcoming()
+    assert up["id"] == INC and up["at"] == d.next_inject_at() > d.now
+    d.apply({"kind": "inject", "incident": INC})
+    assert d.discovered[INC] == d.now < up["at"] and d.upcoming() == []
+    with pytest.raises(DrillError):
+        d.apply({"kind": "inject", "incident": INC})
+    d.apply({"kind": "adhoc", "incident": INC, "text": "a parent calls"})
+    d.apply({"kind": "advance", "to": up["at"] + 60})  # not discovered a second time
+    assert [a.action for a in d.records].count("discovered") == 1
+    again = Drill.replay(SCENARIO, 4, d.decisions)
+    assert again.records == d.records and again.adhoc_injects()[0]["text"] == "a parent calls"

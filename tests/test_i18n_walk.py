@@ -11,6 +11,7 @@ variant ids, scenario file stems, dotted parameter paths), the engine's "D0" clo
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from pathlib import Path
@@ -105,7 +106,16 @@ def visible_text(at: AppTest) -> list[tuple[str, str]]:
         elif proto is not None:
             for name in ("label", "body", "placeholder"):
                 value = getattr(proto, name, None)
-                if isinstance(value, str) and value:
+                if isinstance(value, str) and value and kind == "Html" and name == "body":
+                    # an HTML block (the coloured boards) as the browser shows it: its text
+                    # cells, without style sheets, tags or attributes
+                    value = re.sub(r"<style>.*?</style>", " ", value, flags=re.S)
+                    out.extend(
+                        (f"{kind}.text", html.unescape(x.strip()))
+                        for x in re.split(r"<[^>]*>", value)
+                        if x.strip()
+                    )
+                elif isinstance(value, str) and value:
                     out.append((f"{kind}.{name}", value))
             options = getattr(proto, "options", None)
             if options is not None and not isinstance(options, str):

@@ -9,6 +9,7 @@ refresh, a second browser or an app restart resumes it exactly; the drill's id i
 from __future__ import annotations
 
 import contextlib
+import html
 import random
 import time
 from pathlib import Path
@@ -79,11 +80,8 @@ def _act(decision: dict[str, Any], clear: tuple[str, ...] = ()) -> None:
         _flash(level, text)
     for key in clear:
         SS[key] = ""
-    SS.pop("drill_backup", None)
     nxt, unanswered = dl.backup_decision(live, decision, out)
-    if nxt is not None:
-        SS["drill_backup"] = nxt
-    elif unanswered:
+    if nxt is None and unanswered:
         _flash("warning", _t("drill_no_backup"))
 
 
@@ -436,7 +434,8 @@ def render_board(live: dl.LiveDrill, lang_: str) -> None:
 
 
 def _live_panel(drill_id: int) -> None:
-    """Clock, injects and deadline board; while running, advances the clock at the chosen speed."""
+    """Clock and "due next"; while running, advances the clock at the chosen speed (a new
+    inject pauses it and reruns the page, which announces it)."""
     try:
         live = _current(drill_id)
     except Exception as exc:  # noqa: BLE001
@@ -461,24 +460,36 @@ def _live_panel(drill_id: int) -> None:
                 SS["drill_running"] = False
                 _flash("warning", _t("drill_paused_new_inject"))
                 st.rerun()
-    c_clock, c_inj, c_board = st.columns([0.9, 1.9, 3.4])
-    with c_clock:
-        _clock(live, trainer=True)
-        st.caption(
-            _t("drill_running_at", speed=SS.get("drill_speed", dl.SPEEDS[2]))
-            if SS.get("drill_running")
-            else _t("drill_paused")
-        )
-    with c_inj:
-        st.markdown(f"#### {_t('drill_injects')}")
-        render_injects(live, L)
-    with c_board:
-        st.markdown(f"#### {_t('drill_board')}")
-        render_board(live, L)
+    hhmm, day = dl.clock_parts(live.scenario, live.drill.now, L)
+    state = (
+        _t("drill_running_at", speed=SS.get("drill_speed", dl.SPEEDS[2]))
+        if SS.get("drill_running")
+        else _t("drill_paused")
+    )
+    nxt = live.drill.next_inject_at()
+    nxt_text = (
+        _t("drill_next_inject", time=day_time(nxt, L))
+        if nxt is not None
+        else _t("drill_no_more_injects")
+    )
+    st.markdown(
+        f"<div data-testid='drill-clock' style='font-size:2.6rem;font-weight:700;"
+        f"line-height:1'>{hhmm}</div><div style='font-size:0.8rem;color:#555'>"
+        f"{html.escape(day)} · {html.escape(state)}<br>{html.escape(nxt_text)}</div>",
+        unsafe_allow_html=True,
+    )
+    st.markdown(f"**{_t('drill_due_next')}**")
+    rows = dl.due_next(live, L, focus=SS.get("drill_act_incident"))
+    if rows:
+        with st.container(height=330, border=False):
+            st.html(dl.board_html(rows, L, size=0.8, compact=True))
+    else:
+        st.caption(_t("drill_board_empty"))
 
 
 def _controls(live: dl.LiveDrill) -> None:
-    cols = st.columns([1, 1, 1, 1.6, 1.2, 1.6], vertical_alignment="bottom")
+    """Clock controls in one compact row: +5 / +15 / +60 min, next inject, run or pause, speed."""
+    cols = st.columns([1, 1, 1, 1.5, 1.1, 1.1], vertical_alignment="bottom", gap="small")
     cols[0].button(_t("drill_adv_5"), key="drill_adv_5", on_click=_advance, args=(5,))
     cols[1].button(_t("drill_adv_15"), key="drill_adv_15", on_click=_advance, args=(15,))
     cols[2].button(_t("drill_adv_60"), key="drill_adv_60", on_click=_advance, args=(60,))
@@ -506,7 +517,60 @@ def _controls(live: dl.LiveDrill) -> None:
             on_click=_set_running,
             args=(True,),
         )
-    cols[5].selectbox(_t("drill_speed"), dl.SPEEDS, index=2, key="drill_speed")
+    cols[5].selectbox(
+        _t("drill_speed"),
+        dl.SPEEDS,
+        index=2,
+        format_func=lambda n: _t("drill_speed_n", n=n),
+        key="drill_speed",
+        label_visibility="collapsed",
+    )
+
+
+def _announce(live: dl.LiveDrill) -> None:
+    """Announce every inject that reached the team since this session last looked — also one
+    that arrived while an action took simulated time: a toast, and a notice that stays until
+    the trainer dismisses it. A session opening a drill announces nothing already there."""
+    key = f"drill_seen_{live.drill_id}"
+    ids = [i["id"] for i in live.drill.injects()]
+    adhoc = [f"adhoc@{a['time']}" for a in live.drill.adhoc_injects()]
+    if key not in SS:
+        SS[key] = set(ids) | set(adhoc)
+        return
+    seen = SS[key]
+    new = [i for i in live.drill.injects() if i["id"] not in seen]
+    names = dl.incident_names(live, L, short=True)
+    notices = SS.setdefault("drill_notices", [])
+    for inj in new:
+        text = _t(
+            "drill_new_inject",
+            name=names.get(inj["id"], inj["id"]),
+            family=dl.family_label(inj["family"], L),
+            time=day_time(inj["discovered_at"], L),
+        )
+        st.toast(text, icon=":material/campaign:")
+        notices.append(text)
+        seen.add(inj["id"])
+    for a in live.drill.adhoc_injects():
+        tag = f"adhoc@{a['time']}"
+        if tag not in seen:
+            text = _t("drill_new_adhoc", time=day_time(a["time"], L), text=md(a["text"]))
+            st.toast(text, icon=":material/campaign:")
+            notices.append(text)
+            seen.add(tag)
+
+
+def _notices() -> None:
+    notices = SS.get("drill_notices") or []
+    if not notices:
+        return
+    for text in notices[-3:]:
+        st.warning(text, icon=":material/campaign:")
+    st.button(
+        _t("drill_new_inject_seen"),
+        key="drill_notices_seen",
+        on_click=lambda: SS.pop("drill_notices", None),
+    )
 
 
 # -- the action menu ----------------------------------------------------------------------------
@@ -532,12 +596,19 @@ def _do_action() -> None:
         _flash("warning", _t("drill_err_choose_incident"))
         return
     sid = dl.pick(SS.get("drill_act_kind"), dl.menu(live, inc))
+    player = str(SS.get("drill_act_player") or "").strip()[:40]
     if sid == "note":
         text = str(SS.get("drill_act_note") or "").strip()
         if not text:
             _flash("warning", _t("drill_note_empty"))
             return
-        _act({"kind": "note", "incident": inc, "text": text}, ("drill_act_note",))
+        note: dict[str, Any] = {"kind": "note", "incident": inc, "text": text}
+        about = SS.get("drill_act_note_about") or ""
+        if about.startswith(("rule:", "step:")):
+            note[about.split(":", 1)[0]] = about.split(":", 1)[1]
+        if player:
+            note["player"] = player
+        _act(note, ("drill_act_note",))
         return
     step = plan.step(sid)
     fields = {c: str(SS.get(f"drill_rc_{c}") or "") for c in step.content}
@@ -556,12 +627,18 @@ def _do_action() -> None:
     except DrillError as exc:
         _refused(exc)
         return
+    if player:  # who in the room did it (stored with the decision, for the review)
+        decision["player"] = player
     clear = tuple(f"drill_rc_{c}" for c in step.content)
     _act(decision, clear + (("drill_act_final_text",) if sid == "final_report" else ()))
 
 
 def _call_backup() -> None:
-    backup = SS.get("drill_backup")
+    """Call the next person in the chain (the offer is worked out from the stored drill, so a
+    refresh keeps it)."""
+    drill_id = _query_drill()
+    live = SS.get("drill_live")
+    backup = dl.last_backup(live) if live is not None and live.drill_id == drill_id else None
     if backup:
         _act(dict(backup))
 
@@ -620,9 +697,8 @@ def _step_form(live: dl.LiveDrill, inc: str, sid: str) -> None:
 
 def _action_menu(live: dl.LiveDrill) -> None:
     """The team's menu: the plan's procedure, step by step (and a note for the record)."""
-    st.subheader(_t("drill_actions"))
-    _show_flash()
-    backup = SS.get("drill_backup")
+    st.markdown(f"#### {_t('drill_actions')}")
+    backup = dl.last_backup(live)
     if backup:
         who = md(dl.person_label(live.scenario, backup["person"], L))
         st.button(
@@ -634,6 +710,7 @@ def _action_menu(live: dl.LiveDrill) -> None:
     injects = live.drill.injects()
     if not injects:
         st.caption(_t("drill_no_injects"))
+        _show_flash()
         return
     plan = live.scenario.plan
     by_id = {i["id"]: i for i in injects}
@@ -668,9 +745,31 @@ def _action_menu(live: dl.LiveDrill) -> None:
         st.caption(_t("drill_office_waiting", steps=names))
     if sid == "note":
         st.text_area(_t("drill_note_text"), key="drill_act_note", height=68)
+        about = ["", *(f"rule:{r}" for r in plan.rules), *(f"step:{x}" for x in options[:-1])]
+        st.selectbox(
+            _t("drill_note_about"),
+            about,
+            format_func=lambda x: (
+                _t("drill_note_about_none")
+                if not x
+                else label(plan, "rules", x[5:], L)
+                if x.startswith("rule:")
+                else dl.step_label(plan, x[5:], L)
+            ),
+            key="drill_act_note_about",
+        )
     else:
         _step_form(live, inc, sid)
-    st.button(_t("drill_do"), key="drill_do", on_click=_do_action, type="primary")
+    c_do, c_who = st.columns([1, 2], vertical_alignment="bottom")
+    c_who.text_input(
+        _t("drill_player"),
+        key="drill_act_player",
+        max_chars=40,
+        placeholder=_t("drill_player"),
+        label_visibility="collapsed",
+    )
+    c_do.button(_t("drill_do"), key="drill_do", on_click=_do_action, type="primary")
+    _show_flash()  # what the last decision did, below the menu: the menu never moves
 
 
 def _trainer_notes(live: dl.LiveDrill) -> None:
@@ -691,6 +790,13 @@ def _trainer_notes(live: dl.LiveDrill) -> None:
                     "drill_plan_grade",
                     grade=dl.grade_label(plan, g.level, L),
                     basis=plan_text(plan, g.basis_zh if L == "zh" else g.basis_en, L),
+                )
+            )
+            st.caption(_t("drill_checklist"))
+            st.markdown(
+                "\n".join(
+                    f"- {'☑' if done else '☐'} {md(dl.step_label(plan, sid, L))}"
+                    for sid, done in dl.expected_checklist(live, inj["id"], ref)
                 )
             )
             st.caption(_t("drill_expected"))
@@ -722,26 +828,111 @@ def _header(live: dl.LiveDrill) -> None:
     )
 
 
+def _send_now(incident: str) -> None:
+    _act({"kind": "inject", "incident": incident})
+
+
+def _send_adhoc() -> None:
+    text = str(SS.get("drill_adhoc_text") or "").strip()
+    if not text:
+        _flash("warning", _t("drill_err_adhoc_empty"))
+        return
+    decision: dict[str, Any] = {"kind": "adhoc", "text": text}
+    if SS.get("drill_adhoc_incident"):
+        decision["incident"] = SS["drill_adhoc_incident"]
+    _act(decision, ("drill_adhoc_text",))
+
+
+def _inject_tools(live: dl.LiveDrill) -> None:
+    """The trainer's injects: the scripted ones still to come (each with "send now"), and an
+    ad-hoc inject — both stored as decisions, so a refresh or a replay keeps them."""
+    plan_names = dl.incident_names(live, L, short=True)
+    with st.expander(_t("drill_upcoming")):
+        upcoming = live.drill.upcoming()
+        if not upcoming:
+            st.caption(_t("drill_upcoming_none"))
+        for u in upcoming:
+            c1, c2 = st.columns([3, 1.3], vertical_alignment="center")
+            inc = live.drill.incidents[u["id"]]
+            c1.caption(
+                _t(
+                    "drill_upcoming_at",
+                    name=plan_names.get(u["id"], u["id"]),
+                    family=dl.family_label(inc.family, L),
+                    time=day_time(u["at"], L),
+                )
+            )
+            c2.button(
+                _t("drill_send_now"),
+                key=f"drill_send_{u['id']}",
+                on_click=_send_now,
+                args=(u["id"],),
+            )
+        st.markdown(f"**{_t('drill_adhoc_header')}**")
+        st.text_area(_t("drill_adhoc_text"), key="drill_adhoc_text", height=68, max_chars=500)
+        seen = [i["id"] for i in live.drill.injects()]
+        st.selectbox(
+            _t("drill_adhoc_incident"),
+            ["", *seen],
+            format_func=lambda x: plan_names.get(x, x) if x else _t("drill_adhoc_none"),
+            key="drill_adhoc_incident",
+        )
+        st.button(_t("drill_adhoc_send"), key="drill_adhoc_send", on_click=_send_adhoc)
+
+
+def _end_panel(live: dl.LiveDrill) -> None:
+    """Undo and End; once End is ticked, which clocks are still running and how long they have
+    (they will be scored unfinished, not missed)."""
+    c1, c2 = st.columns(2)
+    c1.button(_t("drill_undo"), key="drill_undo", on_click=_undo)
+    c2.button(_t("drill_end"), key="drill_end", on_click=_end)
+    st.checkbox(_t("drill_end_confirm"), key="drill_end_confirm")
+    if SS.get("drill_end_confirm"):
+        running = [
+            r
+            for r in dl.due_next(live, L)
+            if r["status"] == "pending" and r["left_min"] is not None
+        ]
+        if running:
+            items = dl.list_sep(L).join(
+                f"{r['name']} · {r['rule']}（{r['left']}）"
+                if L == "zh"
+                else f"{r['name']} · {r['rule']} ({r['left']})"
+                for r in running
+            )
+            st.warning(_t("drill_end_running", n=len(running), items=md(items)))
+
+
 def running_view(drill_id: int) -> None:
+    """One screen at 1366×768: clock and "due next" | the action menu | injects and the
+    trainer's tools; the timeline and the log below."""
     live = _current(drill_id)
+    _announce(live)
+    st.html("<style>.block-container{padding-top:2.5rem!important}</style>")
     _header(live)
     _controls(live)
-    st.fragment(_live_panel, run_every=dl.TICK_SECONDS if SS.get("drill_running") else None)(
-        drill_id
-    )
+    c_due, c_act, c_side = st.columns([1.2, 1.7, 1.2])
+    with c_due:
+        st.fragment(_live_panel, run_every=dl.TICK_SECONDS if SS.get("drill_running") else None)(
+            drill_id
+        )
     live = _current(drill_id)
-    left, right = st.columns([3, 2])
-    with left:
+    with c_act:
+        _notices()
         _action_menu(live)
-    with right:
+    with c_side:
+        st.markdown(f"**{_t('drill_injects')}**")
+        with st.container(height=260, border=False):
+            render_injects(live, L)
         _trainer_notes(live)
+        _inject_tools(live)
         _players(live)
         st.link_button(
-            _t("drill_projector_link"), f"projector?drill={drill_id}", icon=":material/slideshow:"
+            _t("proj_kiosk_link"),
+            f"projector?kiosk=1&drill={drill_id}&lang={L}",
+            icon=":material/slideshow:",
         )
-        st.button(_t("drill_undo"), key="drill_undo", on_click=_undo)
-        st.checkbox(_t("drill_end_confirm"), key="drill_end_confirm")
-        st.button(_t("drill_end"), key="drill_end", on_click=_end)
+        _end_panel(live)
     st.markdown(f"#### {_t('drill_timeline')}")
     png = _chart_png(live, live.drill.now)
     if png:
@@ -811,9 +1002,9 @@ def scorecard_view(drill_id: int) -> None:
 
 # -- the page -----------------------------------------------------------------------------------
 
-st.title(_t("drill_page_title"))
 _drill_id = _query_drill()
 if _drill_id is None:
+    st.title(_t("drill_page_title"))
     setup_view()
 else:
     try:
@@ -828,6 +1019,7 @@ else:
         st.button(_t("drill_new"), key="drill_new", on_click=_open, args=(None,))
         st.stop()
     if _live.ended:
+        st.title(_t("drill_page_title"))
         scorecard_view(_drill_id)
     else:
         running_view(_drill_id)

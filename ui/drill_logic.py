@@ -29,7 +29,7 @@ from sim.drill import (
     verdict_dict,
 )
 from sim.i18n import addressee_label, escape_markdown, label, step_label, t
-from sim.rules import MET, MISSED, NA
+from sim.rules import MET, MISSED, NA, STATUSES, UNFINISHED
 from sim.scenario import DAY, Incident, Scenario, Site
 from sim.steps import on_paper
 from sim.yamlio import dump_yaml, load_file, load_text
@@ -40,7 +40,7 @@ TICK_SECONDS = 2.0
 #: What the menu offers besides the plan's steps (``Drill.steps_for``): a note for the record.
 MENU_EXTRA = ("note",)
 #: Status marks found in common fonts (DejaVu), so tables read the same without an emoji font.
-STATUS_ICON = {"pending": "◔", MET: "✓", MISSED: "✗", NA: "–"}
+STATUS_ICON = labels.STATUS_ICON
 #: The older decision kinds stored drills may hold, and the step each is read as.
 OLD_KIND_STEP = {
     "control": "control",
@@ -245,11 +245,18 @@ class LiveDrill:
         return self.apply(store, {"kind": "advance", "to": to, "auto": True})
 
     def undo(self, store) -> dict[str, Any] | None:
-        """Drop the last stored decision and rebuild; returns the undone decision (None if none)."""
+        """Drop the last decision and rebuild; returns the undone decision (None if none).
+
+        The running clock's ticks (``auto`` advances) are not decisions of the team: undo
+        takes back the last decision before them (and the ticks after it)."""
         if not self.seqs or self.ended:
             return None
-        last = self.drill.decisions[-1]
-        store.truncate_actions(self.drill_id, self.seqs[-2] if len(self.seqs) > 1 else 0)
+        decisions = self.drill.decisions
+        n = len(decisions) - 1
+        while n > 0 and decisions[n].get("kind") == "advance" and decisions[n].get("auto"):
+            n -= 1
+        last = decisions[n]
+        store.truncate_actions(self.drill_id, self.seqs[n - 1] if n > 0 else 0)
         fresh = LiveDrill.load(store, self.drill_id)
         self.row, self.drill, self.seqs = fresh.row, fresh.drill, fresh.seqs
         return last
@@ -298,7 +305,8 @@ def build_result(live: LiveDrill, reps: int = DEFAULT_REPS) -> dict[str, Any]:
     """The end-of-drill result: the engine's scorecard, the automatic policy on the same
     incidents, and where the team stands among ``reps`` simulated runs with the same roster."""
     card = live.drill.scorecard()
-    ref = auto_reference(live.scenario, live.drill.seed)
+    # the automatic policy cut at the same minute, so both are judged on the same time
+    ref = auto_reference(live.scenario, live.drill.seed, end=live.drill.now)
     auto = [verdict_dict(v) for v in ref.verdicts]
     measured = measured_by_rule(card["verdicts"])
     stand = standing(live.scenario, live.drill.seed, measured, reps) if measured else {}
@@ -306,7 +314,7 @@ def build_result(live: LiveDrill, reps: int = DEFAULT_REPS) -> dict[str, Any]:
         **card,
         "auto": {
             "verdicts": auto,
-            "counts": {s: sum(v["status"] == s for v in auto) for s in (MET, MISSED, NA)},
+            "counts": {s: sum(v["status"] == s for v in auto) for s in STATUSES},
         },
         "standing": stand,
         "standing_reps": int(reps),
@@ -339,7 +347,7 @@ def fmt_minutes(minutes: float | None, lang: str) -> str:
 def clock_parts(scenario: Scenario, minute: float, lang: str) -> tuple[str, str]:
     """The clock as ("D0 12:05" style time of day, "2027-06-07 (exam day 1)")."""
     day = int(minute // DAY)
-    hhmm = labels.day_time(minute, lang).split(" ", 1)[-1]
+    hhmm = labels.day_time(minute, lang).rsplit(" ", 1)[-1]
     try:
         date = (dt.date.fromisoformat(scenario.first_day) + dt.timedelta(days=day)).isoformat()
     except (TypeError, ValueError):
@@ -347,11 +355,9 @@ def clock_parts(scenario: Scenario, minute: float, lang: str) -> tuple[str, str]
     return hhmm, t("drill_clock_date", lang, date=date, day=day + 1)
 
 
-def status_text(status: str, lang: str) -> str:
-    key = {"pending": "status_pending", MET: "status_met", MISSED: "status_missed"}.get(
-        status, "status_na"
-    )
-    return f"{STATUS_ICON.get(status, '')} {t(key, lang)}".strip()
+def status_text(status: str, lang: str, note_code: str = "") -> str:
+    """A status with its mark, in words (:func:`sim.labels.status_word`)."""
+    return labels.status_word(status, lang, note_code, icon=True)
 
 
 def family_label(family: str, lang: str) -> str:
@@ -599,23 +605,68 @@ def backup_decision(
 # -- the deadline board and the scorecard ---------------------------------------------------------
 
 
-def board_rows(live: LiveDrill, lang: str, *, team_view: bool = False) -> list[dict[str, str]]:
-    """The live deadline board in words: incident, rule, status, deadline, time left or taken.
+#: A board row's colour (background, text) by how urgent it is.
+COLOURS = {
+    "overdue": ("#b71c1c", "#ffffff"),
+    "urgent": ("#e65100", "#ffffff"),
+    "soon": ("#ffd54f", "#1a1a1a"),
+    "running": ("#e3f2fd", "#0d2b45"),
+    "waiting": ("#eceff1", "#37474f"),
+    MET: ("#c8e6c9", "#1b4d1e"),
+    MISSED: ("#ef9a9a", "#4a0000"),
+    UNFINISHED: ("#cfd8dc", "#263238"),
+    NA: ("#f5f5f5", "#616161"),
+}
+URGENT_MIN, SOON_MIN = 15.0, 60.0
 
-    ``team_view`` (the projector) leaves out rules that only some grades have unless the team's
-    own grade has them: the engine's board lists rules by the plan's grade, which would tell
-    the team the answer.
+
+def _urgency(r: dict[str, Any]) -> str:
+    """How a row is coloured: a running clock by the time it has left, else by its status."""
+    if r["status"] != "pending":
+        return r["status"] if r["status"] in COLOURS else NA
+    left = r["left_min"]
+    if left is None:  # no clock yet (the follow-up waits for 首报), or a duty with no limit
+        return "running" if r.get("started") else "waiting"
+    if left < 0:
+        return "overdue"
+    return "urgent" if left <= URGENT_MIN else "soon" if left <= SOON_MIN else "running"
+
+
+_ORDER = {"overdue": 0, "urgent": 1, "soon": 2, "running": 3, "waiting": 4, MISSED: 5}
+
+
+def due_next(
+    live: LiveDrill,
+    lang: str,
+    *,
+    team_view: bool = False,
+    focus: str | None = None,
+    final: bool | None = None,
+) -> list[dict[str, Any]]:
+    """Every deadline of the board, in words, grouped by incident and sorted by time left.
+
+    The engine builds the board (``Drill.deadline_board``; ``team_view``: from the team's own
+    grading, for the projector). Within an incident the running clocks come first, least time
+    left first, then those waiting to start, then the settled ones; incidents are ordered by
+    their most urgent clock, ``focus`` (the incident the team is working on) first. Each row
+    has ``incident`` (id), ``name``, ``rule`` (words), ``status`` (code), ``status_text``,
+    ``deadline``, ``left`` (words), ``left_min`` and ``urgency`` (a key of :data:`COLOURS`).
     """
     plan = live.scenario.plan
-    graded = live.drill.team_grade
+    ended = live.ended if final is None else final
     names = incident_names(live, lang)
     rows = []
-    for r in live.drill.deadline_board():
-        grades = set(plan.rules[r["rule"]].grades)
-        if team_view and not grades >= set(plan.grades) and graded.get(r["incident"]) not in grades:
-            continue
+    for r in live.drill.deadline_board(team_view=team_view, final=ended):
+        urgency = _urgency(r)
         if r["status"] == "pending" and r["left_min"] is not None:
-            left = t("drill_left", lang, t=fmt_minutes(max(0.0, r["left_min"]), lang))
+            left_min = r["left_min"]
+            left = (
+                t("drill_overdue", lang, t=fmt_minutes(-left_min, lang))
+                if left_min < 0
+                else t("drill_left", lang, t=fmt_minutes(left_min, lang))
+            )
+        elif r["status"] == "pending":
+            left = "—" if r.get("started") else t("drill_clock_waiting", lang)
         elif (
             r["status"] in (MET, MISSED)
             and r["measured_min"] is not None
@@ -626,80 +677,89 @@ def board_rows(live: LiveDrill, lang: str, *, team_view: bool = False) -> list[d
             left = "—"
         rows.append(
             {
-                t("incident", lang): incident_label(r["incident"], lang, names),
-                t("rule", lang): label(plan, "rules", r["rule"], lang),
-                t("status", lang): status_text(r["status"], lang),
-                t("drill_col_deadline", lang): "—"
-                if r["deadline"] is None
-                else labels.day_time(r["deadline"], lang),
-                t("drill_col_left", lang): left,
+                "incident": r["incident"],
+                "name": incident_label(r["incident"], lang, names),
+                "rule": label(plan, "rules", r["rule"], lang),
+                "rule_id": r["rule"],
+                "status": r["status"],
+                "status_text": status_text(r["status"], lang),
+                "deadline": "—" if r["deadline"] is None else labels.day_time(r["deadline"], lang),
+                "left": left,
+                "left_min": r["left_min"],
+                "urgency": urgency,
             }
         )
-    return rows
+
+    def key(r: dict[str, Any]) -> tuple:
+        rank = _ORDER.get(r["urgency"], 6)
+        return (rank, r["left_min"] if rank <= 3 and r["left_min"] is not None else 0.0)
+
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        groups.setdefault(r["incident"], []).append(r)
+    for g in groups.values():
+        g.sort(key=key)
+    order = sorted(groups, key=lambda iid: (iid != focus, key(groups[iid][0]), iid))
+    return [r for iid in order for r in groups[iid]]
 
 
-_NOTES = {
-    "pending": "drill_note_not_closed",  # at the end of a drill: the incident was never closed
-    "not done": "drill_note_not_done",
-    "not closed": "drill_note_not_closed",
-    "not started": "drill_note_not_started",
-    "not graded": "drill_note_not_graded",
-    "no first report": "drill_note_no_first_report",
-    "no written report": "drill_note_no_written",
-    "no follow-up sent": "drill_note_no_follow_up",
-    "office never received a report": "drill_note_office_never",
-    "department not reached": "drill_note_dept_not_reached",
-    "not all addressees": "drill_note_not_all",
-    "family": "drill_note_family",
-    "needs a roster (--scenario)": "drill_note_no_roster",
-    "roster not checked (no scenario)": "drill_note_no_roster",
-    # notes of results stored by earlier versions
-    "24-hour duty not declared": "drill_note_duty_not_declared",
-    "outside the exam period": "drill_note_outside_exam",
-}
+def board_rows(live: LiveDrill, lang: str, *, team_view: bool = False) -> list[dict[str, str]]:
+    """The deadline board as a table in words: incident, rule, status, deadline, time left or
+    taken — grouped and sorted as :func:`due_next`; ``team_view``: the projector's board."""
+    return [
+        {
+            t("incident", lang): r["name"],
+            t("rule", lang): r["rule"],
+            t("status", lang): r["status_text"],
+            t("drill_col_deadline", lang): r["deadline"],
+            t("drill_col_left", lang): r["left"],
+        }
+        for r in due_next(live, lang, team_view=team_view)
+    ]
 
 
-def missing_label(plan, item: str, lang: str) -> str:
-    """What a verdict found missing: a content item, an addressee, or the plan's grade."""
-    if item in plan.content:
-        return plan.content[item]["label_zh" if lang == "zh" else "label_en"]
-    if item.startswith("grade:"):
-        return t("drill_note_plan_grade", lang, grade=grade_label(plan, item[6:], lang))
-    if item == "duty_desk":
-        return t("drill_note_duty_desk", lang)
-    return addressee_label(plan, item, lang)
+def board_html(
+    rows: Sequence[dict[str, Any]], lang: str, *, size: float = 1.0, compact: bool = False
+) -> str:
+    """Rows of :func:`due_next` as one coloured HTML table, a heading row per incident (the
+    projector's large rows; ``compact``: the console's list, the status as its mark only).
+    Every text is escaped."""
+    import html
 
-
-def note_text(note: str, lang: str, plan=None, missing: Sequence[str] = ()) -> str:
-    """A verdict's note in words (the engine's notes are English); ``missing`` (content items,
-    addressees, the plan's grade) is named in the plan's words when a plan is given."""
-    note = note or ""
-    if missing and plan is not None:
-        items = list_sep(lang).join(missing_label(plan, x, lang) for x in missing)
-        return t("drill_note_missing", lang, items=items)
-    if (m := re.fullmatch(r"graded (\w+), plan (\w+)", note)) and plan is not None:
-        return t(
-            "drill_note_graded",
-            lang,
-            team=grade_label(plan, m[1], lang),
-            plan=grade_label(plan, m[2], lang),
+    esc = html.escape
+    pad = f"{0.25 * size:.2f}rem {0.5 * size:.2f}rem"
+    out = [
+        f"<table style='width:100%;border-collapse:separate;border-spacing:0 {2 * size:.0f}px;"
+        f"font-size:{size:.2f}rem;line-height:1.25'>"
+    ]
+    current = None
+    for r in rows:
+        if r["incident"] != current:
+            current = r["incident"]
+            out.append(
+                f"<tr><td colspan='{2 if compact else 3}' style='padding:{pad};font-weight:700;"
+                f"border-bottom:2px solid #90a4ae'>{esc(r['name'])}</td></tr>"
+            )
+        bg, fg = COLOURS.get(r["urgency"], COLOURS[NA])
+        cell = f"padding:{pad};background:{bg};color:{fg}"
+        mark = STATUS_ICON.get(r["status"], "")
+        status = (
+            "" if compact else f"<td style='{cell};white-space:nowrap'>{esc(r['status_text'])}</td>"
         )
-    if m := re.match(r"duty desk uncovered (\d+) min", note):
-        return t("drill_note_duty_gap", lang, n=m[1])
-    if (m := re.fullmatch(r"(\w+) instead of (\w+)", note)) and plan is not None:
-        return t(
-            "drill_note_instead",
-            lang,
-            did=step_label(plan, m[1], lang),
-            want=step_label(plan, m[2], lang),
+        rule = f"{mark} {r['rule']}" if compact else r["rule"]
+        out.append(
+            f"<tr data-status='{esc(r['status'])}' title='{esc(r['status_text'])}'>"
+            f"<td style='{cell};border-radius:4px 0 0 4px'>{esc(rule)}</td>{status}"
+            f"<td style='{cell};white-space:nowrap;text-align:right;border-radius:0 4px 4px 0'>"
+            f"<b>{esc(r['left'])}</b><br><small>{esc(r['deadline'])}</small></td></tr>"
         )
-    key = _NOTES.get(note)
-    return t(key, lang) if key else note
+    out.append("</table>")
+    return "".join(out)
 
 
 def applicable(v: dict[str, Any]) -> bool:
     """A verdict the scorecard shows: the rule applies to the incident's grade under the plan."""
-    return not (v["status"] == NA and v.get("note") == "grade")
+    return not (v["status"] == NA and labels.note_of(v)[0] == "grade")
 
 
 def score_rows(
@@ -716,20 +776,18 @@ def score_rows(
         if not applicable(v):
             continue
         a = auto.get((v["incident"], v["rule"]))
+        cells = labels.verdict_cells(v, lang, plan, icon=True)
+        theirs = labels.verdict_cells(a, lang, plan, icon=True) if a else None
         rows.append(
             {
                 t("incident", lang): incident_label(v["incident"], lang, names),
                 t("rule", lang): label(plan, "rules", v["rule"], lang),
-                t("status", lang): status_text(v["status"], lang),
-                t("measured", lang): fmt_minutes(v["measured_min"], lang),
-                t("allowed", lang): fmt_minutes(v["allowed_min"], lang),
-                t("drill_col_note", lang): note_text(
-                    v.get("note", ""), lang, plan, v.get("missing") or ()
-                ),
-                t("drill_col_auto", lang): status_text(a["status"], lang) if a else "—",
-                t("drill_col_auto_measured", lang): fmt_minutes(a["measured_min"], lang)
-                if a
-                else "—",
+                t("status", lang): cells["status"],
+                t("measured", lang): cells["measured"],
+                t("allowed", lang): cells["allowed"],
+                t("drill_col_note", lang): cells["note"],
+                t("drill_col_auto", lang): theirs["status"] if theirs else "—",
+                t("drill_col_auto_measured", lang): theirs["measured"] if theirs else "—",
             }
         )
     return rows
@@ -824,9 +882,12 @@ def decision_label(decision: dict[str, Any], plan, scenario: Scenario, lang: str
     who = ("（{}）" if lang == "zh" else " ({})").format(name) if person else ""
     if kind == "advance":
         return f"{t('drill_kind_advance', lang)} → {labels.day_time(decision['to'], lang)}"
-    if kind == "note":
+    if kind in ("note", "adhoc"):
         note = escape_markdown(str(decision.get("text", ""))[:60])
-        return f"{t('drill_kind_note', lang)}{colon}{note}"
+        return f"{t(f'drill_kind_{kind}', lang)}{colon}{note}"
+    if kind == "inject":
+        name = labels.incident_name(scenario.incidents, decision.get("incident"), lang)
+        return f"{t('drill_kind_inject', lang)}{colon}{escape_markdown(name)}"
     if kind == "step":
         sid = str(decision.get("step", ""))
         text = step_label(plan, sid, lang)
@@ -908,7 +969,7 @@ def log_rows(live: LiveDrill, lang: str) -> list[dict[str, str]]:
                 t("incident", lang): names.get(d.get("incident") or "", d.get("incident") or ""),
                 t("drill_col_action", lang): decision_label(d, plan, live.scenario, lang),
                 t("drill_col_result", lang): outcome_result(o.result, lang),
-                t("drill_col_took", lang): fmt_minutes(o.end - o.start, lang),
+                t("drill_col_took", lang): fmt_minutes(took_minutes(o), lang),
                 t("drill_col_detail", lang): " · ".join(parts),
             }
         )
@@ -936,6 +997,45 @@ def expected_steps(live: LiveDrill, incident: str, lang: str, ref=None) -> list[
     return out
 
 
+def took_minutes(out: Outcome) -> float:
+    """How long a decision took, as the clock times shown beside it read (whole minutes):
+    10:00.6 → 10:03.4 shows as 10:01 → 10:03, so it "took 2 min", not 3."""
+    return float(round(out.end) - round(out.start))
+
+
+def expected_checklist(live: LiveDrill, incident: str, ref) -> list[tuple[str, bool]]:
+    """The trainer's expected actions for an incident, ticking themselves from the records:
+    each step of the procedure the plan-compliant policy took for it (in its order), and
+    whether the team has taken that step for the incident yet."""
+    plan = live.scenario.plan
+    team_steps = set(live.drill.steps_for(incident)) | set(plan.steps)
+    wanted: list[str] = []
+    for a in ref.records:
+        if a.incident != incident or a.action not in plan.steps or a.action in wanted:
+            continue
+        step = plan.step(a.action)
+        if step.kind == "event" or a.action not in team_steps or a.actor in plan.bodies:
+            continue
+        if step.by in plan.bodies and step.by != "working_group":
+            continue  # an outside body's own step, not the team's
+        wanted.append(a.action)
+    done = {
+        a.action
+        for a in live.drill.records
+        if a.incident == incident and a.outcome != "failed" and a.action in wanted
+    }
+    return [(sid, sid in done) for sid in wanted]
+
+
+def last_backup(live: LiveDrill) -> dict[str, Any] | None:
+    """The backup call to offer now: after the last decision, if it was a call to one person
+    that went unanswered (derived from the drill, so a refresh keeps the offer)."""
+    if not live.drill.decisions:
+        return None
+    nxt, _ = backup_decision(live, live.drill.decisions[-1], live.drill.outcomes[-1])
+    return nxt
+
+
 def outcome_messages(
     live: LiveDrill, decision: dict[str, Any], out: Outcome, lang: str
 ) -> list[tuple[str, str]]:
@@ -945,7 +1045,7 @@ def outcome_messages(
         "drill_out_done",
         lang,
         action=decision_label(decision, plan, sc, lang),
-        took=fmt_minutes(out.end - out.start, lang),
+        took=fmt_minutes(took_minutes(out), lang),
         start=labels.day_time(out.start, lang),
         end=labels.day_time(out.end, lang),
     )

@@ -1,13 +1,15 @@
 """The projector view: what the team sees — clock, injects, deadline board; no controls, no answers.
 
-Reads the drill from ``?drill=N`` (else the latest running drill) and refreshes itself every few
-seconds from the store, so it follows the trainer's console in another window or on another
-computer.
+The board is the engine's team view (``Drill.deadline_board(team_view=True)``): built from the
+team's own grading, so it never shows the plan's grade nor a rule only some grades have before
+the team grades. Reads the drill from ``?drill=N`` (else the latest running drill) and refreshes
+itself from the store every few seconds, so it follows the trainer's console in another window
+or on another computer. ``?kiosk=1&drill=N`` pins it to that one drill with no navigation, for a
+projector left running; once the drill ends, its final board stays on screen.
 """
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 from sim.i18n import escape_markdown as md
@@ -18,6 +20,7 @@ from ui.common import lang, show_error, store, translator
 L = lang()
 SS = st.session_state
 REFRESH_SECONDS = 2.0
+KIOSK = st.query_params.get("kiosk") == "1"
 
 _t = translator(L)
 
@@ -26,6 +29,8 @@ def _drill_id() -> int | None:
     raw = st.query_params.get("drill")
     if raw and str(raw).isdigit():
         return int(raw)
+    if KIOSK:  # a kiosk is pinned to the drill in its URL, never to "the latest"
+        return None
     return dl.latest_running(store())
 
 
@@ -34,6 +39,7 @@ def _injects(live: dl.LiveDrill) -> None:
     if not injects:
         st.info(_t("drill_no_injects"))
         return
+    short = dl.incident_names(live, L, short=True)
     for inj in reversed(injects):
         with st.container(border=True):
             head = _t(
@@ -42,14 +48,14 @@ def _injects(live: dl.LiveDrill) -> None:
                 site=md(inj["site_zh"] if L == "zh" else inj["site_en"]),
                 time=day_time(inj["discovered_at"], L),
             )
-            name = dl.incident_names(live, L, short=True).get(inj["id"], inj["id"])
-            st.markdown(f"### :material/warning: {md(name)} · {head}")
+            name = short.get(inj["id"], inj["id"])
+            st.markdown(f"#### :material/warning: {md(name)} · {head}")
             text = inj["text_zh"] if L == "zh" else inj["text_en"]
             if text:
-                st.markdown(f"#### {md(text)}")
+                st.markdown(f"**{md(text)}**")
             st.markdown(" · ".join(dl.facts_lines(inj["facts"], L)))
             status = []
-            if inj["team_grade"]:
+            if inj["team_grade"]:  # the team's own grade, never the plan's
                 status.append(
                     _t(
                         "drill_team_grade",
@@ -95,17 +101,25 @@ def _view() -> None:
             unsafe_allow_html=True,
         )
         st.markdown(f"**{_t('drill_clock')}** · {day}")
-        st.markdown(f"## {_t('drill_injects')}")
+        st.markdown(f"### {_t('drill_injects')}")
         _injects(live)
     with right:
-        st.markdown(f"## {_t('drill_board')}")
-        rows = dl.board_rows(live, L, team_view=True)
+        st.markdown(f"### {_t('drill_board')}")
+        rows = dl.due_next(live, L, team_view=True)  # the engine's team view; final once ended
         if rows:
-            st.table(pd.DataFrame(rows), hide_index=True)
+            st.html(dl.board_html(rows, L, size=1.35))
         else:
             st.info(_t("drill_board_empty"))
-    st.caption(_t("proj_updated", s=int(REFRESH_SECONDS)))
+    if not KIOSK:
+        st.caption(_t("proj_updated", s=int(REFRESH_SECONDS)))
 
 
-st.title(_t("proj_title"))
+if KIOSK:  # nothing but the drill: no header bar, no sidebar, less margin
+    st.html(
+        "<style>header[data-testid='stHeader'],section[data-testid='stSidebar'],"
+        "[data-testid='stSidebarCollapsedControl']{display:none!important}"
+        ".block-container{padding-top:1rem!important}</style>"
+    )
+else:
+    st.title(_t("proj_title"))
 _view()

@@ -15,7 +15,7 @@ import streamlit as st
 from sim.charts import figure_png, timeline_figure
 from sim.grading import grade
 from sim.i18n import LANGS, escape_markdown, label, t
-from sim.labels import day_time, incident_name, plan_text
+from sim.labels import day_time, incident_name, note_of, plan_text, verdict_cells
 from sim.plan import RULE_IDS
 from sim.programme import known_sites, scenario_titles
 from sim.report import (
@@ -36,7 +36,6 @@ from sim.report import Redactor as _Redactor
 from sim.rules import verdicts
 from sim.store import StoreError
 from ui.common import db_path, lang, show_error, store, translator
-from ui.drill_logic import fmt_minutes
 
 L = lang()
 
@@ -157,8 +156,15 @@ with tab_replay:
         )
         st.dataframe(log.iloc[::-1], hide_index=True, width="stretch", height=280)
         true_grades = {inc.id: grade(inc.facts(), plan).level for inc in scenario.incidents}
+        # the last step of an ended drill reads as the scorecard does (unfinished, not pending)
+        final = step == n and row.get("status") == "ended"
         vs = verdicts(
-            scenario, tuple(scenario.incidents), true_grades, records[:step], end_time=current.time
+            scenario,
+            tuple(scenario.incidents),
+            true_grades,
+            records[:step],
+            end_time=float(card.get("ended_at", current.time)) if final else current.time,
+            ended=final,
         )
         st.markdown(f"**{_t('rev_verdicts_at_step')}**")
         st.dataframe(
@@ -167,10 +173,10 @@ with tab_replay:
                     [
                         incident_name(scenario.incidents, v.incident, L),
                         label(plan, "rules", v.rule, L),
-                        status_label(v.status, v.note, L),
+                        status_label(v.status, v.note_code, L),
                     ]
                     for v in vs
-                    if v.note != "grade"
+                    if v.note_code != "grade"
                 ],
                 columns=[_t("incident"), _t("rule"), _t("status")],
             ),
@@ -181,23 +187,34 @@ with tab_replay:
 # -- scorecard --------------------------------------------------------------------------------
 with tab_score:
     counts = card.get("counts", {})
-    c1, c2, c3 = st.columns(3)
+    c1, c2, c3, c4 = st.columns(4)
     c1.metric(_t("status_met"), counts.get("met", 0))
     c2.metric(_t("status_missed"), counts.get("missed", 0))
-    c3.metric(_t("status_na"), counts.get("n/a", 0))
+    c3.metric(_t("status_unfinished"), counts.get("unfinished", 0))
+    c4.metric(_t("status_na"), counts.get("n/a", 0))
+    cells = [(v, verdict_cells(v, L, plan)) for v in card.get("verdicts", [])]
     st.dataframe(
         pd.DataFrame(
             [
                 [
                     incident_name(scenario.incidents, v["incident"], L),
                     label(plan, "rules", v["rule"], L),
-                    status_label(v["status"], v.get("note", ""), L),
-                    fmt_minutes(v.get("measured_min"), L),
-                    fmt_minutes(v.get("allowed_min"), L),
+                    c["status"],
+                    c["measured"],
+                    c["allowed"],
+                    c["note"],
                 ]
-                for v in card.get("verdicts", [])
+                for v, c in cells
+                if note_of(v)[0] != "grade"
             ],
-            columns=[_t("incident"), _t("rule"), _t("status"), _t("measured"), _t("allowed")],
+            columns=[
+                _t("incident"),
+                _t("rule"),
+                _t("status"),
+                _t("measured"),
+                _t("allowed"),
+                _t("rev_note"),
+            ],
         ),
         hide_index=True,
         width="stretch",
@@ -230,10 +247,8 @@ with tab_score:
 # -- evaluation form --------------------------------------------------------------------------
 rule_status: dict[str, list[str]] = {}
 for v in card.get("verdicts", []):
-    if v["status"] in ("met", "missed"):
-        rule_status.setdefault(v["rule"], []).append(
-            status_label(v["status"], v.get("note", ""), L)
-        )
+    if v["status"] in ("met", "missed", "unfinished"):
+        rule_status.setdefault(v["rule"], []).append(status_label(v["status"], note_of(v)[0], L))
 
 with tab_eval:
     st.caption(_t("rev_eval_intro"))

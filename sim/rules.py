@@ -326,6 +326,29 @@ def judge(rule: str) -> Callable[[Judge], Judge]:
     return add
 
 
+def _lacking(plan: Plan, step, detail: str) -> tuple[str, ...]:
+    """The items of ``step.content`` that a record's ``detail`` (a comma list) does not carry,
+    remembered per plan: runs send the same content again and again."""
+    cache = derived(plan).setdefault("lacking", {})
+    key = (step.id, detail)
+    found = cache.get(key)
+    if found is None:
+        if len(cache) > 4096:  # a team's typed-in content: bounded
+            cache.clear()
+        given = set(detail.split(","))
+        found = cache[key] = tuple(item for item in step.content if item not in given)
+    return found
+
+
+def _grade_limited(plan: Plan, rule: str) -> bool:
+    """Whether ``rule`` is a duty of some grades only (worked out once per plan)."""
+    cache = derived(plan).setdefault("grade_limited", {})
+    found = cache.get(rule)
+    if found is None:
+        found = cache[rule] = set(plan.rules[rule].grades) != set(plan.grades)
+    return found
+
+
 @judge("first_report_3h")
 def _first_report_3h(c: Case) -> Verdict:
     start = c.discovered if c.plan.setting("first_report_clock_starts") == "discovery" else None
@@ -350,8 +373,10 @@ def _first_report_content(c: Case) -> Verdict:
     if not firsts:
         return c.verdict("first_report_content", start, None, "no_written_report")
     # an item is missing when any addressee's first report lacks it
-    everywhere = set.intersection(*(set(a.detail.split(",")) for a in firsts))
-    missing = [item for item in step.content if item not in everywhere]
+    gone: set[str] = set()
+    for a in firsts:
+        gone.update(_lacking(c.plan, step, a.detail))
+    missing = [item for item in step.content if item in gone]
     done = min(a.time for a in firsts)
     if not missing:
         return c.verdict("first_report_content", start, done)
@@ -417,7 +442,7 @@ def _office_rule(
 ) -> Verdict:
     start = c.office_received()
     grades = c.plan.rules[rule].grades
-    if start is not None and set(grades) != set(c.plan.grades):
+    if start is not None and _grade_limited(c.plan, rule):
         # a duty of some grades only: the office knows it is due once the grade is known, so
         # the clock starts then — but no later than when grading was due
         graded = c.immediate_start()
@@ -568,8 +593,12 @@ def _follow_up_content(c: Case) -> Verdict:
         if c.cut:
             return c.as_is(rule, UNFINISHED, "no_follow_up")
         return c.as_is(rule, NA, "pending" if c.open else "no_follow_up")
-    given = {x for a in sent for x in a.detail.split(",")}
-    missing = tuple(x for x in required if x not in given)
+    # an item counts when any follow-up carried it
+    lack: set[str] | None = None
+    for detail in {a.detail for a in sent}:
+        got = set(_lacking(c.plan, c.plan.step("follow_up"), detail))
+        lack = got if lack is None else lack & got
+    missing = tuple(x for x in required if lack and x in lack)
     if not missing:
         return c.as_is(rule, MET)
     if c.open:

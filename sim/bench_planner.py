@@ -1,9 +1,10 @@
-"""Benchmark of the planner: 6 variants × 2,000 replications of the shipped exam-season scenario.
+"""Benchmark of the replication commands on the shipped exam-season scenario.
 
-Reports the wall time with 1 and with 2 (all) workers (the best of two alternating runs of each)
-and the speed-up; the peak memory (maximum
-resident set size of a fresh process, and of its worker processes) at 2,000 and 20,000
-replications, which should be flat because only running sums are kept; and the model's
+``compare``: 6 variants × 2,000 replications, the wall time with 1 and with 2 (all) workers (the
+best of two alternating runs of each) and the speed-up. ``run``: the same for one scenario. Both
+go through the one chunked runner (:mod:`sim.runner`) and keep only running sums, so the peak
+memory (maximum resident set size of a fresh process, and of its worker processes) at 2,000 and
+20,000 replications should be flat: for each command, the ratio of the two. And the model's
 replications per second against a bare-SimPy reference measured in the same run (the same number
 of events per replication, processed by an empty SimPy loop).
 
@@ -39,45 +40,70 @@ def bench_variants() -> list:
     return [load_variant(p) for p in shipped_variants()[:5]]
 
 
-def _probe(reps: int, workers: int) -> dict:
-    """Run in a fresh process: one comparison, then the peak memory of this process and its workers."""
+def _probe(reps: int, workers: int, command: str = "compare") -> dict:
+    """Run in a fresh process: one comparison (or one ``run``), then the peak memory of this
+    process and its workers."""
     from sim.compare import compare
+    from sim.experiment import run_replications
     from sim.scenario import load_scenario
 
     scenario = load_scenario(season_scenario_path())
-    variants = bench_variants()
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    variants = bench_variants() if command == "compare" else []
+    before = _peak_rss_mb()
     rss_before = _current_rss_mb()
     t0 = time.perf_counter()
-    comp = compare(scenario, variants, reps, 1, workers=workers)
+    if command == "compare":
+        compare(scenario, variants, reps, 1, workers=workers)
+    else:
+        run_replications(scenario, reps, 1, workers=workers)
     wall = time.perf_counter() - t0
     return {
         "reps": reps,
-        "variants": len(comp.variants),
+        "variants": len(variants) + 1,
         "wall_s": round(wall, 2),
         "rss_mb_before_run": rss_before,
         "rss_mb_after_run": _current_rss_mb(),
-        "maxrss_mb_before_run": round(before / 1024, 1),
-        "maxrss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "maxrss_mb_before_run": before,
+        "maxrss_mb": _peak_rss_mb(),
         "worker_maxrss_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
     }
 
 
-def _current_rss_mb() -> float | None:
-    """The resident set size now (Linux ``/proc``), in MB; None elsewhere."""
+def _status_mb(field: str) -> float | None:
+    """A memory figure of this process from Linux ``/proc/self/status``, in MB; None elsewhere."""
     try:
         with open("/proc/self/status", encoding="ascii") as fh:
             for line in fh:
-                if line.startswith("VmRSS:"):
+                if line.startswith(f"{field}:"):
                     return round(int(line.split()[1]) / 1024, 1)
     except OSError:  # pragma: no cover - not Linux
         return None
     return None
 
 
-def memory_probe(reps: int, workers: int) -> dict:
+def _current_rss_mb() -> float | None:
+    """The resident set size now, in MB (None off Linux)."""
+    return _status_mb("VmRSS")
+
+
+def _peak_rss_mb() -> float:
+    """The peak resident set size of this process since it started its program, in MB.
+
+    Linux's ``VmHWM``: ``ru_maxrss`` would also count the process that forked this one, because
+    Linux keeps it across ``exec``.
+    """
+    peak = _status_mb("VmHWM")
+    if peak is None:  # pragma: no cover - not Linux
+        peak = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    return peak
+
+
+def memory_probe(reps: int, workers: int, command: str = "compare") -> dict:
     """``_probe`` in a subprocess, so each figure is the peak of a fresh process."""
-    code = f"import json; from sim.bench_planner import _probe; print(json.dumps(_probe({reps}, {workers})))"
+    code = (
+        "import json; from sim.bench_planner import _probe; "
+        f"print(json.dumps(_probe({reps}, {workers}, {command!r})))"
+    )
     env = dict(os.environ)
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
@@ -93,7 +119,8 @@ def bench(
     """The planner's figures; ``quick`` for a short run."""
     from sim.bench import bare_simpy, count_events
     from sim.compare import compare
-    from sim.parallel import default_workers
+    from sim.experiment import run_replications
+    from sim.runner import default_workers
     from sim.scenario import load_scenario
 
     reps = reps or (100 if quick else 2000)
@@ -117,6 +144,18 @@ def bench(
         t_par = min(t_par, time.perf_counter() - t0)
         identical = identical and serial.as_json() == parallel.as_json()
 
+    # run: one scenario, the same replications, through the same runner
+    t_run_serial = t_run_par = float("inf")
+    run_identical = True
+    for _ in range(1 if quick else 2):
+        t0 = time.perf_counter()
+        one = run_replications(scenario, reps, 1, workers=1)
+        t_run_serial = min(t_run_serial, time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        many = run_replications(scenario, reps, 1, workers=par)
+        t_run_par = min(t_run_par, time.perf_counter() - t0)
+        run_identical = run_identical and one.as_json() == many.as_json()
+
     runs = reps * len(serial.variants)
     sample = min(reps, 200)
     events = sum(count_events(s, 1, sample) for s in serial.scenarios)
@@ -128,6 +167,8 @@ def bench(
 
     mem_small = memory_probe(small, par)
     mem_large = memory_probe(large, par)
+    run_small = memory_probe(small, par, "run")
+    run_large = memory_probe(large, par, "run")
     return {
         "scenario": path.name,
         "variants": len(serial.variants),
@@ -136,7 +177,6 @@ def bench(
         "wall_s_1_worker": round(t_serial, 2),
         f"wall_s_{par}_workers": round(t_par, 2),
         "speed_up": round(t_serial / t_par, 2),
-        "load_average_1min_at_end": round(os.getloadavg()[0], 2),
         "results_identical_1_vs_n_workers": identical,
         "replications_per_s_1_worker": round(model_runs_per_s, 1),
         f"replications_per_s_{par}_workers": round(runs / t_par, 1),
@@ -154,6 +194,21 @@ def bench(
         f"rss_mb_after_run_{large}_reps": mem_large["rss_mb_after_run"],
         f"wall_s_{large}_reps_{par}_workers": mem_large["wall_s"],
         "memory_growth_ratio": round(mem_large["maxrss_mb"] / mem_small["maxrss_mb"], 3),
+        "run_wall_s_1_worker": round(t_run_serial, 2),
+        f"run_wall_s_{par}_workers": round(t_run_par, 2),
+        "run_speed_up": round(t_run_serial / t_run_par, 2),
+        "run_results_identical_1_vs_n_workers": run_identical,
+        f"run_peak_rss_mb_{small}_reps": run_small["maxrss_mb"],
+        f"run_peak_rss_mb_{large}_reps": run_large["maxrss_mb"],
+        f"run_worker_peak_rss_mb_{small}_reps": run_small["worker_maxrss_mb"],
+        f"run_worker_peak_rss_mb_{large}_reps": run_large["worker_maxrss_mb"],
+        # the peak a fresh process reaches while importing and loading, before any replication
+        f"run_peak_rss_mb_before_run_{large}_reps": run_large["maxrss_mb_before_run"],
+        f"run_rss_mb_after_run_{small}_reps": run_small["rss_mb_after_run"],
+        f"run_rss_mb_after_run_{large}_reps": run_large["rss_mb_after_run"],
+        f"run_wall_s_{large}_reps_{par}_workers": run_large["wall_s"],
+        "run_memory_growth_ratio": round(run_large["maxrss_mb"] / run_small["maxrss_mb"], 3),
+        "load_average_1min_at_end": round(os.getloadavg()[0], 2),
     }
 
 

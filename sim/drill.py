@@ -801,24 +801,40 @@ def auto_reference(scenario: Scenario, seed: int, end: float | None = None):
 
 
 def standing(
-    scenario: Scenario, seed: int, measured: dict[str, float], reps: int = 300
+    scenario: Scenario,
+    seed: int,
+    measured: dict[str, float],
+    reps: int = 300,
+    *,
+    workers: int | None = 1,
+    scheduler: Any = None,
+    chunk_size: int | None = None,
 ) -> dict[str, dict[str, float]]:
     """Where the team stands among simulated runs with the same roster, per rule.
 
-    For each rule with a measured time, the share of simulated runs (automatic policy, same
-    incidents, other random draws) that did better, i.e. took less time.
+    For each rule with a measured time, the share of simulated times (automatic policy, same
+    incidents, other random draws) that were better, i.e. less. Counted exactly in each chunk of
+    replications on the one runner (local, process pool or Dask: the same answer).
     """
-    from sim.experiment import run_replications
+    from sim.experiment import faster_counts
 
-    summary = run_replications(scenario, reps, seed + 1, workers=1)
+    counts = faster_counts(
+        scenario,
+        seed + 1,
+        measured,
+        reps,
+        workers=workers,
+        scheduler=scheduler,
+        chunk_size=chunk_size,
+    )
     out = {}
     for rule, value in measured.items():
-        times = np.array([t for rs in summary.per_rep for t in rs.rules[rule][2]], dtype=float)
-        if times.size:
+        better, runs = counts[rule]
+        if runs:
             out[rule] = {
                 "measured_min": value,
-                "share_better": float(np.mean(times < value)),
-                "runs": int(times.size),
+                "share_better": float(np.true_divide(better, runs)),
+                "runs": runs,
             }
     return out
 

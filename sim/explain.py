@@ -25,7 +25,7 @@ def explain_run(
     """The explanation of one replication as plain data (what ``--json`` prints)."""
     m = simulate(scenario, seed, replication)
     plan = scenario.plan
-    vs = verdicts(scenario, tuple(m.incidents), m.true_grade, m.records)
+    vs = verdicts(scenario, tuple(m.incidents), m.true_grade, m.records, ordered=True)
     trace = Trace.of(m)
     explain_misses(vs, trace, plan)
     if incident is not None and incident not in m.by_id:

@@ -3,8 +3,8 @@ before it imports pandas (every ``drillsim`` command builds its parser from thes
 
 from __future__ import annotations
 
-#: The most replications one call runs: a ±0.3-point 95% interval on a share needs about 100,000,
-#: and ``run_replications`` keeps a small summary of each, so this also bounds its memory.
+#: The most replications one call runs: a ±0.3-point 95% interval on a share needs about 100,000
+#: (memory does not grow with replications: only running sums are kept; this bounds the time).
 MAX_REPS = 100_000
 #: The most local worker processes one call starts (each holds a copy of the scenarios).
 MAX_WORKERS = 64

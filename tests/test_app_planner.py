@@ -28,12 +28,12 @@ def small_runs(at: AppTest, reps: int = 40) -> AppTest:
 
 
 def test_page_loads_without_simulating(monkeypatch):
-    import sim.compare
+    import sim.runner
 
     def boom(*args, **kwargs):
         raise AssertionError("the page simulated at load")
 
-    monkeypatch.setattr(sim.compare, "run_chunk", boom)
+    monkeypatch.setattr(sim.runner, "map_chunks", boom)
     at = page()
     assert not at.exception, at.exception
     assert not at.error

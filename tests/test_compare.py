@@ -535,3 +535,6 @@ def test_cli_bench_planner_quick():
     assert data["variants"] == 6 and data["results_identical_1_vs_n_workers"] is True
     assert data["speed_up"] > 0 and data["model_to_bare_simpy_ratio"] > 0
     assert data["peak_rss_mb_30_reps"] > 0 and data["peak_rss_mb_60_reps"] > 0
+    # run goes through the same runner, and is measured too
+    assert data["run_results_identical_1_vs_n_workers"] is True and data["run_speed_up"] > 0
+    assert data["run_peak_rss_mb_30_reps"] > 0 and data["run_memory_growth_ratio"] > 0

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from sim.cli import main
-from sim.compare import _chunk_bounds, compare
+from sim.compare import compare
 from sim.experiment import MAX_REPS, run_replications
 from sim.plan import ENGINE_SETTINGS, GRADER_SETTINGS, load_plan, parse_plan
 from sim.scenario import load_scenario
@@ -93,12 +93,11 @@ def no_engine(monkeypatch):
     import sim.bench_planner
     import sim.compare
     import sim.experiment
-    import sim.parallel
+    import sim.runner
 
     for module, name in (
         (sim.experiment, "run_replications"),
-        (sim.parallel, "map_chunks"),
-        (sim.compare, "run_chunks"),
+        (sim.runner, "map_chunks"),
         (sim.compare, "sweep"),
         (sim.compare, "size_grid"),
         (sim.bench_planner, "bench"),
@@ -494,7 +493,9 @@ def test_the_api_refuses_reps_above_the_cap(no_engine):
 
 
 def test_chunks_are_made_as_they_are_needed():
-    bounds = _chunk_bounds(10**6, 50)
+    from sim.runner import chunk_bounds
+
+    bounds = chunk_bounds(10**6, 50)
     assert not isinstance(bounds, list)
     assert next(iter(bounds)) == (0, 50)
 

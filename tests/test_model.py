@@ -245,7 +245,9 @@ def test_more_duty_staff_never_lowers_a_met_share():
     for ra, rb in zip(a.rule_table(), b.rule_table(), strict=True):
         if ra["applicable"]:
             assert rb["met_share"] >= ra["met_share"], ra["id"]
-    assert [r.incidents_key for r in a.per_rep] == [r.incidents_key for r in b.per_rep]
+    # common random numbers: every replication faced the same incidents; another seed does not
+    assert a.incidents_digest == b.incidents_digest
+    assert run_replications(base, 150, 6).incidents_digest != a.incidents_digest
 
 
 def test_workers_do_not_change_results():
@@ -255,7 +257,8 @@ def test_workers_do_not_change_results():
     one = run_replications(s, 40, 9, workers=1)
     two = run_replications(s, 40, 9, workers=2, chunk_size=7)
     assert one.as_json() == two.as_json()
-    assert [r.rules for r in one.per_rep] == [r.rules for r in two.per_rep]
+    assert one.all_met_share() == two.all_met_share()
+    assert one.incidents_digest == two.incidents_digest
 
 
 families = st.sampled_from(

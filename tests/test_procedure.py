@@ -170,9 +170,15 @@ def test_a_second_writer_at_the_bottleneck_site_raises_first_report_3h():
     fb = next(r for r in b.rule_table() if r["id"] == "first_report_3h")
     assert fa["met_share"] < 0.8 and fb["met_share"] > fa["met_share"] + 0.15, (fa, fb)
     # paired: no replication does worse with the writer
-    for ra, rb in zip(a.per_rep, b.per_rep, strict=True):
-        assert ra.incidents_key == rb.incidents_key
-        assert rb.rules["first_report_3h"][1] >= ra.rules["first_report_3h"][1]
+    assert a.incidents_digest == b.incidents_digest
+    for i in range(60):
+        ra, rb = run_once(base, 3, i), run_once(more, 3, i)
+        assert ra.incidents == rb.incidents
+        met = [
+            sum(v.rule == "first_report_3h" and v.status == MET for v in r.verdicts)
+            for r in (ra, rb)
+        ]
+        assert met[1] >= met[0], i
 
 
 def test_moving_the_verbal_reports_to_the_duty_desk_changes_who_is_busy():

@@ -247,6 +247,10 @@ def _ending_at(spans: list[Span], at: float, target: str | None, floor: float) -
     for sp in spans:
         if abs(sp.end - at) > _EPS or sp.start < floor - _EPS:
             continue
+        if sp.end - sp.start <= _EPS:
+            # too short to count, and taking it would not move the walk back: an answer after
+            # a millionth of a minute once held the walk on one instant for ever
+            continue
         r = 0 if target is not None and sp.target == target else 1 if sp.target == "" else 2
         if r < rank:
             found, rank = sp, r

@@ -264,3 +264,36 @@ def test_explain_names_a_wrong_grade_in_words_and_a_rule_without_a_clock():
     assert "应定为预案级别 Ⅲ级" in zh and "此项无时限" in zh
     assert "the plan's grade is Grade III" in en and "(no clock)" in en
     assert "grade:III" not in zh + en and "— min" not in en
+
+
+def test_an_answer_after_a_millionth_of_a_minute_does_not_hold_the_walk():
+    """A span shorter than the walk's tolerance once kept the critical-path walk on one instant
+    for ever (found by the property test: answer after 1e-6 min, everyone off duty)."""
+    import signal
+
+    from sim.experiment import run_once
+
+    def stuck(*_: object) -> None:
+        raise TimeoutError("explaining the misses did not return")
+
+    s = tiny(
+        incidents=[
+            {"id": "i0", "at": 681, "site": "s1", "family": "online_info", "people": 20000,
+             "scope": "wider", "phase": "after_publication", "spares_enough": False,
+             "time_recoverable": False}
+        ],
+        answer_prob=1.0,
+        answer_minutes=1e-6,
+        state="off_duty",
+    )  # fmt: skip
+    old = signal.signal(signal.SIGALRM, stuck)
+    signal.alarm(30)
+    try:
+        run = run_once(s, 3664843848)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+    missed = [v for v in run.verdicts if v.status == MISSED and v.incident and v.measured_min]
+    assert missed
+    for v in missed:
+        assert sum(m for _, m in v.causes) == pytest.approx(v.measured_min, abs=1e-2), v

@@ -111,6 +111,24 @@ def memory_probe(reps: int, workers: int, command: str = "compare") -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def _memory_figures(
+    prefix: str, small: tuple[int, dict], large: tuple[int, dict], workers: int
+) -> dict[str, float]:
+    """One command's memory figures (``prefix``: "" for compare, "run_" for run) from the probes
+    at a small and a large number of replications, and how much the peak grew between them."""
+    (n_small, s), (n_large, big) = small, large
+    return {
+        f"{prefix}peak_rss_mb_{n_small}_reps": s["maxrss_mb"],
+        f"{prefix}peak_rss_mb_{n_large}_reps": big["maxrss_mb"],
+        f"{prefix}worker_peak_rss_mb_{n_small}_reps": s["worker_maxrss_mb"],
+        f"{prefix}worker_peak_rss_mb_{n_large}_reps": big["worker_maxrss_mb"],
+        f"{prefix}rss_mb_after_run_{n_small}_reps": s["rss_mb_after_run"],
+        f"{prefix}rss_mb_after_run_{n_large}_reps": big["rss_mb_after_run"],
+        f"{prefix}wall_s_{n_large}_reps_{workers}_workers": big["wall_s"],
+        f"{prefix}memory_growth_ratio": round(big["maxrss_mb"] / s["maxrss_mb"], 3),
+    }
+
+
 def bench(
     quick: bool = False,
     reps: int | None = None,
@@ -184,30 +202,16 @@ def bench(
         "bare_simpy_events_per_s": round(ref_eps),
         "bare_simpy_replications_per_s": round(ref_runs_per_s, 1),
         "model_to_bare_simpy_ratio": round(model_runs_per_s / ref_runs_per_s, 4),
-        f"peak_rss_mb_{small}_reps": mem_small["maxrss_mb"],
-        f"peak_rss_mb_{large}_reps": mem_large["maxrss_mb"],
-        f"worker_peak_rss_mb_{small}_reps": mem_small["worker_maxrss_mb"],
-        f"worker_peak_rss_mb_{large}_reps": mem_large["worker_maxrss_mb"],
+        **_memory_figures("", (small, mem_small), (large, mem_large), par),
         f"rss_mb_before_run_{small}_reps": mem_small["rss_mb_before_run"],
-        f"rss_mb_after_run_{small}_reps": mem_small["rss_mb_after_run"],
         f"rss_mb_before_run_{large}_reps": mem_large["rss_mb_before_run"],
-        f"rss_mb_after_run_{large}_reps": mem_large["rss_mb_after_run"],
-        f"wall_s_{large}_reps_{par}_workers": mem_large["wall_s"],
-        "memory_growth_ratio": round(mem_large["maxrss_mb"] / mem_small["maxrss_mb"], 3),
         "run_wall_s_1_worker": round(t_run_serial, 2),
         f"run_wall_s_{par}_workers": round(t_run_par, 2),
         "run_speed_up": round(t_run_serial / t_run_par, 2),
         "run_results_identical_1_vs_n_workers": run_identical,
-        f"run_peak_rss_mb_{small}_reps": run_small["maxrss_mb"],
-        f"run_peak_rss_mb_{large}_reps": run_large["maxrss_mb"],
-        f"run_worker_peak_rss_mb_{small}_reps": run_small["worker_maxrss_mb"],
-        f"run_worker_peak_rss_mb_{large}_reps": run_large["worker_maxrss_mb"],
+        **_memory_figures("run_", (small, run_small), (large, run_large), par),
         # the peak a fresh process reaches while importing and loading, before any replication
         f"run_peak_rss_mb_before_run_{large}_reps": run_large["maxrss_mb_before_run"],
-        f"run_rss_mb_after_run_{small}_reps": run_small["rss_mb_after_run"],
-        f"run_rss_mb_after_run_{large}_reps": run_large["rss_mb_after_run"],
-        f"run_wall_s_{large}_reps_{par}_workers": run_large["wall_s"],
-        "run_memory_growth_ratio": round(run_large["maxrss_mb"] / run_small["maxrss_mb"], 3),
         "load_average_1min_at_end": round(os.getloadavg()[0], 2),
     }
 

@@ -626,28 +626,8 @@ def precision_from(
 
 # -- names that moved to sim.search and sim.figures, importable from here as before ----------
 
-_MOVED = {
-    "search": (
-        "MAX_GRID_CELLS",
-        "MAX_SWEEP_POINTS",
-        "Axis",
-        "Sizing",
-        "Sweep",
-        "grid_variant",
-        "size_grid",
-        "sweep",
-    ),
-    "figures": (
-        "COLOURS",
-        "diff_figure",
-        "ecdf_figure",
-        "load_figure",
-        "save_figures",
-        "share_figure",
-        "sizing_figure",
-        "sweep_figure",
-    ),
-}
+#: the modules that took names from here: each name in their ``__all__`` is importable here
+_MOVED_TO = ("search", "figures")
 
 
 def __getattr__(name: str) -> Any:
@@ -655,9 +635,10 @@ def __getattr__(name: str) -> Any:
     (they import this module, so this module cannot import them at its top)."""
     import importlib
 
-    for module, names in _MOVED.items():
-        if name in names:
-            return getattr(importlib.import_module(f"sim.{module}"), name)
+    for module in _MOVED_TO:
+        found = importlib.import_module(f"sim.{module}")
+        if name in found.__all__:
+            return getattr(found, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -687,6 +668,4 @@ __all__ = [
     "t_quantile",
     "verdict",
     "wilson",
-    *_MOVED["search"],
-    *_MOVED["figures"],
 ]

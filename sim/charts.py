@@ -114,6 +114,15 @@ def _incident_short_names(records: Sequence[Action], plan, lang: str) -> dict[st
     return {iid: t("incident_n", lang, n=n) for n, iid in enumerate(order, 1)}
 
 
+def warm_up() -> None:
+    """Load what the first chart needs (matplotlib, the CJK font, the glyph cache) ahead of
+    time: a page starts this in the background so its first chart does not cost a click ~2 s."""
+    from sim.records import Action
+
+    rec = Action(0.0, "warm", "site", "discovered", "", "", "")
+    figure_png(timeline_figure([rec], None, "zh"), dpi=30)
+
+
 def figure_png(fig, dpi: int = 100) -> bytes:
     """A figure made here as PNG bytes (its own canvas: no pyplot, nothing shared)."""
     buf = io.BytesIO()

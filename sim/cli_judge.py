@@ -7,11 +7,13 @@ import json
 
 from sim.yamlio import InputError  # noqa: F401  (raised to the CLI's handler)
 
-_MARK = {"met": "✓", "missed": "✗", "n/a": "–"}
-
 
 def cmd_judge(args: argparse.Namespace) -> int:
+    """Judge a timeline and print the verdicts in the pages' and the PDF's format (words from
+    :mod:`sim.labels`, in ``--lang``), or as JSON with status and note codes (``--json``)."""
+    from sim.i18n import t
     from sim.judge import judge_timeline, verdicts_json
+    from sim.labels import verdict_lines
     from sim.plan import load_plan
     from sim.scenario import load_scenario
 
@@ -21,25 +23,19 @@ def cmd_judge(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(verdicts_json(vs), ensure_ascii=False, indent=2))
         return 0
-    grades = timeline.true_grades
-    print(f"{args.timeline}: {len(timeline.incidents)} incidents, {len(timeline.records)} records")
-    for inc in timeline.incidents:
-        g = grades[inc.id]
-        print(f"\n{inc.id} · {inc.family} · {plan.grades[g]['roman']} {plan.grade_label(g, 'zh')}")
-        for v in vs:
-            if v.incident != inc.id:
-                continue
-            measured = "" if v.measured_min is None else f"{v.measured_min:.0f}"
-            allowed = "" if v.allowed_min is None else f"/{v.allowed_min:.0f} min"
-            extra = f"  missing: {', '.join(v.missing)}" if v.missing else ""
-            note = f"  ({v.note})" if v.note and not v.missing else ""
-            line = (
-                f"  {_MARK[v.status]} {v.rule:<32}{v.status:<8}{measured:>6}{allowed}{extra}{note}"
-            )
-            print(line.rstrip())
-    for v in vs:
-        if not v.incident:
-            print(f"\n{_MARK[v.status]} {v.rule:<34}{v.status:<8}{v.note}".rstrip())
+    print(
+        t(
+            "cli_judge_head",
+            args.lang,
+            file=args.timeline,
+            n=len(timeline.incidents),
+            records=len(timeline.records),
+        )
+    )
+    lines = verdict_lines(
+        vs, args.lang, plan, incidents=timeline.incidents, grades=timeline.true_grades
+    )
+    print("\n".join(lines))
     return 0
 
 
@@ -48,5 +44,10 @@ def add_commands(sub) -> None:
     p.add_argument("timeline", help="a timeline YAML file (see README: Judge a written timeline)")
     p.add_argument("--scenario", help="a scenario whose roster the duty rules need")
     p.add_argument("--plan", help="plan file (default: the scenario's, else the shipped plan)")
-    p.add_argument("--json", action="store_true", help="print JSON verdicts")
+    p.add_argument(
+        "--lang", choices=("zh", "en"), default="zh", help="language of the verdicts (default zh)"
+    )
+    p.add_argument(
+        "--json", action="store_true", help="print JSON verdicts (status and note codes)"
+    )
     p.set_defaults(func=cmd_judge)

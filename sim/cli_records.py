@@ -160,8 +160,10 @@ def cmd_drill_auto(args: argparse.Namespace) -> int:
     """Store a reference drill: the scenario's incidents moved to SITE, played by the automatic policy."""
     from sim.cli import MAX_SEED, check_count
     from sim.drill import scenario_from_text, snapshot_text
-    from sim.experiment import run_once
+    from sim.i18n import t
+    from sim.labels import verdict_lines
     from sim.scenario import load_scenario
+    from sim.session import reference_drill
 
     check_count("--seed", args.seed, 0, MAX_SEED, "MAX_SEED")
     path = scenario_path(args.scenario)
@@ -179,8 +181,8 @@ def cmd_drill_auto(args: argparse.Namespace) -> int:
         )
     incidents = [replace(inc, site=args.site) for inc in scenario.incidents]
     text = snapshot_text(path, incidents)
-    run = run_once(scenario_from_text(text, path.name), args.seed)
-    counts = {s: sum(v.status == s for v in run.verdicts) for s in ("met", "missed", "n/a")}
+    played = scenario_from_text(text, path.name)
+    card = reference_drill(played, args.seed)
     store = open_store(args)
     # the drill and its result in one transaction: a kill in between leaves neither
     drill_id = _store_call(
@@ -194,20 +196,33 @@ def cmd_drill_auto(args: argparse.Namespace) -> int:
         players=None,
         title=args.title or "",
         kind="auto",
-        result={
-            "verdicts": [v.__dict__ for v in run.verdicts],
-            "counts": counts,
-            "true_grades": dict(run.true_grades),
-            "policy": "auto",
-        },
+        result=card.to_dict(),
     )
     if args.json:
-        print(json.dumps({"id": drill_id, "counts": counts}, ensure_ascii=False))
+        print(json.dumps({"id": drill_id, "counts": card.counts}, ensure_ascii=False))
     else:
+        site = next((x for x in played.sites if x.id == args.site), None)
+        site_name = (site.name_zh if args.lang == "zh" else site.name_en) if site else ""
+        title = played.name_zh if args.lang == "zh" else played.name_en
         print(
-            f"stored reference drill {drill_id}: {scenario.name} at {args.site}, {args.year} (seed {args.seed})"
+            t(
+                "cli_drill_auto_stored",
+                args.lang,
+                id=drill_id,
+                scenario=title or scenario.name,
+                site=site_name or args.site,
+                year=args.year,
+                seed=args.seed,
+            )
         )
-        print(f"met {counts['met']}, missed {counts['missed']}, n/a {counts['n/a']}")
+        lines = verdict_lines(
+            card.verdicts,
+            args.lang,
+            played.plan,
+            incidents=played.incidents,
+            grades=card.true_grades,
+        )
+        print("\n".join(lines))
     return 0
 
 
@@ -364,10 +379,17 @@ def add_commands(sub) -> None:
     p.add_argument("--year", required=True, type=int, help="the programme year")
     p.add_argument("--seed", type=int, default=1, help="random seed (default %(default)s)")
     p.add_argument(
-        "--lang", type=_lang, default="zh", help="the drill's language (default %(default)s)"
+        "--lang",
+        type=_lang,
+        default="zh",
+        help="the drill's language, and the verdicts' (default %(default)s)",
     )
     p.add_argument("--title", default="", help="a short title")
-    p.add_argument("--json", action="store_true", help="print the new drill's id as JSON")
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="print the new drill's id and its counts per status code as JSON",
+    )
     db_option(p)
     p.set_defaults(func=cmd_drill_auto)
 

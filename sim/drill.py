@@ -18,7 +18,6 @@ from typing import Any
 import numpy as np
 
 from sim.causes import Trace, explain_misses
-from sim.grading import grade
 from sim.i18n import t
 from sim.model import Model
 from sim.plan import (
@@ -34,7 +33,7 @@ from sim.plan import (
 )
 from sim.policy import when_ready
 from sim.records import Action
-from sim.rules import MISSED, REPORT_STEPS, STATUSES, Verdict, verdicts
+from sim.rules import MISSED, REPORT_STEPS, Verdict, verdicts
 from sim.scenario import DAY, Incident, Scenario, format_time, parse_scenario
 from sim.steps import perform
 from sim.streams import Streams
@@ -650,43 +649,11 @@ class Drill:
             )
         return rows
 
-    def scorecard(self) -> dict[str, Any]:
-        """The end-of-drill scorecard: verdicts, grading against the plan, report content."""
-        vs = self.verdicts(final=True)
-        team = self.team_grade
-        grading = []
-        for iid, inc in self.incidents.items():
-            plan_grade = grade(inc.facts(), self.plan)
-            grading.append(
-                {
-                    "incident": iid,
-                    "team": team.get(iid),
-                    "plan": plan_grade.level,
-                    "basis_zh": plan_grade.basis_zh,
-                    "basis_en": plan_grade.basis_en,
-                    "agrees": team.get(iid) == plan_grade.level,
-                }
-            )
-        required = self.plan.step("written_report").content
-        given: dict[str, list[str]] = {}
-        for a in self._m.records:
-            if a.action == "written_report" and a.incident not in given and a.outcome != "failed":
-                given[a.incident] = [c for c in a.detail.split(",") if c]
-        content = {
-            iid: {
-                "given": given.get(iid, []),
-                "missing": [c for c in required if c not in given.get(iid, [])],
-            }
-            for iid in self.incidents
-        }
-        counts = {s: sum(v.status == s for v in vs) for s in STATUSES}
-        return {
-            "verdicts": [verdict_dict(v) for v in vs],
-            "grading": grading,
-            "report_content": content,
-            "counts": counts,
-            "ended_at": self.now,
-        }
+    def scorecard(self):
+        """The drill judged as ended now, as the one scorecard type (:class:`sim.session.Scorecard`)."""
+        from sim.session import Scorecard
+
+        return Scorecard.of_drill(self)
 
     @classmethod
     def replay(

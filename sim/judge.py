@@ -238,6 +238,8 @@ def verdicts_json(vs: list[Verdict]) -> dict[str, Any]:
                 "clause_zh": v.clause_zh,
                 "missing": list(v.missing),
                 "note": v.note,
+                "note_code": v.note_code,
+                "note_params": dict(v.note_params or {}),
             }
             for v in vs
         ]

@@ -23,6 +23,7 @@ __all__ = [
     "action_label",
     "addressee_label",
     "calendar_year",
+    "count_line",
     "day_label",
     "day_time",
     "error_text",
@@ -37,6 +38,7 @@ __all__ = [
     "status_word",
     "step_label",
     "verdict_cells",
+    "verdict_lines",
     "verdict_note",
 ]
 
@@ -335,3 +337,61 @@ def verdict_cells(v: Any, lang: str, plan=None, *, icon: bool = False) -> dict[s
         "allowed": minutes(get("allowed_min", None), lang),
         "note": verdict_note(v, lang, plan),
     }
+
+
+def count_line(verdicts: Iterable[Any], lang: str) -> str:
+    """How many verdicts are met, missed, unfinished and not applicable, in words — the count
+    line of the review, the report and the CLI (unfinished counted apart, never as missed)."""
+    get = [v.get("status") if isinstance(v, Mapping) else v.status for v in verdicts]
+    return t(
+        "rev_counts",
+        lang,
+        met=get.count("met"),
+        missed=get.count("missed"),
+        unfinished=get.count("unfinished"),
+        na=get.count("n/a"),
+    )
+
+
+def verdict_lines(
+    verdicts: Iterable[Any],
+    lang: str,
+    plan=None,
+    *,
+    incidents: Iterable[Any] = (),
+    grades: Mapping[str, str] | None = None,
+) -> list[str]:
+    """Verdicts as plain-text lines for the terminal, in the one verdict format of the pages and
+    the PDF (:func:`verdict_cells`): per incident a heading (its name and grade), then a line per
+    rule — mark, rule, status in words, measured / allowed, note — and a count line at the end.
+    A run-level rule (no incident) is listed under "exam calendar"."""
+    vs = list(verdicts)
+    get = lambda v, k: v.get(k) if isinstance(v, Mapping) else getattr(v, k, None)  # noqa: E731
+    incidents = list(incidents)
+    names = incident_names(incidents, lang)
+    order = [str(i.id) for i in sorted(incidents, key=lambda i: (float(i.at), str(i.id)))]
+    groups: dict[str, list[Any]] = {}
+    for v in vs:
+        groups.setdefault(str(get(v, "incident") or ""), []).append(v)
+    keys = [k for k in order if k in groups] + [k for k in groups if k not in order]
+    keys.sort(key=lambda k: k == "")  # the exam calendar last
+    sep = "：" if lang == "zh" else ": "
+    out: list[str] = []
+    for iid in keys:
+        head = names.get(iid, iid) if iid else t("drill_exam_calendar", lang)
+        level = (grades or {}).get(iid)
+        if level and plan is not None:
+            head += f" · {label(plan, 'grades', level, lang)}"
+        out += ["", head]
+        for v in groups[iid]:
+            cells = verdict_cells(v, lang, plan)
+            rule = label(plan, "rules", str(get(v, "rule")), lang) if plan else get(v, "rule")
+            code = note_of(v)[0]
+            mark = STATUS_ICON.get("pending" if code == "pending" else str(get(v, "status")), "")
+            times = f"{cells['measured']} / {cells['allowed']}"
+            line = f"  {mark} {rule}{sep}{cells['status']} · {times}"
+            if cells["note"]:
+                line += f" · {cells['note']}"
+            out.append(line)
+    out += ["", count_line(vs, lang)]
+    return out

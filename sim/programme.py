@@ -21,6 +21,7 @@ import pandas as pd
 from sim.i18n import label, t
 from sim.plan import RULE_IDS, load_plan
 from sim.report import OPEN_STATUSES, rebuild
+from sim.session import Scorecard, counted, site_rotation
 from sim.store import StoreError
 from sim.yamlio import InputError, load_text
 
@@ -29,11 +30,6 @@ STATUSES = ("held", "several", "missed", "due", "future")
 
 def _this_year() -> int:
     return _dt.date.today().year
-
-
-def counted(row: dict[str, Any], *, include_reference: bool = False) -> bool:
-    """Whether a stored drill counts as the year's drill: a team drill (running or ended)."""
-    return include_reference or (row.get("kind") or "team") != "auto"
 
 
 def programme_table(
@@ -154,29 +150,19 @@ def site_gaps(
     sites: Iterable[tuple[str, str, str]] = (),
     include_reference: bool = False,
 ) -> pd.DataFrame:
-    """Each known site's last drill year and years since, longest gap first (never-drilled first).
+    """Each known site's last drill year and years since, longest gap first (never-drilled first,
+    ties by site id): :func:`sim.session.site_rotation` over every site the store knows.
 
     ``sites`` adds sites that may never have been drilled, as ``(id, name_zh, name_en)``.
     """
     this_year = this_year or _this_year()
     names = known_sites(store, sites)
-    last: dict[str, int] = {}
-    for d in store.list_drills():
-        if counted(d, include_reference=include_reference) and d.get("site"):
-            last[d["site"]] = max(last.get(d["site"], 0), int(d["year"]))
-    rows = []
-    for sid, (zh, en) in names.items():
-        year = last.get(sid)
-        rows.append(
-            {
-                "site": sid,
-                "name_zh": zh,
-                "name_en": en,
-                "last_year": year,
-                "years_since": None if year is None else this_year - year,
-            }
-        )
-    rows.sort(key=lambda r: (r["last_year"] is not None, -(r["years_since"] or 0), r["site"]))
+    rows = site_rotation(
+        store.list_drills(),
+        [(sid, zh, en) for sid, (zh, en) in sorted(names.items())],
+        this_year,
+        include_reference=include_reference,
+    )
     return pd.DataFrame(rows, columns=["site", "name_zh", "name_en", "last_year", "years_since"])
 
 
@@ -191,16 +177,19 @@ def longest_without(gaps: pd.DataFrame) -> list[str]:
     return list(gaps.loc[gaps["years_since"] == top, "site"])
 
 
-def drill_verdicts(store, row: dict[str, Any]) -> list[dict[str, Any]]:
-    """A stored drill's verdicts: its saved result when it has them, else replayed from the store."""
+def drill_scorecard(store, row: dict[str, Any]) -> Scorecard:
+    """A stored drill's scorecard: its saved result when it has one, else replayed from the store."""
     saved = store.result(int(row["id"]))
     if isinstance(saved, dict) and isinstance(saved.get("verdicts"), list):
-        return [
-            v for v in saved["verdicts"] if isinstance(v, dict) and "rule" in v and "status" in v
-        ]
+        return Scorecard.from_dict(saved)
     full = store.drill(int(row["id"])) if "scenario_text" not in row else row
     actions = store.actions(int(row["id"])) if (full.get("kind") or "team") != "auto" else []
-    return rebuild(full, actions).scorecard["verdicts"]
+    return rebuild(full, actions).scorecard
+
+
+def drill_verdicts(store, row: dict[str, Any]) -> list[dict[str, Any]]:
+    """A stored drill's verdicts (:func:`drill_scorecard`), those that name a rule and a status."""
+    return [v for v in drill_scorecard(store, row).verdicts if "rule" in v and "status" in v]
 
 
 def rule_trend(
@@ -332,6 +321,7 @@ def _snapshot_families(text: str | None) -> list[str]:
 __all__ = [
     "STATUSES",
     "counted",
+    "drill_scorecard",
     "drill_verdicts",
     "known_sites",
     "longest_without",

@@ -22,7 +22,7 @@ import csv
 import html
 import io
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -35,6 +35,7 @@ from sim.i18n import escape_markdown, label, t
 from sim.limits import REPORT_FORMATS
 from sim.records import Action
 from sim.scenario import Scenario
+from sim.session import Scorecard, record_players, team_log
 
 SCALES_FILE = Path(__file__).resolve().parent.parent / "scenarios" / "evaluation_scales.yaml"
 FORMATS = REPORT_FORMATS
@@ -160,11 +161,15 @@ def drill_objectives(path: str | Path = SCALES_FILE) -> list[Objective]:
 
 @dataclass
 class Rebuilt:
-    """A stored drill played again: its scenario, every action record and the scorecard."""
+    """A stored drill played again: its scenario, every action record and the scorecard;
+    for a team's drill also its decisions as plain entries (:func:`sim.session.team_log`) and,
+    per record, the player who did it (:func:`sim.session.record_players`)."""
 
     scenario: Scenario
     records: list[Action]
-    scorecard: dict[str, Any]
+    scorecard: Scorecard
+    log: list[dict[str, Any]] = field(default_factory=list)
+    players: list[str] = field(default_factory=list)
 
 
 def rebuild(row: dict[str, Any], actions: Iterable[dict[str, Any]] = ()) -> Rebuilt:
@@ -185,9 +190,15 @@ def rebuild(row: dict[str, Any], actions: Iterable[dict[str, Any]] = ()) -> Rebu
         from sim.experiment import run_once
 
         run = run_once(scenario, int(row["seed"]))
-        return Rebuilt(scenario, list(run.records), _auto_scorecard(scenario, run))
+        return Rebuilt(scenario, list(run.records), Scorecard.of_run(scenario, run))
     drill = Drill.replay(scenario, int(row["seed"]), [a["payload"] for a in actions])
-    return Rebuilt(scenario, list(drill.records), drill.scorecard())
+    return Rebuilt(
+        scenario,
+        list(drill.records),
+        drill.scorecard(),
+        team_log(drill),
+        record_players(drill),
+    )
 
 
 def rebuild_stored(store, drill_id: int) -> tuple[dict[str, Any], Rebuilt]:
@@ -207,49 +218,6 @@ def _drill_row(store, drill_id: int) -> dict[str, Any]:
     if not row:
         raise ReportError(f"drill {drill_id}: no such drill in the store")
     return dict(row)
-
-
-def _auto_scorecard(scenario: Scenario, run) -> dict[str, Any]:
-    """The scorecard of an automatic run, in the shape of :meth:`sim.drill.Drill.scorecard`."""
-    from sim.grading import grade
-    from sim.rules import MET, MISSED, NA
-
-    plan = scenario.plan
-    graded = {a.incident: a.outcome for a in run.records if a.action == "graded"}
-    grading, content = [], {}
-    for inc in run.incidents:
-        g = grade(inc.facts(), plan)
-        grading.append(
-            {
-                "incident": inc.id,
-                "team": graded.get(inc.id),
-                "plan": g.level,
-                "basis_zh": g.basis_zh,
-                "basis_en": g.basis_en,
-                "agrees": graded.get(inc.id) == g.level,
-            }
-        )
-        first = next(
-            (
-                a
-                for a in run.records
-                if a.incident == inc.id and a.action == "written_report" and a.outcome == "received"
-            ),
-            None,
-        )
-        given = [c for c in (first.detail.split(",") if first and first.detail else []) if c]
-        content[inc.id] = {
-            "given": given,
-            "missing": [c for c in plan.reporting.first_report_content if c not in given],
-        }
-    vs = run.verdicts
-    return {
-        "verdicts": [v.__dict__ for v in vs],
-        "grading": grading,
-        "report_content": content,
-        "counts": {s: sum(v.status == s for v in vs) for s in (MET, MISSED, NA)},
-        "ended_at": max((a.time for a in run.records), default=0.0),
-    }
 
 
 # -- personal data ------------------------------------------------------------------------------
@@ -583,37 +551,43 @@ def action_rows(
     redact: Redactor,
     *,
     show_names: bool | None = None,
+    by: Sequence[str] | None = None,
 ) -> list[list[str]]:
     """The action log as rows: time, incident, actor, action, target, outcome, detail.
 
     People are named by role unless ``show_names`` (by default: when ``redact`` is off, i.e.
-    contacts were asked for).
+    contacts were asked for). ``by``: per record, the player who did it (a typed name, scrubbed
+    by ``redact``), shown after the actor (:func:`action_columns` with ``by=True``).
     """
     names = Names(scenario, lang, not redact.enabled if show_names is None else show_names)
     rows = []
-    for a in records:
+    for n, a in enumerate(records):
         target = (
             names.incident(a.target) if a.target in names.incidents else names.who(a.target, redact)
         )
-        rows.append(
-            [
-                labels.day_time(a.time, lang),
-                names.incident(a.incident) if a.incident else "",
-                names.who(a.actor, redact),
-                action_label(a.action, lang, names.plan),
-                target,
-                names.outcome(a.action, a.outcome),
-                names.detail(a, redact),
-            ]
-        )
+        row = [
+            labels.day_time(a.time, lang),
+            names.incident(a.incident) if a.incident else "",
+            names.who(a.actor, redact),
+            action_label(a.action, lang, names.plan),
+            target,
+            names.outcome(a.action, a.outcome),
+            names.detail(a, redact),
+        ]
+        if by is not None:
+            player = by[n] if n < len(by) else ""
+            row.insert(3, redact(player) if player else "—")
+        rows.append(row)
     return rows
 
 
-def action_columns(lang: str) -> list[str]:
+def action_columns(lang: str, *, by: bool = False) -> list[str]:
+    """The action log's column headings (``by``: with the player who did each action)."""
     return [
         _s("time", lang),
         _s("incident", lang),
         _s("rev_col_actor", lang),
+        *([_s("drill_col_by", lang)] if by else []),
         _s("rev_col_action", lang),
         _s("rev_col_target", lang),
         _s("rev_col_outcome", lang),
@@ -779,7 +753,7 @@ class _Builder:
         first_seen: dict[tuple[str, str], float] = {}
         for a in self.rebuilt.records:
             first_seen.setdefault((a.incident, a.action), a.time)
-        plan_grades = {g["incident"]: g["plan"] for g in self.card.get("grading", [])}
+        plan_grades = {g["incident"]: g["plan"] for g in self.card.grading}
         incidents = [
             [
                 self.names.incident(inc.id),
@@ -817,7 +791,7 @@ class _Builder:
     # -- 3. scorecard ------------------------------------------------------------------------------
     def scorecard(self) -> tuple[Section, Table]:
         lang, plan, card = self.lang, self.plan, self.card
-        counts = card.get("counts", {})
+        counts = card.counts
         blocks = [
             Block(
                 "p",
@@ -834,14 +808,12 @@ class _Builder:
             blocks.append(
                 Block(
                     "p",
-                    self.s(
-                        "rev_running_note", time=labels.day_time(card.get("ended_at", 0.0), lang)
-                    ),
+                    self.s("rev_running_note", time=labels.day_time(card.ended_at, lang)),
                 )
             )
         sheet_rows = []
         by_incident: dict[str, list[dict]] = {}
-        for v in card.get("verdicts", []):
+        for v in card.verdicts:
             by_incident.setdefault(v["incident"], []).append(v)
         for iid, vs in by_incident.items():
             rows = []
@@ -869,7 +841,7 @@ class _Builder:
                 self.s("rev_yes") if g.get("agrees") else self.s("rev_no"),
                 labels.plan_text(plan, g.get("basis_zh" if lang == "zh" else "basis_en", ""), lang),
             ]
-            for g in card.get("grading", [])
+            for g in card.grading
         ]
         content = [
             [
@@ -877,7 +849,7 @@ class _Builder:
                 _join((t(f"rev_content_{c}", lang) for c in given["given"]), lang) or "—",
                 _join((t(f"rev_content_{c}", lang) for c in given["missing"]), lang) or "—",
             ]
-            for iid, given in card.get("report_content", {}).items()
+            for iid, given in card.report_content.items()
         ]
         blocks += [
             Block("h3", self.s("rev_grading")),

@@ -18,11 +18,13 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from sim import labels
-from sim.drill import Drill, DrillError, auto_reference, scenario_from_text
+from sim import session as ds
+from sim.drill import Drill, DrillError, auto_reference, scenario_from_text, verdict_dict
 from sim.grading import grade
 from sim.plan import GRADES, RULE_IDS
+from sim.session import DrillSession, Scorecard
 from sim.store import DrillStore
-from ui import drill_logic as dl
+from ui import drill_view as dl
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "app.py"
@@ -117,7 +119,7 @@ def step(incident: str, sid: str, **more: Any) -> dict[str, Any]:
 def flow(seed: int) -> tuple[list[dict[str, Any]], dict[str, Any]] | None:
     """The decisions the main test takes by clicking, or None when ``seed`` does not give an
     unanswered first call to the leader answered by the backup and a second inject later."""
-    text = dl.build_snapshot(SHEETS, site="site_a", seed=seed, generated=True, count=2)
+    text = ds.build_snapshot(SHEETS, site="site_a", seed=seed, generated=True, count=2)
     sc = scenario_from_text(text)
     plan = sc.plan
     d = Drill(sc, seed)
@@ -224,7 +226,8 @@ def test_play_a_drill_then_score_it_against_the_engine(db):
     ]
 
     act(at, "control", f["a"])
-    assert any(plan.step("control").clause_zh in c for c in texts(at, "caption"))
+    # the plan's words are behind the step's tooltip (a long clause never pushes "Do it" down)
+    assert any(plan.step("control").clause_zh in m.proto.help for m in at.markdown)
     act(at, "graded", f["a"], act_level=f["plan_a"])
     # the verbal report goes to every addressee; the office's first person takes the call
     at.pills(key="drill_act_kind").set_value("verbal_report").run()
@@ -304,23 +307,26 @@ def test_play_a_drill_then_score_it_against_the_engine(db):
 
     scenario = scenario_from_text(db.drill(drill_id)["scenario_text"])
     engine = Drill.replay(scenario, seed, stored)
-    verdicts = [dl.verdict_dict(v) for v in engine.verdicts(final=True)]
+    verdicts = [verdict_dict(v) for v in engine.verdicts(final=True)]
     assert len({v["rule"] for v in verdicts}) == len(RULE_IDS)
     result = db.result(drill_id)
     assert result["verdicts"] == verdicts
-    assert result["grading"] == engine.scorecard()["grading"]
+    assert result["grading"] == engine.scorecard().grading
     # the automatic policy is cut where the team's drill ended, for a fair comparison
-    auto = [dl.verdict_dict(v) for v in auto_reference(scenario, seed, end=engine.now).verdicts]
+    auto = [verdict_dict(v) for v in auto_reference(scenario, seed, end=engine.now).verdicts]
     assert result["auto"]["verdicts"] == auto
 
     # the rule table shows the engine's verdicts, beside the automatic policy's
     names = dl.incident_names(at.session_state["drill_live"], "en")
     want = dl.score_rows(
-        {"verdicts": verdicts, "auto": {"verdicts": auto}}, scenario.plan, "en", names
+        Scorecard.from_dict({"verdicts": verdicts, "auto": {"verdicts": auto}}),
+        scenario.plan,
+        "en",
+        names,
     )
     shown = table(at, "Plan-compliant policy")
     assert shown.to_dict("records") == want
-    applicable = [v for v in verdicts if dl.applicable(v)]
+    applicable = Scorecard.from_dict(result).applicable()
     assert len(shown) == len(applicable) > 0
     assert list(shown["Result"].str.contains("missed")) == [
         v["status"] == "missed" for v in applicable
@@ -347,10 +353,10 @@ def test_play_a_drill_then_score_it_against_the_engine(db):
     # the standing among simulated runs
     lines = [m for m in texts(at, "markdown") if "of simulated runs do better" in m]
     assert lines and result["standing"]
-    assert set(result["standing"]) <= set(dl.measured_by_rule(verdicts))
+    assert set(result["standing"]) <= set(ds.measured_by_rule(verdicts))
     for rule in result["standing"]:
         assert any(x.startswith(f"- {plan.rules[rule].label_en}: ") for x in lines[0].split("\n"))
-    assert result["standing_reps"] == dl.DEFAULT_REPS
+    assert result["standing_reps"] == ds.DEFAULT_REPS
 
 
 def test_a_second_session_and_a_restart_resume_the_identical_state(db):
@@ -392,7 +398,7 @@ def test_both_languages_render_every_view(db, lang):
     assert title in texts(at, "title")
     drill_id = start(at, seed=4)
     ok(at.button(key="drill_adv_next").click().run())
-    menu = dl.menu(at.session_state["drill_live"], "sheets_lost")
+    menu = at.session_state["drill_live"].menu("sheets_lost")
     assert len(menu) > 10
     for item in menu:  # every step's form renders
         ok(at.pills(key="drill_act_kind").set_value(item).run())
@@ -502,8 +508,8 @@ def test_undo_removes_the_last_stored_action(db):
 
 def test_a_drill_stored_with_the_older_decision_kinds_replays_and_reads(db):
     """Drills stored before the menu became the plan's steps replay, and their log reads."""
-    drill_id = dl.create_drill(db, year=2026, site="site_a", path=SHEETS, seed=2, lang="en")
-    live = dl.LiveDrill.load(db, drill_id)
+    drill_id = ds.create_drill(db, year=2026, site="site_a", path=SHEETS, seed=2, lang="en")
+    live = DrillSession.load(db, drill_id)
     old = [
         {"kind": "advance", "to": live.drill.next_inject_at()},
         {"kind": "control", "incident": "sheets_lost"},
@@ -539,7 +545,7 @@ def test_a_drill_stored_with_the_older_decision_kinds_replays_and_reads(db):
 def test_after_closing_the_menu_offers_what_comes_after_the_response(db):
     live = _live(db, told=True)
     inc = "sheets_lost"
-    live.apply(db, dl.step_decision(live, inc, "team_dispatched", person=""))
+    live.apply(db, live.step_decision(inc, "team_dispatched", person=""))
     live.apply(db, {"kind": "advance", "to": live.drill.now + 600})
     assert inc in live.drill.resolved
     live.apply(db, step(inc, "closed"))
@@ -629,7 +635,7 @@ def test_an_unknown_drill_in_the_url_is_a_message(db):
 
 
 def test_site_suggestion_follows_the_stored_drills(db):
-    text = dl.build_snapshot(SHEETS, site="site_a", seed=1)
+    text = ds.build_snapshot(SHEETS, site="site_a", seed=1)
     db.create_drill(year=2025, site="site_a", scenario_name="x", scenario_text=text, seed=1)
     db.create_drill(year=2026, site="site_c", scenario_name="x", scenario_text=text, seed=1)
     at = ok(app(lang="en"))
@@ -660,7 +666,7 @@ def test_every_shipped_scenario_plays_and_loads_fast(db, path):
 
 
 def test_relocated_script_names_the_chosen_site():
-    text = dl.build_snapshot(SHEETS, site="site_b", seed=1)
+    text = ds.build_snapshot(SHEETS, site="site_b", seed=1)
     (inc,) = scenario_from_text(text).incidents
     assert inc.site == "site_b"
     assert "第二考点" in inc.text_zh and "第一考点" not in inc.text_zh
@@ -668,8 +674,8 @@ def test_relocated_script_names_the_chosen_site():
 
 
 def test_generated_snapshot_is_named_and_reproducible():
-    a = dl.build_snapshot(SHEETS, site="site_c", seed=9, generated=True, count=3)
-    assert a == dl.build_snapshot(SHEETS, site="site_c", seed=9, generated=True, count=3)
+    a = ds.build_snapshot(SHEETS, site="site_c", seed=9, generated=True, count=3)
+    assert a == ds.build_snapshot(SHEETS, site="site_c", seed=9, generated=True, count=3)
     sc = scenario_from_text(a)
     assert len(sc.incidents) == 3 and {i.site for i in sc.incidents} == {"site_c"}
     assert [i.id for i in sc.incidents] == ["g1", "g2", "g3"]  # in the order they happen
@@ -678,27 +684,28 @@ def test_generated_snapshot_is_named_and_reproducible():
 
 
 def test_live_drill_stores_each_decision_and_syncs_with_another_writer(db):
-    drill_id = dl.create_drill(db, year=2027, site="site_a", path=SHEETS, seed=2, lang="zh")
-    live = dl.LiveDrill.load(db, drill_id)
+    drill_id = ds.create_drill(db, year=2027, site="site_a", path=SHEETS, seed=2, lang="zh")
+    live = DrillSession.load(db, drill_id)
     live.apply(db, {"kind": "advance", "to": live.drill.next_inject_at()})
     with pytest.raises(Exception, match="not resolved"):
         live.apply(db, step("sheets_lost", "closed"))
     assert [a["kind"] for a in db.actions(drill_id)] == ["advance"]
     assert db.actions(drill_id)[0]["sim_minute"] == live.drill.outcomes[0].start
-    assert dl.sync(live, db, drill_id) is live  # nothing changed: no replay
-    other = dl.LiveDrill.load(db, drill_id)
+    assert ds.sync(live, db, drill_id) is live  # nothing changed: no replay
+    other = DrillSession.load(db, drill_id)
     other.apply(db, step("sheets_lost", "graded", level="III"))
-    fresh = dl.sync(live, db, drill_id)
+    fresh = ds.sync(live, db, drill_id)
     assert fresh is not live and fresh.drill.records == other.drill.records
-    result = dl.end_drill(db, fresh, reps=20)
-    assert db.drill(drill_id)["status"] == "ended" and db.result(drill_id) == result
+    card = fresh.end(db, reps=20)
+    assert db.drill(drill_id)["status"] == "ended" and db.result(drill_id) == card.to_dict()
+    assert Scorecard.from_dict(db.result(drill_id)) == card
     with pytest.raises(Exception, match="ended"):
         fresh.apply(db, {"kind": "note", "text": "late"})
 
 
 def test_a_failed_store_write_is_not_kept_in_memory(db):
-    drill_id = dl.create_drill(db, year=2027, site="site_a", path=SHEETS, seed=2, lang="en")
-    live = dl.LiveDrill.load(db, drill_id)
+    drill_id = ds.create_drill(db, year=2027, site="site_a", path=SHEETS, seed=2, lang="en")
+    live = DrillSession.load(db, drill_id)
 
     class Broken:
         def append_action(self, *a, **k):
@@ -706,13 +713,13 @@ def test_a_failed_store_write_is_not_kept_in_memory(db):
 
     with pytest.raises(OSError):
         live.apply(Broken(), {"kind": "advance", "to": live.drill.now + 5})
-    again = dl.sync(live, db, drill_id)
+    again = ds.sync(live, db, drill_id)
     assert again is not live and again.drill.decisions == [] and db.actions(drill_id) == []
 
 
 def test_tick_stops_at_the_next_inject(db):
-    drill_id = dl.create_drill(db, year=2027, site="site_a", path=SHEETS, seed=2, lang="en")
-    live = dl.LiveDrill.load(db, drill_id)
+    drill_id = ds.create_drill(db, year=2027, site="site_a", path=SHEETS, seed=2, lang="en")
+    live = DrillSession.load(db, drill_id)
     start, nxt = live.drill.now, live.drill.next_inject_at()
     live.tick(db, 3)
     assert live.drill.now == start + 3
@@ -743,7 +750,7 @@ def test_measured_by_rule_is_the_mean_of_measured_times():
         {"rule": "duty_24h_during_exam", "status": "met", "measured_min": 0.0},  # a gap
         {"rule": "follow_up_reports", "status": "met", "measured_min": 30.0},  # a gap
     ]
-    assert dl.measured_by_rule(vs) == {"first_report_3h": 150.0}
+    assert ds.measured_by_rule(vs) == {"first_report_3h": 150.0}
 
 
 def test_engine_refusals_are_translated_by_code():
@@ -752,7 +759,7 @@ def test_engine_refusals_are_translated_by_code():
     exc = DrillError("not_resolved", incident="sheets_lost")
     assert dl.error_text(exc, "zh").startswith("尚未处置完毕") and "not resolved" in str(exc)
     assert dl.error_text(DrillError("something new"), "zh") == "something new"
-    plan = scenario_from_text(dl.build_snapshot(SHEETS, site="site_a", seed=1)).plan
+    plan = scenario_from_text(ds.build_snapshot(SHEETS, site="site_a", seed=1)).plan
     closed = DrillError("after_close", step="evaluation")
     assert dl.error_text(closed, "zh", plan) == "“评估损失与应急工作”须在结束响应之后进行。"
     assert "comes after the incident is closed" in str(closed)
@@ -762,11 +769,11 @@ def test_engine_refusals_are_translated_by_code():
     assert dl.error_text(replay, "zh") == "演练7无法重放：时钟不能倒退。"
 
 
-def _live(db, seed: int = 2, *, told: bool = False) -> dl.LiveDrill:
+def _live(db, seed: int = 2, *, told: bool = False) -> DrillSession:
     """A drill of the lost-sheets script at its inject; ``told``: a written report has reached
     the working group's office (on paper, so always), which the office's steps need."""
-    drill_id = dl.create_drill(db, year=2027, site="site_a", path=SHEETS, seed=seed, lang="en")
-    live = dl.LiveDrill.load(db, drill_id)
+    drill_id = ds.create_drill(db, year=2027, site="site_a", path=SHEETS, seed=seed, lang="en")
+    live = DrillSession.load(db, drill_id)
     live.apply(db, {"kind": "advance", "to": live.drill.next_inject_at()})
     if told:
         live.apply(db, step("sheets_lost", "written_report", to=["working_group"]))
@@ -778,36 +785,34 @@ def test_a_step_decision_takes_the_plans_addressees_and_content(db):
     plan = live.scenario.plan
     inc = "sheets_lost"
     # no widget values: every addressee; the office's first person takes the phoned one
-    d = dl.step_decision(live, inc, "verbal_report")
+    d = live.step_decision(inc, "verbal_report")
     assert d == step(
         inc, "verbal_report", to=list(plan.step("verbal_report").to), person="duty_day"
     )
     # the whole call chain instead of one person
-    d = dl.step_decision(live, inc, "verbal_report", person="")
+    d = live.step_decision(inc, "verbal_report", person="")
     assert "person" not in d
     # addressees keep the plan's order; unknown ones are dropped
-    d = dl.step_decision(
-        live, inc, "office_informs", to=["regional_emergency_office", "x", "leader"]
-    )
+    d = live.step_decision(inc, "office_informs", to=["regional_emergency_office", "x", "leader"])
     assert d["to"] == ["leader", "regional_emergency_office"] and d["person"] == "leader"
     # written on paper to the office: no one to call
-    d = dl.step_decision(live, inc, "written_report", fields={"time": " 11:45 ", "trend": ""})
+    d = live.step_decision(inc, "written_report", fields={"time": " 11:45 ", "trend": ""})
     assert "person" not in d and d["content"] == ["time"] and d["fields"] == {"time": "11:45"}
     # the emergency team of the family (the plan's teams:)
-    d = dl.step_decision(live, inc, "team_dispatched")
+    d = live.step_decision(inc, "team_dispatched")
     assert d["to"] == list(plan.teams["answer_sheet_loss"]) and d["person"] == "team_exam_1"
-    assert dl.step_decision(live, inc, "graded", level="III")["level"] == "III"
-    assert dl.step_decision(live, inc, "control") == step(inc, "control")
+    assert live.step_decision(inc, "graded", level="III")["level"] == "III"
+    assert live.step_decision(inc, "control") == step(inc, "control")
     with pytest.raises(DrillError, match="at least one addressee"):
-        dl.step_decision(live, inc, "verbal_report", to=[])
+        live.step_decision(inc, "verbal_report", to=[])
 
 
 def test_an_unanswered_call_offers_the_next_in_the_chain(db):
     for seed in range(1, 200):
         live = _live(db, seed, told=True)
-        d = dl.step_decision(live, "sheets_lost", "office_informs", to=["leader"], person="leader")
+        d = live.step_decision("sheets_lost", "office_informs", to=["leader"], person="leader")
         out = live.apply(db, d)
-        nxt, unanswered = dl.backup_decision(live, d, out)
+        nxt, unanswered = live.backup_decision(d, out)
         if out.detail["reached"]["leader"] == "failed":
             assert unanswered and nxt == {**d, "person": "deputy_vice_dean"}
             msgs = dl.outcome_messages(live, d, out, "en")
@@ -818,7 +823,7 @@ def test_an_unanswered_call_offers_the_next_in_the_chain(db):
 
 
 def test_verdict_notes_and_the_run_level_verdict_read_in_words():
-    plan = scenario_from_text(dl.build_snapshot(SHEETS, site="site_a", seed=1)).plan
+    plan = scenario_from_text(ds.build_snapshot(SHEETS, site="site_a", seed=1)).plan
 
     def note(lang, **v):
         return labels.verdict_note(v, lang, plan)
@@ -844,12 +849,12 @@ def test_verdict_notes_and_the_run_level_verdict_read_in_words():
 
 def test_the_menu_says_which_office_steps_wait_for_a_report(db):
     live = _live(db)
-    waiting = dl.office_steps_waiting(live, "sheets_lost")
+    waiting = live.office_steps_waiting("sheets_lost")
     assert {"office_informs", "team_dispatched"} <= set(waiting)
-    assert not set(waiting) & set(dl.menu(live, "sheets_lost"))
+    assert not set(waiting) & set(live.menu("sheets_lost"))
     told = _live(db, told=True)
-    assert dl.office_steps_waiting(told, "sheets_lost") == []
-    assert "office_informs" in dl.menu(told, "sheets_lost")
+    assert told.office_steps_waiting("sheets_lost") == []
+    assert "office_informs" in told.menu("sheets_lost")
 
 
 def test_an_arriving_inject_is_announced_with_a_notice(db):
@@ -896,3 +901,22 @@ def test_took_agrees_with_the_clock_times_beside_it(db):
     times = msg.split("(")[1].rstrip(")").split(" → ")
     minute = [int(x[-2:]) + 60 * int(x[-5:-3]) for x in times]
     assert took == minute[1] - minute[0]
+
+
+def test_the_log_says_who_did_each_action_and_what_a_note_is_about(db):
+    at = ok(app(lang="en"))
+    drill_id = start(at, seed=2)
+    ok(at.button(key="drill_adv_next").click().run())
+    at.text_input(key="drill_act_player").set_value("Player C")
+    act(at, "graded", "sheets_lost", act_level="III")
+    at.pills(key="drill_act_kind").set_value("note").run()
+    at.selectbox(key="drill_act_note_about").set_value("rule:first_report_3h")
+    act(at, "note", act_note="slow start")
+    stored = [a["payload"] for a in db.actions(drill_id)][1:]
+    assert [d.get("player") for d in stored] == ["Player C", "Player C"]
+    assert stored[1]["rule"] == "first_report_3h"
+    log = table(at, "Done by")
+    assert list(log["Done by"][:2]) == ["Player C", "Player C"]
+    assert (
+        log["Action"][0] == "Note: slow start (about: First report within 3 hours (all addressees))"
+    )

@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from sim.crypto import decrypt
 from sim.drill import Drill, scenario_from_text, snapshot_text
+from sim.labels import addressee_label, day_time
 from sim.store import DrillStore
 
 REVIEW = str(Path(__file__).resolve().parent.parent / "ui" / "review.py")
@@ -189,3 +190,60 @@ def test_programme_page_flags_missed_years(setup):
     assert "2023" in warning and "2025" in warning and "2024" not in warning
     assert any("Site C" in i.value for i in at.info)  # never drilled
     assert len(at.dataframe) >= 3
+
+
+def test_the_evaluation_form_opens_with_each_rules_evidence(tmp_path, monkeypatch):
+    """Per rule: measured against allowed, the team's actions on its steps (time, who, to whom)
+    and the observer notes naming it; the log says who did each action."""
+    db = tmp_path / "drills.sqlite"
+    monkeypatch.setenv("DRILLSIM_DB", str(db))
+    store = DrillStore(db)
+    drill_id = store.create_drill(
+        year=2027,
+        site="site_a",
+        scenario_name="drill_answer_sheet_loss",
+        scenario_text=TEXT,
+        seed=5,
+    )
+    drill = Drill(scenario_from_text(TEXT), 5)
+    decisions = [{"kind": "advance", "to": drill.next_inject_at()}]
+    drill.apply(decisions[0])
+    inc = drill.injects()[0]["id"]
+    decisions += [
+        {"kind": "step", "incident": inc, "step": "graded", "level": "III", "player": "Player A"},
+        {
+            "kind": "step",
+            "incident": inc,
+            "step": "verbal_report",
+            "to": ["working_group"],
+            "player": "Player B",
+        },
+        {"kind": "note", "incident": inc, "text": "asked twice", "rule": "first_report_3h"},
+        {"kind": "note", "incident": inc, "text": "grade unsure", "step": "graded"},
+    ]
+    for d in decisions[1:]:
+        drill.apply(d)
+    for d in decisions:
+        store.append_action(drill_id, sim_minute=0.0, kind=d["kind"], payload=d)
+    verbal = drill.outcomes[2]
+
+    at = review(drill_id)
+    assert not at.exception, at.exception
+    log = at.dataframe[0].value
+    assert "Player B" in set(log["Done by"]) and "Player A" in set(log["Done by"])
+    evidence = [c.value for c in at.caption if c.value.startswith("**Evidence**")]
+    first = next(e for e in evidence if "asked twice" in e)
+    card = Drill.replay(scenario_from_text(TEXT), 5, decisions).scorecard()
+    v = next(v for v in card.verdicts if v["rule"] == "first_report_3h")
+    assert f"allowed {v['allowed_min']:.0f} min" in first
+    plan = drill.plan
+    action = (
+        f"{plan.step('verbal_report').label_en} → {addressee_label(plan, 'working_group', 'en')}"
+    )
+    assert f"{day_time(verbal.start, 'en')} · Player B · {action}" in first
+    graded = next(e for e in evidence if "grade unsure" in e)
+    assert "Player A" in graded and "asked twice" not in graded
+    # the observation opens with the observer's note on that rule
+    obs = at.text_input(key=f"rev_obs_{drill_id}_hseep_rule_first_report_3h")
+    assert obs.value == "asked twice"
+    store.close()

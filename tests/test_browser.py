@@ -165,5 +165,12 @@ def test_the_drill_fits_one_laptop_screen(app_server):
             assert in_view(page.locator("tr[data-status]").first)
             clock = page.get_by_test_id("drill-clock")
             assert in_view(clock) and re.fullmatch(r"\d\d:\d\d", clock.inner_text())
+            # the steps with the longest clause and the most fields keep "Do it" in view too
+            for name in ("Follow-up report", "Written first report"):
+                page.get_by_role("radio", name=name).click()
+                settle(page)
+                assert page.evaluate("window.scrollY") == 0
+                do_it = page.get_by_role("button", name="Do it")
+                assert in_view(do_it), (name, do_it.bounding_box())
         finally:
             browser.close()

@@ -45,7 +45,12 @@ def test_drill_auto_stores_a_reference_drill(capsys, db):
     )
     assert code == 0, err
     first = json.loads(out)
-    assert first["counts"]["met"] > 0
+    assert first["counts"]["met"] > 0 and set(first["counts"]) == {
+        "met",
+        "missed",
+        "unfinished",
+        "n/a",
+    }
     code, out, _ = run(
         capsys,
         "drill-auto",
@@ -57,14 +62,32 @@ def test_drill_auto_stores_a_reference_drill(capsys, db):
         "--db",
         db,
     )
+    assert code == 0 and out.startswith("已保存参考演练 ")
+    # the verdicts in the pages' words: status words, unfinished counted apart
+    assert "：达标 · " in out and "未到期（演练已结束）0 项" in out.splitlines()[-1]
+    assert "first_report_3h" not in out and " met " not in out
+    code, out, _ = run(
+        capsys,
+        "drill-auto",
+        "drill_answer_sheet_loss",
+        "--site",
+        "site_a",
+        "--year",
+        "2029",
+        "--lang",
+        "en",
+        "--db",
+        db,
+    )
     assert code == 0 and out.startswith("stored reference drill ")
+    assert "  ✓ First report within 3 hours (all addressees): met · " in out
     code, out, _ = run(capsys, "drills", "--db", db, "--json")
     rows = json.loads(out)
-    assert [r["year"] for r in rows] == [2028, 2027]  # newest first
+    assert [r["year"] for r in rows] == [2029, 2028, 2027]  # newest first
     assert (
-        rows[1]["id"] == first["id"] and rows[1]["site"] == "site_b" and rows[1]["kind"] == "auto"
+        rows[2]["id"] == first["id"] and rows[2]["site"] == "site_b" and rows[2]["kind"] == "auto"
     )
-    assert rows[1]["scenario"] == "drill_answer_sheet_loss"
+    assert rows[2]["scenario"] == "drill_answer_sheet_loss"
     code, table, _ = run(capsys, "drills", "--db", db)
     assert "drill_answer_sheet_loss" in table and "site_b" in table
     code, out, _ = run(capsys, "drills", "--db", db, "--year", "2027", "--json")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from sim.drill import (
 )
 from sim.plan import FAMILIES, GRADES
 from sim.rules import MET, MISSED, STATUSES, UNFINISHED
+from sim.session import RULE_STEPS, Scorecard, site_rotation
 
 
 def with_plan(scenario, plan):
@@ -201,8 +203,8 @@ def test_missing_first_report_content_is_scored():
     required = list(SCENARIO.plan.reporting.first_report_content)
     assert out.detail["missing_content"] == [c for c in required if c not in ("time", "place")]
     card = d.scorecard()
-    assert card["report_content"][INC]["given"] == ["time", "place"]
-    assert card["report_content"][INC]["missing"] == out.detail["missing_content"]
+    assert card.report_content[INC]["given"] == ["time", "place"]
+    assert card.report_content[INC]["missing"] == out.detail["missing_content"]
 
 
 def test_complete_content_and_no_written_report():
@@ -219,7 +221,7 @@ def test_complete_content_and_no_written_report():
     )
     assert out.detail["missing_content"] == []
     fresh = started(5)
-    assert fresh.scorecard()["report_content"][INC] == {"given": [], "missing": full}
+    assert fresh.scorecard().report_content[INC] == {"given": [], "missing": full}
 
 
 def test_close_is_refused_until_the_team_has_resolved_the_incident():
@@ -268,16 +270,18 @@ def test_close_is_refused_until_the_team_has_resolved_the_incident():
 def test_scorecard_equals_the_engines_verdicts():
     d = play(7)
     card = d.scorecard()
-    assert card["verdicts"] == [verdict_dict(v) for v in d.verdicts(final=True)]
+    assert card.verdicts == [verdict_dict(v) for v in d.verdicts(final=True)]
     # a miss carries its causes; what the model does not time is the team's own
-    missed = [v for v in card["verdicts"] if v["status"] == MISSED]
+    missed = [v for v in card.verdicts if v["status"] == MISSED]
     assert missed and all(v["causes"] for v in missed)
     assert any(c == "team_time" for v in missed for c, _ in v["causes"])
     counts = {s: sum(v.status == s for v in d.verdicts(final=True)) for s in STATUSES}
-    assert card["counts"] == counts
-    (g,) = card["grading"]
+    assert card.counts == counts
+    (g,) = card.grading
     assert g == {**g, "incident": INC, "team": "III", "plan": "III", "agrees": True}
-    assert card["ended_at"] == d.now
+    assert card.ended_at == d.now
+    # what the store keeps reads back as the same scorecard
+    assert Scorecard.from_dict(json.loads(json.dumps(card.to_dict()))) == card
 
 
 def test_deadline_board_counts_down_then_settles():
@@ -412,7 +416,7 @@ def test_ending_early_leaves_running_clocks_unfinished_not_missed():
     }
     assert MISSED not in {x.status for x in final.values() if x.rule != "duty_24h_during_exam"}
     card = d.scorecard()
-    assert card["counts"][UNFINISHED] > 0 and card["counts"][MISSED] <= 1
+    assert card.counts[UNFINISHED] > 0 and card.counts[MISSED] <= 1
 
 
 def test_a_clock_that_ran_out_stays_missed_at_the_end():
@@ -468,3 +472,26 @@ def test_the_trainer_sends_an_inject_now_and_an_ad_hoc_one_and_replay_keeps_both
     assert [a.action for a in d.records].count("discovered") == 1
     again = Drill.replay(SCENARIO, 4, d.decisions)
     assert again.records == d.records and again.adhoc_injects()[0]["text"] == "a parent calls"
+
+
+def test_every_rule_names_the_steps_its_evidence_comes_from():
+    plan = SCENARIO.plan
+    assert set(RULE_STEPS) == set(plan.rules)
+    assert {s for steps in RULE_STEPS.values() for s in steps} <= set(plan.steps)
+
+
+def test_one_site_rotation_rule():
+    """Longest without a team drill first (never drilled first), ties in the caller's order;
+    reference runs and later years do not count."""
+    drills = [
+        {"site": "a", "year": 2024},
+        {"site": "b", "year": 2026},
+        {"site": "c", "year": 2025, "kind": "auto"},
+        {"site": "d", "year": 2030},
+    ]
+    sites = [(x, x, x) for x in "dcba"]
+    rows = site_rotation(drills, sites, 2027)
+    assert [r["site"] for r in rows] == ["d", "c", "a", "b"]
+    assert [r["years_since"] for r in rows] == [None, None, 3, 1]
+    with_ref = site_rotation(drills, sites, 2027, include_reference=True)
+    assert [r["site"] for r in with_ref] == ["d", "a", "c", "b"]

@@ -12,7 +12,7 @@ import yaml
 from sim.i18n import LANGS, STRINGS_DIR, catalogue, lang_from_locale, t
 from sim.plan import FAMILIES, PHASES, SCOPES, load_plan
 from sim.rules import DELIVERED
-from ui.drill_logic import MENU_EXTRA
+from sim.session import MENU_EXTRA
 
 ROOT = Path(__file__).resolve().parent.parent
 FILES = sorted(STRINGS_DIR.glob("*.yaml"))
@@ -78,7 +78,9 @@ def _used_keys(path: Path) -> set[str]:
     return set(re.findall(r"""\b(?:_t|tr|t)\(\s*["']([a-z][a-z0-9_]*)["']""", text))
 
 
-@pytest.mark.parametrize("page", ["ui/drill.py", "ui/projector.py", "ui/drill_logic.py"])
+@pytest.mark.parametrize(
+    "page", ["ui/drill.py", "ui/projector.py", "ui/drill_view.py", "sim/session.py"]
+)
 def test_every_literal_key_the_drill_pages_use_exists(page):
     missing = sorted(_used_keys(ROOT / page) - set(catalogue()))
     assert not missing, f"{page} uses unknown string keys: {missing}"

@@ -19,10 +19,11 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from sim import session as ds
 from sim.plan import FAMILIES, load_plan
 from sim.scenario import load_scenario
+from sim.session import DrillSession
 from sim.store import DrillStore
-from ui import drill_logic as dl
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "scenarios"
@@ -167,18 +168,18 @@ def store_path(tmp_path_factory) -> str:
     path = tmp_path_factory.mktemp("walk") / "drills.sqlite"
     store = DrillStore(path)
     for generated, end in ((False, True), (True, False)):
-        drill_id = dl.create_drill(
+        drill_id = ds.create_drill(
             store, year=2027, site="site_b", path=SHEETS, seed=3, lang="zh",
             players={"leader": "测试员甲"}, generated=generated,
         )  # fmt: skip
-        live = dl.LiveDrill.load(store, drill_id)
+        live = DrillSession.load(store, drill_id)
         live.apply(store, {"kind": "advance", "to": live.drill.next_inject_at()})
         inc = next(iter(live.drill.discovered))
         for sid in ("control", "verbal_report", "graded"):
-            live.apply(store, dl.step_decision(live, inc, sid, level="III"))
+            live.apply(store, live.step_decision(inc, sid, level="III"))
         live.apply(store, {"kind": "note", "incident": inc, "text": "记录"})
         if end:
-            dl.end_drill(store, live, reps=20)
+            live.end(store, reps=20)
     store.close()
     from sim.cli import main
 

@@ -581,6 +581,8 @@ def test_cli_json_shape_and_first_report_missing(tmp_path):
         "clause_zh",
         "missing",
         "note",
+        "note_code",
+        "note_params",
     ]
     for v in vs:
         assert sorted(v) == sorted(keys)
@@ -604,17 +606,34 @@ def test_cli_json_shape_and_first_report_missing(tmp_path):
 
 
 def test_cli_text_output_of_the_shipped_example():
-    out = cli("scenarios/timelines/example_answer_sheet_loss.yaml")
+    """The terminal shows verdicts as the pages and the PDF do: rule, status and note in words
+    (zh by default, --lang en), unfinished counted apart; --json keeps the codes."""
+    plan = load_plan()
+    example = "scenarios/timelines/example_answer_sheet_loss.yaml"
+    out = cli(example)
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
-    assert lines[0].startswith("scenarios/timelines/example_answer_sheet_loss.yaml: 1 incidents,")
-    assert "x1 · answer_sheet_loss · Ⅲ级 较大" in lines
-    rules = {ln.split()[1]: ln.split()[0] for ln in lines if ln.startswith("  ")}
-    assert list(rules) == INCIDENT_RULES
-    assert rules["first_report_3h"] == "✓"
-    assert rules["direct_report_I_II"] == "–"
-    assert "information_release" in rules and rules["information_release"] == "–"
-    assert re.search(r"^– duty_24h_during_exam\s+n/a\s+needs a roster", lines[-1])
+    assert lines[0] == f"{example}：1 个事件，25 条记录"
+    assert "事件1（答卷遗失） · Ⅲ级 较大" in lines
+    rules = {ln.split("：")[0][4:]: ln[2] for ln in lines if ln.startswith("  ")}
+    assert list(rules) == [
+        plan.rules[r].label_zh for r in [*INCIDENT_RULES, "duty_24h_during_exam"]
+    ]
+    assert rules[plan.rules["first_report_3h"].label_zh] == "✓"
+    assert rules[plan.rules["direct_report_I_II"].label_zh] == "–"
+    assert "  ✓ 首报不得超过3小时：达标 · 125分钟 / 180分钟" in lines
+    assert lines[-3:] == [
+        "  – 考试期间24小时专人值班：不适用 · — / 0分钟 · 需要值班名册",
+        "",
+        "达标 12 项，未达标 1 项，未到期（演练已结束）0 项，不适用 8 项。",
+    ]
+    en = cli(example, "--lang", "en").stdout.splitlines()
+    assert en[0] == f"{example}: 1 incidents, 25 records"
+    assert "  ✓ First report within 3 hours (all addressees): met · 125 min / 180 min" in en
+    assert en[-1].startswith("12 met, 1 missed, 0 unfinished")
+    data = json.loads(cli(example, "--json").stdout)["verdicts"]
+    duty = data[-1]
+    assert (duty["status"], duty["note_code"]) == ("n/a", "needs_roster")
 
 
 def test_cli_duty_desk_with_a_scenario(tmp_path):
@@ -623,12 +642,11 @@ def test_cli_duty_desk_with_a_scenario(tmp_path):
     assert out.returncode == 0, out.stderr
     duty = json.loads(out.stdout)["verdicts"][-1]
     assert (duty["rule"], duty["incident"], duty["status"]) == ("duty_24h_during_exam", "", "met")
-    out = cli(example, "--scenario", gap_scenario(tmp_path))
+    out = cli(example, "--scenario", gap_scenario(tmp_path), "--lang", "en")
     assert out.returncode == 0, out.stderr
     assert re.search(
-        r"^✗ duty_24h_during_exam\s+missed\s+duty desk uncovered 180 min of the exam calendar$",
-        out.stdout.splitlines()[-1],
-    )
+        r"^  ✗ 24-hour staffed duty during exams: missed · .* · .*180", out.stdout.splitlines()[-3]
+    ), out.stdout.splitlines()[-3]
 
 
 def test_cli_leader_via_deputy_setting(tmp_path, capsys):

@@ -134,7 +134,7 @@ def test_a_drill_without_a_saved_result_is_replayed(tmp_path):
     for d in ({"kind": "advance", "to": drill.next_inject_at()},):
         drill.apply(d)
         s.append_action(drill_id, sim_minute=drill.now, kind=d["kind"], payload=d)
-    expected = Drill.replay(scenario, 2027, drill.decisions).scorecard()["verdicts"]
+    expected = Drill.replay(scenario, 2027, drill.decisions).scorecard().verdicts
     row = next(r for r in s.list_drills() if r["id"] == drill_id)
     assert drill_verdicts(s, row) == expected
 

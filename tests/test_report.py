@@ -208,7 +208,7 @@ def test_pdf_holds_chinese_headings_and_every_rule_verdict(
     flat = squash(text)
     _, rebuilt = rebuild_stored(store, drill_id)
     plan = rebuilt.scenario.plan
-    verdicts = rebuilt.scorecard["verdicts"]
+    verdicts = rebuilt.scorecard.verdicts
     assert {v["rule"] for v in verdicts} == set(plan.rules)
     for v in verdicts:
         row = squash(
@@ -229,7 +229,7 @@ def test_english_pdf_has_every_verdict_too(store, team_id, tmp_path):
         "Action log",
     ):
         assert squash(heading) in text
-    for v in rebuilt.scorecard["verdicts"]:
+    for v in rebuilt.scorecard.verdicts:
         assert (
             squash(
                 label(rebuilt.scenario.plan, "rules", v["rule"], "en")
@@ -280,7 +280,7 @@ def test_csv_and_xlsx_hold_the_action_log(store, team_id):
     wb = load_workbook(io.BytesIO(render(report, "xlsx")))
     assert wb.sheetnames == ["行动记录", "评分表", "专家组评估", "改进计划"]
     assert wb["行动记录"].max_row - 1 == len(rebuilt.records)
-    assert wb["评分表"].max_row - 1 == len(rebuilt.scorecard["verdicts"])
+    assert wb["评分表"].max_row - 1 == len(rebuilt.scorecard.verdicts)
     assert file_name(report, "csv").endswith("-zh-actions.csv")
 
 

@@ -1,6 +1,6 @@
 """The drill console: set up the year's drill, run the clock, act through the plan's menu, score.
 
-Thin over :mod:`ui.drill_logic` and :mod:`sim.drill`. Every decision is stored the moment it is
+Renders a :class:`sim.session.DrillSession` (words from :mod:`ui.drill_view`). Every decision is stored the moment it is
 taken and the drill is rebuilt by replaying its decisions with the same seed, so a browser
 refresh, a second browser or an app restart resumes it exactly; the drill's id is in the URL
 (``?drill=N``).
@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import html
 import random
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -18,13 +19,15 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from sim import session as ds
 from sim.drill import DrillError, scenario_from_text, snapshot_text
 from sim.i18n import escape_markdown as md
 from sim.i18n import label, t
 from sim.labels import day_time, plan_text
 from sim.plan import GRADES
 from sim.scenario import Scenario
-from ui import drill_logic as dl
+from sim.session import DrillSession
+from ui import drill_view as dl
 from ui.common import db_path, lang, scenario_files, show_error, store, translator
 
 L = lang()
@@ -46,9 +49,9 @@ def _flash(level: str, text: str) -> None:
     SS.setdefault("drill_flash", []).append((level, text))
 
 
-def _current(drill_id: int) -> dl.LiveDrill:
+def _current(drill_id: int) -> DrillSession:
     """The drill as stored, rebuilt only when the store has changed (cached in the session)."""
-    live = dl.sync(SS.get("drill_live"), store(), drill_id)
+    live = ds.sync(SS.get("drill_live"), store(), drill_id)
     SS["drill_live"] = live
     return live
 
@@ -80,7 +83,7 @@ def _act(decision: dict[str, Any], clear: tuple[str, ...] = ()) -> None:
         _flash(level, text)
     for key in clear:
         SS[key] = ""
-    nxt, unanswered = dl.backup_decision(live, decision, out)
+    nxt, unanswered = live.backup_decision(decision, out)
     if nxt is None and unanswered:
         _flash("warning", _t("drill_no_backup"))
 
@@ -96,7 +99,7 @@ def _scenario(path: str, mtime: float) -> Scenario:
 
 @st.cache_data(show_spinner=False)
 def _names(path: str, mtime: float) -> tuple[str, str]:
-    return dl.scenario_names(path)
+    return ds.scenario_names(path)
 
 
 def _start() -> None:
@@ -106,7 +109,7 @@ def _start() -> None:
         path = files[SS["drill_scenario"]]
         plan = _scenario(str(path), path.stat().st_mtime).plan
         players = {role: SS.get(f"drill_player_{role}", "") for role in plan.roles}
-        drill_id = dl.create_drill(
+        drill_id = ds.create_drill(
             store(),
             year=int(SS["drill_year"]),
             site=SS[f"drill_site_{path.stem}"],
@@ -166,7 +169,7 @@ def setup_view() -> None:
             _t("drill_year"),
             min_value=2000,
             max_value=2100,
-            value=dl.this_year(scenario),
+            value=ds.this_year(scenario),
             step=1,
             key="drill_year",
         )
@@ -182,8 +185,10 @@ def setup_view() -> None:
             _t("drill_gen_count"), min_value=1, max_value=4, value=2, step=1, key="drill_gen_count"
         )
 
-    history = dl.site_history(s, scenario.sites, year)
-    suggested = dl.suggest_site(history)
+    history = ds.site_rotation(
+        s.list_drills(), [(x.id, x.name_zh, x.name_en) for x in scenario.sites], year
+    )
+    suggested = ds.suggest_site(history)
     site_ids = [x.id for x in scenario.sites]
     names = {x.id: dl.site_name(x, L) for x in scenario.sites}
     left, right = st.columns([2, 3])
@@ -346,12 +351,12 @@ def _end() -> None:
         return
     SS["drill_running"] = False
     try:
-        dl.end_drill(store(), _current(drill_id))
+        _current(drill_id).end(store())
     except Exception as exc:  # noqa: BLE001
         _flash("error", f"{_t('error_prefix')}: {dl.error_text(exc, L)}")
 
 
-def _reference(live: dl.LiveDrill):
+def _reference(live: DrillSession):
     """The automatic policy's run of the same incidents (the trainer's answer key), cached."""
     from sim.drill import auto_reference
 
@@ -363,7 +368,7 @@ def _reference(live: dl.LiveDrill):
     return ref
 
 
-def _chart_png(live: dl.LiveDrill, now: float | None) -> bytes | None:
+def _chart_png(live: DrillSession, now: float | None) -> bytes | None:
     """The timeline chart as PNG, cached until a record is added or the language changes."""
     records = live.drill.records
     if not records:
@@ -379,7 +384,7 @@ def _chart_png(live: dl.LiveDrill, now: float | None) -> bytes | None:
     return png
 
 
-def _clock(live: dl.LiveDrill, *, trainer: bool) -> None:
+def _clock(live: DrillSession, *, trainer: bool) -> None:
     hhmm, day = dl.clock_parts(live.scenario, live.drill.now, L)
     st.metric(_t("drill_clock"), hhmm, border=True)
     st.caption(day)
@@ -392,7 +397,7 @@ def _clock(live: dl.LiveDrill, *, trainer: bool) -> None:
         )
 
 
-def render_injects(live: dl.LiveDrill, lang_: str) -> None:
+def render_injects(live: DrillSession, lang_: str) -> None:
     """Injects seen so far, newest first, with their facts."""
     injects = live.drill.injects()
     if not injects:
@@ -424,7 +429,7 @@ def render_injects(live: dl.LiveDrill, lang_: str) -> None:
             st.caption(" · ".join(badges))
 
 
-def render_board(live: dl.LiveDrill, lang_: str) -> None:
+def render_board(live: DrillSession, lang_: str) -> None:
     """The deadline board, rule by rule (the trainer sees every rule of the plan's grade)."""
     rows = dl.board_rows(live, lang_)
     if not rows:
@@ -487,7 +492,7 @@ def _live_panel(drill_id: int) -> None:
         st.caption(_t("drill_board_empty"))
 
 
-def _controls(live: dl.LiveDrill) -> None:
+def _controls(live: DrillSession) -> None:
     """Clock controls in one compact row: +5 / +15 / +60 min, next inject, run or pause, speed."""
     cols = st.columns([1, 1, 1, 1.5, 1.1, 1.1], vertical_alignment="bottom", gap="small")
     cols[0].button(_t("drill_adv_5"), key="drill_adv_5", on_click=_advance, args=(5,))
@@ -527,7 +532,7 @@ def _controls(live: dl.LiveDrill) -> None:
     )
 
 
-def _announce(live: dl.LiveDrill) -> None:
+def _announce(live: DrillSession) -> None:
     """Announce every inject that reached the team since this session last looked — also one
     that arrived while an action took simulated time: a toast, and a notice that stays until
     the trainer dismisses it. A session opening a drill announces nothing already there."""
@@ -595,7 +600,7 @@ def _do_action() -> None:
     if inc not in live.drill.discovered:
         _flash("warning", _t("drill_err_choose_incident"))
         return
-    sid = dl.pick(SS.get("drill_act_kind"), dl.menu(live, inc))
+    sid = ds.pick(SS.get("drill_act_kind"), live.menu(inc))
     player = str(SS.get("drill_act_player") or "").strip()[:40]
     if sid == "note":
         text = str(SS.get("drill_act_note") or "").strip()
@@ -614,8 +619,7 @@ def _do_action() -> None:
     fields = {c: str(SS.get(f"drill_rc_{c}") or "") for c in step.content}
     text = str(SS.get("drill_act_final_text") or "").strip() if sid == "final_report" else None
     try:
-        decision = dl.step_decision(
-            live,
+        decision = live.step_decision(
             inc,
             sid,
             to=SS.get(f"drill_act_to_{sid}"),
@@ -638,17 +642,24 @@ def _call_backup() -> None:
     refresh keeps it)."""
     drill_id = _query_drill()
     live = SS.get("drill_live")
-    backup = dl.last_backup(live) if live is not None and live.drill_id == drill_id else None
+    backup = live.last_backup() if live is not None and live.drill_id == drill_id else None
     if backup:
         _act(dict(backup))
 
 
-def _step_form(live: dl.LiveDrill, inc: str, sid: str) -> None:
+def _step_form(live: DrillSession, inc: str, sid: str) -> None:
     """The form of one step: its addressees, whom to call, the grade, the content it carries."""
     plan, scenario = live.scenario.plan, live.scenario
     step = plan.step(sid)
-    if step.clause_zh:
-        st.caption(_t("drill_clause", clause=step.clause_zh))
+    # the step's name, the plan's words behind a tooltip: a long clause never pushes "Do it" down
+    tips = [_t("drill_clause", clause=step.clause_zh)] if step.clause_zh else []
+    if step.content:
+        items = dl.list_sep(L).join(dl.content_label(plan, c, L) for c in step.content)
+        tips.append(_t("drill_content_hint", items=items))
+    head = f"**{md(dl.step_label(plan, sid, L))}**"
+    if len(step.content) > 2:  # the items scroll in a box: say how many there are
+        head += " · " + _t("drill_content_count", n=len(step.content))
+    st.markdown(head, help="\n\n".join(tips) or None)
     if sid == "graded":
         st.radio(
             _t("drill_level"),
@@ -659,8 +670,10 @@ def _step_form(live: dl.LiveDrill, inc: str, sid: str) -> None:
             key="drill_act_level",
         )
     if step.to:
-        options = dl.addressees(live, inc, sid)
-        chosen = st.multiselect(
+        options = live.addressees(inc, sid)
+        # whom to send to and whom to call side by side, one line: the Do-it row stays in view
+        c_to, c_who = st.columns(2)
+        chosen = c_to.multiselect(
             _t("drill_send_to" if step.kind in ("dispatch", "travel") else "drill_body"),
             options,
             default=options,
@@ -668,25 +681,26 @@ def _step_form(live: dl.LiveDrill, inc: str, sid: str) -> None:
             placeholder=_t("choose_options"),
             key=f"drill_act_to_{sid}",
         )
-        target = dl.call_target(plan, sid, chosen)
+        target = ds.call_target(plan, sid, chosen)
         if target is not None:
             site = live.drill.incidents[inc].site
-            role = dl.call_role(live.drill, target)
+            role = ds.call_role(live.drill, target)
             names = dict(dl.chain_options(scenario, role, site, L))
-            st.selectbox(
+            c_who.selectbox(
                 _t("drill_person_for", who=dl.addressee_label(plan, target, L)),
-                [*dl.call_chain(live, inc, target), ""],
+                [*live.call_chain(inc, target), ""],
                 format_func=lambda p: (
                     names.get(p, dl.person_label(scenario, p, L)) if p else _t("drill_chain_all")
                 ),
                 key=f"drill_act_person_{sid}",
             )
-        elif sum(dl.phoned(plan, sid, x) for x in chosen) > 1:
-            st.caption(_t("drill_chain_auto"))
+        elif sum(ds.phoned(plan, sid, x) for x in chosen) > 1:
+            c_who.caption(_t("drill_chain_auto"))
     if step.content:
-        items = dl.list_sep(L).join(dl.content_label(plan, c, L) for c in step.content)
-        st.caption(_t("drill_content_hint", items=items))
-        c1, c2 = st.columns(2)
+        # the report's items scroll in a box of their own, so the Do-it row stays in view
+        scrolls = len(step.content) > 2
+        box = st.container(height=112 if scrolls else None, border=scrolls)
+        c1, c2 = box.columns(2)
         for n, c in enumerate(step.content):
             (c1 if n % 2 == 0 else c2).text_area(
                 dl.content_label(plan, c, L), key=f"drill_rc_{c}", height=68, max_chars=500
@@ -695,10 +709,10 @@ def _step_form(live: dl.LiveDrill, inc: str, sid: str) -> None:
         st.text_area(_t("drill_final_text"), key="drill_act_final_text", height=68)
 
 
-def _action_menu(live: dl.LiveDrill) -> None:
+def _action_menu(live: DrillSession) -> None:
     """The team's menu: the plan's procedure, step by step (and a note for the record)."""
-    st.markdown(f"#### {_t('drill_actions')}")
-    backup = dl.last_backup(live)
+    st.markdown(f"**{_t('drill_actions')}**")
+    backup = live.last_backup()
     if backup:
         who = md(dl.person_label(live.scenario, backup["person"], L))
         st.button(
@@ -727,8 +741,11 @@ def _action_menu(live: dl.LiveDrill) -> None:
             + (by_id[i]["site_zh"] if L == "zh" else by_id[i]["site_en"])
         ),
         key="drill_act_incident",
+        label_visibility="collapsed",  # the choice reads "Incident 1 · …" itself
     )
-    options = dl.menu(live, inc)
+    options = live.menu(inc)
+    waiting = live.office_steps_waiting(inc)
+    names = dl.list_sep(L).join(dl.step_label(plan, s, L) for s in waiting)
     sid = st.pills(
         _t("drill_act_kind"),
         options,
@@ -737,12 +754,10 @@ def _action_menu(live: dl.LiveDrill) -> None:
         key="drill_act_kind",
         required=True,
         wrap=True,
+        # why the office's steps are not offered yet: behind the label's tooltip
+        help=_t("drill_office_waiting", steps=names) if waiting else None,
     )
-    sid = dl.pick(sid, options)
-    waiting = dl.office_steps_waiting(live, inc)
-    if waiting:
-        names = dl.list_sep(L).join(dl.step_label(plan, s, L) for s in waiting)
-        st.caption(_t("drill_office_waiting", steps=names))
+    sid = ds.pick(sid, options)
     if sid == "note":
         st.text_area(_t("drill_note_text"), key="drill_act_note", height=68)
         about = ["", *(f"rule:{r}" for r in plan.rules), *(f"step:{x}" for x in options[:-1])]
@@ -772,7 +787,7 @@ def _action_menu(live: dl.LiveDrill) -> None:
     _show_flash()  # what the last decision did, below the menu: the menu never moves
 
 
-def _trainer_notes(live: dl.LiveDrill) -> None:
+def _trainer_notes(live: DrillSession) -> None:
     """What the plan expects for each inject: its grade and the compliant policy's steps."""
     injects = live.drill.injects()
     if not injects:
@@ -796,14 +811,14 @@ def _trainer_notes(live: dl.LiveDrill) -> None:
             st.markdown(
                 "\n".join(
                     f"- {'☑' if done else '☐'} {md(dl.step_label(plan, sid, L))}"
-                    for sid, done in dl.expected_checklist(live, inj["id"], ref)
+                    for sid, done in live.expected_checklist(inj["id"], ref)
                 )
             )
             st.caption(_t("drill_expected"))
             st.markdown("\n".join(f"- {md(x)}" for x in dl.expected_steps(live, inj["id"], L, ref)))
 
 
-def _players(live: dl.LiveDrill) -> None:
+def _players(live: DrillSession) -> None:
     players = live.row.get("players") or {}
     with st.expander(_t("drill_players_shown")):
         if not players:
@@ -812,7 +827,7 @@ def _players(live: dl.LiveDrill) -> None:
             st.markdown(f"- {md(label(live.scenario.plan, 'roles', role, L))}: {md(name)}")
 
 
-def _header(live: dl.LiveDrill) -> None:
+def _header(live: DrillSession) -> None:
     meta = _snapshot_meta(live.drill_id)
     site = meta["sites"].get(live.row["site"], (live.row["site"],) * 2)[0 if L == "zh" else 1]
     st.caption(
@@ -843,7 +858,7 @@ def _send_adhoc() -> None:
     _act(decision, ("drill_adhoc_text",))
 
 
-def _inject_tools(live: dl.LiveDrill) -> None:
+def _inject_tools(live: DrillSession) -> None:
     """The trainer's injects: the scripted ones still to come (each with "send now"), and an
     ad-hoc inject — both stored as decisions, so a refresh or a replay keeps them."""
     plan_names = dl.incident_names(live, L, short=True)
@@ -880,7 +895,7 @@ def _inject_tools(live: dl.LiveDrill) -> None:
         st.button(_t("drill_adhoc_send"), key="drill_adhoc_send", on_click=_send_adhoc)
 
 
-def _end_panel(live: dl.LiveDrill) -> None:
+def _end_panel(live: DrillSession) -> None:
     """Undo and End; once End is ticked, which clocks are still running and how long they have
     (they will be scored unfinished, not missed)."""
     c1, c2 = st.columns(2)
@@ -908,7 +923,11 @@ def running_view(drill_id: int) -> None:
     trainer's tools; the timeline and the log below."""
     live = _current(drill_id)
     _announce(live)
-    st.html("<style>.block-container{padding-top:2.5rem!important}</style>")
+    st.html(
+        "<style>.block-container{padding-top:2.5rem!important}"
+        "[data-testid='stButtonGroup'] button[data-variant='pills']{min-height:0;"
+        "height:1.65rem;padding:0 0.55rem;font-size:0.88rem}</style>"
+    )
     _header(live)
     _controls(live)
     c_due, c_act, c_side = st.columns([1.2, 1.7, 1.2])
@@ -918,9 +937,9 @@ def running_view(drill_id: int) -> None:
         )
     live = _current(drill_id)
     with c_act:
-        _notices()
         _action_menu(live)
     with c_side:
+        _notices()
         st.markdown(f"**{_t('drill_injects')}**")
         with st.container(height=260, border=False):
             render_injects(live, L)
@@ -953,31 +972,30 @@ def scorecard_view(drill_id: int) -> None:
     live = _current(drill_id)
     _header(live)
     _show_flash()
-    result = store().result(drill_id)
-    if result is None:  # ended elsewhere without a result: score it now
-        result = dl.end_drill(store(), live)
+    card = live.result(store())  # the stored scorecard (scored now if it was ended elsewhere)
     plan = live.scenario.plan
     st.header(_t("drill_scorecard"))
-    st.caption(_t("drill_ended_at", time=day_time(result["ended_at"], L)))
-    counts, auto_counts = result["counts"], result.get("auto", {}).get("counts", {})
-    m1, m2, m3, m4 = st.columns(4)
-    m1.metric(_t("drill_metric_met"), counts.get("met", 0), border=True)
-    m2.metric(_t("drill_metric_missed"), counts.get("missed", 0), border=True)
-    m3.metric(_t("drill_metric_auto_met"), auto_counts.get("met", 0), border=True)
-    m4.metric(_t("drill_metric_auto_missed"), auto_counts.get("missed", 0), border=True)
+    st.caption(_t("drill_ended_at", time=day_time(card.ended_at, L)))
+    counts, auto_counts = card.counts, card.auto_counts
+    m1, m2, m3, m4, m5 = st.columns(5)
+    m1.metric(_t("drill_metric_met"), counts["met"], border=True)
+    m2.metric(_t("drill_metric_missed"), counts["missed"], border=True)
+    m3.metric(_t("drill_metric_unfinished"), counts["unfinished"], border=True)
+    m4.metric(_t("drill_metric_auto_met"), auto_counts["met"], border=True)
+    m5.metric(_t("drill_metric_auto_missed"), auto_counts["missed"], border=True)
     st.subheader(_t("drill_score_rules"))
     names = dl.incident_names(live, L)
-    st.table(pd.DataFrame(dl.score_rows(result, plan, L, names)), hide_index=True)
+    st.table(pd.DataFrame(dl.score_rows(card, plan, L, names)), hide_index=True)
     st.caption(_t("drill_score_auto"))
     st.subheader(_t("drill_score_grading"))
-    st.table(pd.DataFrame(dl.grading_rows(result, plan, L, names)), hide_index=True)
+    st.table(pd.DataFrame(dl.grading_rows(card, plan, L, names)), hide_index=True)
     st.subheader(_t("drill_score_content"))
-    st.table(pd.DataFrame(dl.content_rows(result, plan, L, names)), hide_index=True)
-    st.subheader(_t("drill_score_standing", n=result.get("standing_reps", dl.DEFAULT_REPS)))
-    lines = dl.standing_lines(result, plan, L)
+    st.table(pd.DataFrame(dl.content_rows(card, plan, L, names)), hide_index=True)
+    st.subheader(_t("drill_score_standing", n=card.standing_reps or ds.DEFAULT_REPS))
+    lines = dl.standing_lines(card, plan, L)
     if lines:
         st.markdown("\n".join(f"- {x}" for x in lines))
-        if result.get("n_incidents", 1) > 1:
+        if card.n_incidents > 1:
             st.caption(_t("drill_standing_mean"))
     else:
         st.caption(_t("drill_standing_none"))
@@ -1002,6 +1020,19 @@ def scorecard_view(drill_id: int) -> None:
 
 # -- the page -----------------------------------------------------------------------------------
 
+
+@st.cache_resource(show_spinner=False)
+def _charts_warmed() -> threading.Thread:
+    """Load the chart machinery once per server, in the background, while the trainer sets up:
+    the first timeline chart would otherwise cost one click about 2 s."""
+    from sim.charts import warm_up
+
+    thread = threading.Thread(target=warm_up, name="drillsim-chart-warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
+_charts_warmed()
 _drill_id = _query_drill()
 if _drill_id is None:
     st.title(_t("drill_page_title"))

@@ -71,7 +71,7 @@ def _scenario(path: str, mtime: float):
 @st.cache_data(show_spinner=False)
 def _scenario_title(path: str, lang_: str) -> str:
     """A scenario file by its name in ``lang_`` (its file name when it has none)."""
-    from ui.drill_logic import scenario_names
+    from sim.session import scenario_names
 
     zh, en = scenario_names(path)
     return zh if lang_ == "zh" else en

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import streamlit as st
 
+from sim import session as ds
 from sim.i18n import escape_markdown as md
 from sim.labels import day_time
-from ui import drill_logic as dl
+from sim.session import DrillSession
+from ui import drill_view as dl
 from ui.common import lang, show_error, store, translator
 
 L = lang()
@@ -31,10 +33,10 @@ def _drill_id() -> int | None:
         return int(raw)
     if KIOSK:  # a kiosk is pinned to the drill in its URL, never to "the latest"
         return None
-    return dl.latest_running(store())
+    return ds.latest_running(store())
 
 
-def _injects(live: dl.LiveDrill) -> None:
+def _injects(live: DrillSession) -> None:
     injects = live.drill.injects()
     if not injects:
         st.info(_t("drill_no_injects"))
@@ -76,7 +78,7 @@ def _view() -> None:
         if drill_id is None:
             st.info(_t("proj_no_drill"))
             return
-        live = dl.sync(SS.get("proj_live"), store(), drill_id)
+        live = ds.sync(SS.get("proj_live"), store(), drill_id)
     except Exception as exc:  # noqa: BLE001 - shown, never a traceback
         show_error(exc)
         return

@@ -14,7 +14,7 @@ import streamlit as st
 
 from sim.charts import figure_png, timeline_figure
 from sim.grading import grade
-from sim.i18n import LANGS, escape_markdown, label, t
+from sim.i18n import LANGS, addressee_label, escape_markdown, label, step_label, t
 from sim.labels import day_time, incident_name, note_of, plan_text, verdict_cells
 from sim.plan import RULE_IDS
 from sim.programme import known_sites, scenario_titles
@@ -34,8 +34,10 @@ from sim.report import (
 )
 from sim.report import Redactor as _Redactor
 from sim.rules import verdicts
+from sim.session import RULE_STEPS, Evidence, evidence
 from sim.store import StoreError
 from ui.common import db_path, lang, show_error, store, translator
+from ui.drill_view import person_label
 
 L = lang()
 
@@ -151,8 +153,15 @@ with tab_replay:
         fig = timeline_figure(records[:step], plan, L, now=current.time)
         st.image(figure_png(fig, dpi=100), width="stretch")
         log = pd.DataFrame(
-            action_rows(records[:step], scenario, L, names_only, show_names=True),
-            columns=action_columns(L),
+            action_rows(
+                records[:step],
+                scenario,
+                L,
+                names_only,
+                show_names=True,
+                by=rb.players[:step] if rb.players else None,
+            ),
+            columns=action_columns(L, by=bool(rb.players)),
         )
         st.dataframe(log.iloc[::-1], hide_index=True, width="stretch", height=280)
         true_grades = {inc.id: grade(inc.facts(), plan).level for inc in scenario.incidents}
@@ -163,7 +172,7 @@ with tab_replay:
             tuple(scenario.incidents),
             true_grades,
             records[:step],
-            end_time=float(card.get("ended_at", current.time)) if final else current.time,
+            end_time=float(card.ended_at) if final else current.time,
             ended=final,
         )
         st.markdown(f"**{_t('rev_verdicts_at_step')}**")
@@ -186,13 +195,13 @@ with tab_replay:
 
 # -- scorecard --------------------------------------------------------------------------------
 with tab_score:
-    counts = card.get("counts", {})
+    counts = card.counts
     c1, c2, c3, c4 = st.columns(4)
-    c1.metric(_t("status_met"), counts.get("met", 0))
-    c2.metric(_t("status_missed"), counts.get("missed", 0))
-    c3.metric(_t("status_unfinished"), counts.get("unfinished", 0))
-    c4.metric(_t("status_na"), counts.get("n/a", 0))
-    cells = [(v, verdict_cells(v, L, plan)) for v in card.get("verdicts", [])]
+    c1.metric(_t("status_met"), counts["met"])
+    c2.metric(_t("status_missed"), counts["missed"])
+    c3.metric(_t("status_unfinished"), counts["unfinished"])
+    c4.metric(_t("status_na"), counts["n/a"])
+    cells = [(v, verdict_cells(v, L, plan)) for v in card.verdicts]
     st.dataframe(
         pd.DataFrame(
             [
@@ -230,7 +239,7 @@ with tab_score:
                     _t("rev_yes") if g.get("agrees") else _t("rev_no"),
                     plan_text(plan, g.get("basis_zh" if L == "zh" else "basis_en", ""), L),
                 ]
-                for g in card.get("grading", [])
+                for g in card.grading
             ],
             columns=[
                 _t("incident"),
@@ -244,9 +253,46 @@ with tab_score:
         width="stretch",
     )
 
+
 # -- evaluation form --------------------------------------------------------------------------
+def _evidence_lines(ev: Evidence) -> list[str]:
+    """One rule's evidence in words (Markdown-escaped): measured against allowed per incident,
+    the team's actions on its steps (time, who, to whom) and the observer notes naming it."""
+    sep = "；" if L == "zh" else "; "
+    out = []
+    for v in ev.verdicts:
+        cells = verdict_cells(v, L, plan)
+        out.append(
+            _t(
+                "rev_ev_measured",
+                incident=incident_name(scenario.incidents, v["incident"], L),
+                measured=cells["measured"],
+                allowed=cells["allowed"],
+                status=cells["status"],
+            )
+        )
+    for e in ev.actions:
+        action = step_label(plan, e["step"], L)
+        if e["to"]:
+            action += " → " + sep.join(addressee_label(plan, x, L) for x in e["to"])
+        if e["person"]:
+            who = person_label(scenario, e["person"], L)
+            action += f"（{who}）" if L == "zh" else f" ({who})"
+        out.append(
+            _t("rev_ev_action", time=day_time(e["time"], L), who=e["player"] or "—", action=action)
+        )
+    if ev.verdicts and not ev.actions and RULE_STEPS.get(ev.rule):
+        out.append(_t("rev_ev_no_actions"))
+    for e in ev.notes:
+        out.append(
+            _t("rev_ev_note", time=day_time(e["time"], L), who=e["player"] or "—", text=e["text"])
+        )
+    return [escape_markdown(x) for x in out]
+
+
+rule_evidence = evidence(card, rb.log, RULE_IDS)
 rule_status: dict[str, list[str]] = {}
-for v in card.get("verdicts", []):
+for v in card.verdicts:
     if v["status"] in ("met", "missed", "unfinished"):
         rule_status.setdefault(v["rule"], []).append(status_label(v["status"], note_of(v)[0], L))
 
@@ -272,7 +318,8 @@ with tab_eval:
     )
     options = ["", *scale.codes()]
 
-    def rating_inputs(kind: str, target: str, text: str, hint: str = "") -> dict:
+    def rating_inputs(kind: str, target: str, text: str, hint: str = "", obs: str = "") -> dict:
+        """A rating and an observation; ``obs`` pre-fills an observation not saved yet."""
         before = prior.get((kind, target), {})
         c1, c2 = st.columns([2, 3])
         code = c1.selectbox(
@@ -284,7 +331,7 @@ with tab_eval:
         )
         obs = c2.text_input(
             _t("rev_observation"),
-            value=before.get("observation", ""),
+            value=before.get("observation", obs if not before else ""),
             key=f"rev_obs_{drill_id}_{scale_id}_{kind}_{target}",
         )
         return {"target": target, "kind": kind, "rating": code or None, "observation": obs.strip()}
@@ -298,7 +345,15 @@ with tab_eval:
                 if rule in rule_status
                 else ""
             )
-            ratings.append(rating_inputs("rule", rule, label(plan, "rules", rule, L), hint))
+            ev = rule_evidence[rule]
+            notes = (
+                "；".join(e["text"] for e in ev.notes)
+                if L == "zh"
+                else "; ".join(e["text"] for e in ev.notes)
+            )
+            ratings.append(rating_inputs("rule", rule, label(plan, "rules", rule, L), hint, notes))
+            if ev:
+                st.caption(f"**{_t('rev_evidence')}**  \n" + "  \n".join(_evidence_lines(ev)))
         st.subheader(_t("rev_eval_objectives"))
         for obj in drill_objectives():
             ratings.append(rating_inputs("objective", obj.id, obj.label(L)))

@@ -361,6 +361,12 @@ class Model:
         incident): one listener follows all of an incident's steps."""
         self._listeners.setdefault(incident, []).append(fn)
 
+    def finish(self) -> None:
+        """Drop the milestone callbacks once the run has ended: they close over the model, so
+        they kept every finished run alive until the cyclic garbage collector came round."""
+        self._listeners.clear()
+        self._watchers.clear()
+
     def milestone(self, *key: str) -> simpy.Event:
         """A SimPy event for a process that must wait for ``key`` (already triggered if reached)."""
         ev = self.env.event()

@@ -200,6 +200,7 @@ def simulate(scenario: Scenario, seed: int, replication: int = 0) -> Model:
     for inc in m.incidents:
         start_incident(m, inc)
     run_to_end(m.env)
+    m.finish()
     return m
 
 

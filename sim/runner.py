@@ -17,8 +17,11 @@ from __future__ import annotations
 import itertools
 import multiprocessing
 import os
+import sys
 import threading
+import types
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 #: Seconds to wait for a Dask scheduler before saying it cannot be reached.
@@ -93,8 +96,8 @@ def map_chunks(
     ``progress(done, reps)`` is called after each chunk has been consumed.
 
     Local workers are forked when this process has a single thread; inside a threaded server
-    (Streamlit, Jupyter) they come from a forkserver instead, which — like ``spawn`` — re-imports
-    the main module: a script calling this needs the usual ``if __name__ == "__main__":`` guard.
+    (Streamlit, Jupyter) they come from a forkserver instead, started without the caller's main
+    script (see :func:`_main_not_rerun`).
     """
     if scheduler is not None:
         results = _dask(work, payload, reps, scheduler, chunk_size)
@@ -144,6 +147,26 @@ def _in_order(
             nxt = stop
 
 
+@contextmanager
+def _main_not_rerun() -> Iterator[None]:
+    """While workers start, hide a ``__main__`` known only by its file. A forkserver or spawned
+    worker runs that file again before it works; Streamlit (and its AppTest) runs each page as
+    ``__main__``, so every worker ran the page — and a page that needs its session crashed the
+    worker. The work function and payload come by module name, so workers need no main."""
+    main = sys.modules.get("__main__")
+    if main is None or getattr(main, "__spec__", None) is not None:
+        yield  # none, or run with -m: the worker imports it by name, as Python intends
+        return
+    if not getattr(main, "__file__", None):
+        yield
+        return
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        sys.modules["__main__"] = main
+
+
 def _pool(work: Work, payload: Any, bounds, workers: int) -> Iterator[tuple[int, Any]]:
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
@@ -158,8 +181,13 @@ def _pool(work: Work, payload: Any, bounds, workers: int) -> Iterator[tuple[int,
             done, rest = wait(running, return_when=FIRST_COMPLETED)
             return set(done), set(rest)
 
+        def submit(a: int, b: int) -> Any:
+            # a submit may start a worker process: that is when the main would be re-run
+            with _main_not_rerun():
+                return pool.submit(_pool_chunk, a, b)
+
         yield from _in_order(
-            lambda a, b: pool.submit(_pool_chunk, a, b),
+            submit,
             bounds,
             wait_some,
             lambda fut: fut.result(),

@@ -19,9 +19,9 @@ TEXT = snapshot_text(Path("scenarios/drill_answer_sheet_loss.yaml"))
 PLAYER = "欧阳明远"
 
 
-@pytest.fixture
-def setup(tmp_path, monkeypatch):
-    """A store (through DRILLSIM_DB, as the app finds it) with one short team drill."""
+def new_drill(tmp_path, monkeypatch, players=None) -> tuple[DrillStore, int, Drill]:
+    """A store (through DRILLSIM_DB, as the app finds it) with a new drill of the script, and
+    the engine's drill to play it."""
     db = tmp_path / "drills.sqlite"
     monkeypatch.setenv("DRILLSIM_DB", str(db))
     store = DrillStore(db)
@@ -31,9 +31,15 @@ def setup(tmp_path, monkeypatch):
         scenario_name="drill_answer_sheet_loss",
         scenario_text=TEXT,
         seed=5,
-        players={"leader": PLAYER},
+        players=players,
     )
-    drill = Drill(scenario_from_text(TEXT), 5)
+    return store, drill_id, Drill(scenario_from_text(TEXT), 5)
+
+
+@pytest.fixture
+def setup(tmp_path, monkeypatch):
+    """A store (through DRILLSIM_DB, as the app finds it) with one short team drill."""
+    store, drill_id, drill = new_drill(tmp_path, monkeypatch, players={"leader": PLAYER})
     first = {"kind": "advance", "to": drill.next_inject_at()}
     drill.apply(first)
     store.append_action(drill_id, sim_minute=drill.now, kind="advance", payload=first)
@@ -195,17 +201,7 @@ def test_programme_page_flags_missed_years(setup):
 def test_the_evaluation_form_opens_with_each_rules_evidence(tmp_path, monkeypatch):
     """Per rule: measured against allowed, the team's actions on its steps (time, who, to whom)
     and the observer notes naming it; the log says who did each action."""
-    db = tmp_path / "drills.sqlite"
-    monkeypatch.setenv("DRILLSIM_DB", str(db))
-    store = DrillStore(db)
-    drill_id = store.create_drill(
-        year=2027,
-        site="site_a",
-        scenario_name="drill_answer_sheet_loss",
-        scenario_text=TEXT,
-        seed=5,
-    )
-    drill = Drill(scenario_from_text(TEXT), 5)
+    store, drill_id, drill = new_drill(tmp_path, monkeypatch)
     decisions = [{"kind": "advance", "to": drill.next_inject_at()}]
     drill.apply(decisions[0])
     inc = drill.injects()[0]["id"]

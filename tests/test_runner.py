@@ -118,3 +118,28 @@ def test_run_compare_and_standing_identical_on_dask(season):
     assert by_client.as_json() == serial.as_json()
     assert comp_dask.as_json() == comp.as_json()
     assert stand_dask == stand and stand["first_report_3h"]["runs"] > 24
+
+
+def test_workers_from_a_forkserver_do_not_rerun_a_page_run_as_main(tmp_path, monkeypatch):
+    """Streamlit runs each page as ``__main__``; a forkserver worker used to run that page again
+    before working, and a page that needs its session crashed the pool (BrokenProcessPool)."""
+    import types
+
+    page = tmp_path / "page.py"
+    marker = tmp_path / "ran"
+    page.write_text(f"open({str(marker)!r}, 'w').close()\nraise KeyError('no session')\n")
+    fake_main = types.ModuleType("__main__")
+    fake_main.__file__ = str(page)
+    monkeypatch.setitem(sys.modules, "__main__", fake_main)
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        assert runner.mp_context().get_start_method() == "forkserver"
+        parts = runner.map_chunks(scaled, 2, 12, workers=2, chunk_size=2)
+        assert [x for part in parts for x in part] == [2 * i for i in range(12)]
+    finally:
+        stop.set()
+        thread.join()
+    assert sys.modules["__main__"] is fake_main
+    assert not marker.exists()

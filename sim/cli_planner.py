@@ -492,12 +492,9 @@ def _write_outputs(args: argparse.Namespace, frame, figure) -> None:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
             write(path, index=False)
     if args.out_png:
-        import matplotlib.pyplot as plt
-
-        fig = figure()
+        fig = figure()  # a Figure of its own (sim.figures): nothing to close in pyplot
         Path(args.out_png).parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(args.out_png, metadata={"Software": None})
-        plt.close(fig)
 
 
 def cmd_bench_planner(args: argparse.Namespace) -> int:

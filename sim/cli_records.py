@@ -173,6 +173,10 @@ def cmd_drill_auto(args: argparse.Namespace) -> int:
         raise UsageError(
             f"--site: {args.site!r} is not a site of {path.name} (sites: {', '.join(site_ids)})"
         )
+    if args.year is None:  # the season the scenario rehearses, as the drill page defaults to
+        from sim.session import this_year
+
+        args.year = this_year(scenario)
     if not 1900 <= args.year <= 2200:
         raise UsageError(f"--year: {args.year} is not a plausible year")
     if not scenario.incidents:
@@ -376,7 +380,12 @@ def add_commands(sub) -> None:
         required=True,
         help="the exam site the drill is held at (its incidents move there)",
     )
-    p.add_argument("--year", required=True, type=int, help="the programme year")
+    p.add_argument(
+        "--year",
+        type=int,
+        default=None,
+        help="the programme year (default: the year of the scenario's exam calendar)",
+    )
     p.add_argument("--seed", type=int, default=1, help="random seed (default %(default)s)")
     p.add_argument(
         "--lang",

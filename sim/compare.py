@@ -101,11 +101,16 @@ def _r(x: float | None, nd: int = 6) -> float | None:
     return None if x is None or (isinstance(x, float) and math.isnan(x)) else round(float(x), nd)
 
 
-def lever_text(code: str, params: dict, lang: str) -> str:
-    """A lever warning in words (a duty state named as the plan's people say it)."""
+def lever_text(code: str, params: dict, lang: str, scenario: Scenario | None = None) -> str:
+    """A lever warning in words: a duty state named as the plan's people say it, a person by
+    their name in ``scenario`` (the variant's, which holds the people it added)."""
     words = dict(params)
     if "state" in words:
         words["state"] = t(f"rev_state_{words['state']}", lang)
+    if "person" in words and scenario is not None:
+        found = {p.id: p for p in scenario.roster.people}.get(str(words["person"]))
+        if found is not None:
+            words["person"] = (found.name_zh if lang == "zh" else found.name_en) or found.id
     return t("lever_" + code, lang, **words)
 
 
@@ -281,7 +286,7 @@ class Comparison:
                     "name": v.name,
                     "label_zh": v.label_zh,
                     "label_en": v.label_en,
-                    "changes": describe(v, "en"),
+                    "changes": describe(v, "en", self.scenarios[0]),
                 }
                 for v in self.variants
             ],
@@ -305,8 +310,8 @@ class Comparison:
                     {
                         "code": code,
                         **params,
-                        "zh": lever_text(code, params, "zh"),
-                        "en": lever_text(code, params, "en"),
+                        "zh": lever_text(code, params, "zh", self._scenario_of(name)),
+                        "en": lever_text(code, params, "en", self._scenario_of(name)),
                     }
                     for code, params in found
                 ]
@@ -314,10 +319,15 @@ class Comparison:
             },
         }
 
+    def _scenario_of(self, variant: str) -> Scenario | None:
+        """The scenario a variant ran (None for a name not compared here)."""
+        names = self.names
+        return self.scenarios[names.index(variant)] if variant in names else None
+
     def warning_lines(self, lang: str) -> list[str]:
         """The lever warnings in words, one line per variant and warning."""
         return [
-            f"⚠ {v.label(lang)}: {lever_text(code, params, lang)}"
+            f"⚠ {v.label(lang)}: {lever_text(code, params, lang, self._scenario_of(v.name))}"
             for v in self.variants
             for code, params in self.warnings.get(v.name, [])
         ]

@@ -1,5 +1,9 @@
 """The planner's matplotlib figures: shares, paired differences, time distributions, load per
 role, a sweep and a sizing grid, and :func:`save_figures` to write a comparison's as PNG files.
+
+Each is a :class:`matplotlib.figure.Figure` with its own Agg canvas, never made through
+``pyplot`` (as :mod:`sim.charts`): pyplot keeps one "current figure" for the whole process, so
+two sessions drawing at once could garble each other's charts, and nothing needs closing.
 """
 
 from __future__ import annotations
@@ -9,9 +13,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
 from sim.compare import ALL_MET, Comparison, rule_name
+from sim.fonts import use_cjk_in_matplotlib
 from sim.i18n import label, t
+from sim.labels import param_label
 from sim.search import Sizing, Sweep
 
 COLOURS = (
@@ -28,13 +36,14 @@ COLOURS = (
 )
 
 
-def _plt():
-    from sim.fonts import use_cjk_in_matplotlib
+def _figure(figsize: tuple[float, float]) -> tuple[Figure, Axes]:
+    """A new figure with its own Agg canvas and one plot (no pyplot, nothing shared)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     use_cjk_in_matplotlib()
-    import matplotlib.pyplot as plt
-
-    return plt
+    fig = Figure(figsize=figsize, dpi=100)
+    FigureCanvasAgg(fig)
+    return fig, fig.add_subplot()
 
 
 def _legend_below(fig, ax, n: int) -> None:
@@ -53,13 +62,12 @@ def _legend_below(fig, ax, n: int) -> None:
     fig.tight_layout(rect=(0, reserve, 1, 1))
 
 
-def share_figure(comp: Comparison, lang: str = "zh", rules: Sequence[str] | None = None):
+def share_figure(comp: Comparison, lang: str = "zh", rules: Sequence[str] | None = None) -> Figure:
     """Share met per rule and variant, with Wilson 95% intervals as error bars."""
-    plt = _plt()
     rules = list(rules or comp.key_rules())
     sc = comp.scenarios[0]
     nv = len(comp.variants)
-    fig, ax = plt.subplots(figsize=(9, 0.5 + 0.32 * len(rules) * nv + 0.4), dpi=100)
+    fig, ax = _figure((9, 0.5 + 0.32 * len(rules) * nv + 0.4))
     height = 0.8 / nv
     for j, v in enumerate(comp.variants):
         ys, xs, lo, hi = [], [], [], []
@@ -92,14 +100,13 @@ def share_figure(comp: Comparison, lang: str = "zh", rules: Sequence[str] | None
     return fig
 
 
-def diff_figure(comp: Comparison, lang: str = "zh", rules: Sequence[str] | None = None):
+def diff_figure(comp: Comparison, lang: str = "zh", rules: Sequence[str] | None = None) -> Figure:
     """Paired difference to the base per rule and variant (points with 95% intervals)."""
-    plt = _plt()
     rules = list(rules or comp.key_rules())
     sc = comp.scenarios[0]
     others = comp.variants[1:]
     nv = max(1, len(others))
-    fig, ax = plt.subplots(figsize=(9, 0.6 + 0.3 * len(rules) * nv + 0.4), dpi=100)
+    fig, ax = _figure((9, 0.6 + 0.3 * len(rules) * nv + 0.4))
     step = 0.8 / nv
     for j, v in enumerate(others):
         for i, rule in enumerate(rules):
@@ -128,11 +135,10 @@ def diff_figure(comp: Comparison, lang: str = "zh", rules: Sequence[str] | None 
     return fig
 
 
-def ecdf_figure(comp: Comparison, rule: str = "first_report_3h", lang: str = "zh"):
+def ecdf_figure(comp: Comparison, rule: str = "first_report_3h", lang: str = "zh") -> Figure:
     """Share of applicable incidents done within x minutes, per variant; the rule's clock dashed."""
-    plt = _plt()
     sc = comp.scenarios[0]
-    fig, ax = plt.subplots(figsize=(8, 4), dpi=100)
+    fig, ax = _figure((8, 4))
     for j, v in enumerate(comp.variants):
         x, y = comp.ecdf(v.name, rule)
         if x.size:
@@ -155,16 +161,15 @@ def ecdf_figure(comp: Comparison, rule: str = "first_report_3h", lang: str = "zh
     return fig
 
 
-def load_figure(comp: Comparison, lang: str = "zh", metric: str = "calls_per_rep"):
+def load_figure(comp: Comparison, lang: str = "zh", metric: str = "calls_per_rep") -> Figure:
     """Load per role and variant: calls per replication (or busy minutes per replication)."""
-    plt = _plt()
     sc = comp.scenarios[0]
     df = comp.roles
     roles = [
         r for r in dict.fromkeys(df["role"]) if df[df["role"] == r][metric].fillna(0).sum() > 0
     ]
     nv = len(comp.variants)
-    fig, ax = plt.subplots(figsize=(9, 0.6 + 0.3 * len(roles) * nv + 0.4), dpi=100)
+    fig, ax = _figure((9, 0.6 + 0.3 * len(roles) * nv + 0.4))
     height = 0.8 / nv
     for j, v in enumerate(comp.variants):
         sub = df[df["variant"] == v.name].set_index("role")
@@ -181,12 +186,11 @@ def load_figure(comp: Comparison, lang: str = "zh", metric: str = "calls_per_rep
     return fig
 
 
-def sweep_figure(sw: Sweep, lang: str = "zh", rules: Sequence[str] | None = None):
+def sweep_figure(sw: Sweep, lang: str = "zh", rules: Sequence[str] | None = None) -> Figure:
     """Met share against the parameter, with 95% intervals."""
-    plt = _plt()
     sc = sw.comparison.scenarios[0]
     rules = list(rules or dict.fromkeys(sw.frame["rule"]))
-    fig, ax = plt.subplots(figsize=(8, 4), dpi=100)
+    fig, ax = _figure((8, 4))
     numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in sw.values)
     xs_all = list(sw.values) if numeric else list(range(len(sw.values)))
     for j, rule in enumerate(rules):
@@ -210,20 +214,19 @@ def sweep_figure(sw: Sweep, lang: str = "zh", rules: Sequence[str] | None = None
     if not numeric:
         ax.set_xticks(xs_all)
         ax.set_xticklabels([str(v) for v in sw.values])
-    ax.set_xlabel(sw.param)
+    ax.set_xlabel(param_label(sw.param, lang))
     ax.set_ylabel(t("plan_fig_share_axis", lang))
-    ax.set_title(t("plan_fig_sweep_title", lang, param=sw.param))
+    ax.set_title(t("plan_fig_sweep_title", lang, param=param_label(sw.param, lang)))
     ax.grid(alpha=0.3)
     _legend_below(fig, ax, len(rules))
     return fig
 
 
-def sizing_figure(sz: Sizing, rule: str | None = None, lang: str = "zh"):
+def sizing_figure(sz: Sizing, rule: str | None = None, lang: str = "zh") -> Figure:
     """Met share over the evaluated grid (two axes: a heatmap; one axis: bars), best cell marked."""
-    plt = _plt()
     rule = rule or next(iter(sz.targets))
     col = f"{rule}_share"
-    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=100)
+    fig, ax = _figure((7, 4.5))
     df = sz.cells
     if len(sz.axes) >= 2:
         a, b = sz.axes[0], sz.axes[1]
@@ -284,8 +287,6 @@ def save_figures(
     comp: Comparison, path: str | Path, lang: str = "zh", rule: str = "first_report_3h"
 ) -> list[Path]:
     """PNG files: shares with error bars at ``path``; differences, ECDF and role load beside it."""
-    import matplotlib.pyplot as plt
-
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     out = []
@@ -299,7 +300,6 @@ def save_figures(
     for suffix, fig in figs:
         target = path.with_name(f"{path.stem}{suffix}{path.suffix or '.png'}")
         fig.savefig(target, metadata={"Software": None})
-        plt.close(fig)
         out.append(target)
     return out
 

@@ -30,11 +30,21 @@ __all__ = [
     "family_label",
     "incident_name",
     "incident_names",
+    "interval",
     "label",
     "number",
     "plan_text",
     "minutes",
     "note_of",
+    "param_label",
+    "percent",
+    "planner_role_table",
+    "planner_rule_table",
+    "points",
+    "precision_table",
+    "rule_word",
+    "sizing_table",
+    "sweep_table",
     "status_word",
     "step_label",
     "verdict_cells",
@@ -395,3 +405,183 @@ def verdict_lines(
             out.append(line)
     out += ["", count_line(vs, lang)]
     return out
+
+
+# -- the planner's result tables -------------------------------------------------------------------
+# The comparison's frames keep their column keys and raw numbers (the CSV, Parquet and JSON
+# exports); the page shows these: headers and cells in words, numbers rounded.
+
+ALL_MET_RULE = "all_met"
+
+
+def percent(value: Any, digits: int = 1) -> str:
+    """A share (0–1) as "91.2%"; a missing one as "—"."""
+    text = number(None if value is None else 100 * float(value), digits)
+    return text if text == "—" else f"{text}%"
+
+
+def interval(lo: Any, hi: Any, digits: int = 1) -> str:
+    """A 95% interval of shares as "85.0–95.0%"; "—" when it is missing."""
+    a, b = (
+        number(None if lo is None else 100 * float(lo), digits),
+        number(None if hi is None else 100 * float(hi), digits),
+    )
+    return "—" if "—" in (a, b) else f"{a}–{b}%"
+
+
+def points(value: Any, lo: Any = None, hi: Any = None) -> str:
+    """A difference of shares in percentage points, "+6.7 [+1.0, +12.4]"; "—" when missing."""
+    if value is None or value != value:
+        return "—"
+    out = f"{100 * float(value):+.1f}"
+    if lo is not None and hi is not None and lo == lo and hi == hi:
+        out += f" [{100 * float(lo):+.1f}, {100 * float(hi):+.1f}]"
+    return out
+
+
+def rule_word(plan, rule: str, lang: str) -> str:
+    """A rule of the plan (or the whole season's "every deadline met") in words."""
+    if rule == ALL_MET_RULE:
+        return t("plan_all_met", lang)
+    return label(plan, "rules", rule, lang) if plan is not None else rule
+
+
+def param_label(param: str, lang: str) -> str:
+    """A sweep's dotted parameter path in words (``timing.written_report_minutes`` →
+    "书面首报撰写用时（分钟，固定值）"); a path with no words as written."""
+    key = "plan_param_" + param.replace(".", "_").replace("*", "all")
+    if (text := t(key, lang)) != key:
+        return text
+    parts = param.split(".")
+    for prefix, head in (("timing", "timing_"), ("plan.settings", "setting_")):
+        if param.startswith(prefix + ".") and len(parts) == len(prefix.split(".")) + 1:
+            word = t(head + parts[-1], lang)
+            if word != head + parts[-1]:
+                return word
+    return param
+
+
+def _variant_names(variants: Iterable[Any], lang: str) -> dict[str, str]:
+    return {v.name: v.label(lang) for v in variants}
+
+
+def planner_rule_table(comp: Any, lang: str) -> Any:
+    """A comparison's full rule table as shown: one row per applicable rule and variant."""
+    import pandas as pd
+
+    plan = comp.scenarios[0].plan
+    names = _variant_names(comp.variants, lang)
+    rules = set(comp.applicable_rules())
+    rows = []
+    for r in comp.results:
+        if r.rule not in rules:
+            continue
+        rows.append(
+            {
+                t("rule", lang): rule_word(plan, r.rule, lang),
+                t("plan_col_variant", lang): names.get(r.variant, r.variant),
+                t("plan_col_n", lang): int(r.applicable),
+                t("plan_tbl_met", lang): int(r.met),
+                t("plan_col_share", lang): percent(r.share),
+                t("plan_col_ci", lang): interval(r.ci_lo, r.ci_hi),
+                # the base is what the others are compared with: no difference of its own
+                t("plan_col_diff", lang): "—"
+                if r.variant == "base"
+                else points(r.diff, r.diff_lo, r.diff_hi),
+                t("plan_tbl_rep_diff", lang): "—"
+                if r.variant == "base"
+                else points(r.rep_diff, r.rep_diff_lo, r.rep_diff_hi),
+                t("plan_tbl_pairs", lang): int(r.pairs),
+                t("plan_tbl_share_sd", lang): number(
+                    None if r.share_sd is None else 100 * r.share_sd
+                ),
+                t("plan_tbl_diff_sd", lang): number(None if r.diff_sd is None else 100 * r.diff_sd),
+                t("plan_tbl_p50", lang): minutes(r.p50_min, lang),
+                t("plan_tbl_p90", lang): minutes(r.p90_min, lang),
+                t("plan_tbl_allowed", lang): minutes(r.allowed_min, lang),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def planner_role_table(comp: Any, lang: str) -> Any:
+    """A comparison's load per role as shown: roles by the plan's words, shares in %."""
+    import pandas as pd
+
+    plan = comp.scenarios[0].plan
+    names = _variant_names(comp.variants, lang)
+    rows = [
+        {
+            t("plan_col_variant", lang): names.get(row["variant"], row["variant"]),
+            t("plan_col_role", lang): label(plan, "roles", row["role"], lang),
+            t("plan_tbl_people", lang): int(row["people"]),
+            t("plan_tbl_busy_share", lang): percent(row["busy_share"], 2),
+            t("plan_tbl_busy_min", lang): number(row["busy_min_per_rep"], 1),
+            t("plan_tbl_calls", lang): number(row["calls_per_rep"], 2),
+            t("plan_tbl_unanswered", lang): percent(row["unanswered_share"]),
+        }
+        for row in comp.roles.to_dict("records")
+    ]
+    return pd.DataFrame(rows)
+
+
+def sizing_table(sz: Any, plan: Any, lang: str) -> Any:
+    """The staffing grid's cells as shown: extra people per axis, each target's share and
+    interval, whether it meets the targets."""
+    import pandas as pd
+
+    rows = []
+    for cell in sz.cells.to_dict("records"):
+        row: dict[str, Any] = {a.label(lang): f"+{int(cell[a.name])}" for a in sz.axes}
+        row[t("plan_tbl_cost", lang)] = f"{float(cell['cost']):g}"
+        for rule in sz.targets:
+            name = rule_word(plan, rule, lang)
+            row[t("plan_tbl_rule_share", lang, rule=name)] = percent(cell.get(f"{rule}_share"))
+            row[t("plan_col_ci", lang) + f" · {name}"] = interval(
+                cell.get(f"{rule}_lo"), cell.get(f"{rule}_hi")
+            )
+        row[t("plan_tbl_meets", lang)] = t("word_yes" if cell["meets"] else "word_no", lang)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def sweep_table(sw: Any, lang: str) -> Any:
+    """A sweep's rows as shown: the parameter's value, the rule in words, shares in %."""
+    import pandas as pd
+
+    plan = sw.comparison.scenarios[0].plan
+    rows = [
+        {
+            param_label(sw.param, lang): str(row["value"]),
+            t("rule", lang): rule_word(plan, row["rule"], lang),
+            t("plan_col_share", lang): percent(row["share"]),
+            t("plan_col_ci", lang): interval(row["ci_lo"], row["ci_hi"]),
+            t("plan_col_diff", lang): points(row["diff"], row["diff_lo"], row["diff_hi"]),
+            t("plan_tbl_p50", lang): minutes(row["p50_min"], lang),
+        }
+        for row in sw.frame.to_dict("records")
+    ]
+    return pd.DataFrame(rows)
+
+
+def precision_table(prec: Any, variants: Iterable[Any], plan: Any, lang: str) -> Any:
+    """A pilot's replications needed for its target rules, as shown."""
+    import pandas as pd
+
+    names = _variant_names(variants, lang)
+    table = prec.table[prec.table["target"]]
+
+    def count(x: Any) -> str:
+        return "—" if x is None or x != x else f"{int(x):,}"
+
+    rows = [
+        {
+            t("plan_col_variant", lang): names.get(row["variant"], row["variant"]),
+            t("rule", lang): rule_word(plan, row["rule"], lang),
+            t("plan_col_pilot_share", lang): percent(row["estimate"]),
+            t("plan_col_needed", lang): count(row["needed_reps"]),
+            t("plan_col_needed_diff", lang): count(row["needed_reps_diff"]),
+        }
+        for row in table.to_dict("records")
+    ]
+    return pd.DataFrame(rows)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -28,8 +29,31 @@ from sim.yamlio import InputError, load_text
 STATUSES = ("held", "several", "missed", "due", "future")
 
 
+SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
+
+
+def programme_year(paths: Iterable[str | Path] | None = None) -> int:
+    """The programme's current year: the latest exam calendar among the scenarios (the season
+    being prepared — the shipped ones when ``paths`` is None), else today's year. The pages and
+    the command line default to it, so a drill is never filed a year before its calendar."""
+    from sim.labels import calendar_year
+    from sim.yamlio import load_file
+
+    years = []
+    for path in sorted(SCENARIO_DIR.glob("*.yaml")) if paths is None else paths:
+        try:
+            data = load_file(path)
+        except InputError:  # a broken file only loses its year here
+            continue
+        first = (data.get("calendar") or {}).get("first_day") if isinstance(data, dict) else None
+        if first is not None:
+            years.append(calendar_year(first, default=0))
+    return max((y for y in years if y), default=_dt.date.today().year)
+
+
 def _this_year() -> int:
-    return _dt.date.today().year
+    """The year ``this_year`` defaults to when a caller gives none: :func:`programme_year`."""
+    return programme_year()
 
 
 def programme_table(
@@ -320,6 +344,7 @@ def _snapshot_families(text: str | None) -> list[str]:
 
 __all__ = [
     "STATUSES",
+    "programme_year",
     "counted",
     "drill_scorecard",
     "drill_verdicts",

@@ -15,6 +15,7 @@ import pandas as pd
 
 from sim.compare import RULES, Comparison, Progress, compare
 from sim.i18n import label, step_label, t
+from sim.labels import param_label
 from sim.scenario import DAY, Scenario, Shift
 from sim.variants import Variant, set_path, variant_from_dict
 
@@ -308,7 +309,15 @@ def sweep(
         if extra:
             doc = _merge(dict(extra), doc)
         doc.update(
-            {"name": f"v{i}", "label_zh": f"{param} = {value}", "label_en": f"{param} = {value}"}
+            {
+                "name": f"v{i}",
+                "label_zh": t(
+                    "plan_sweep_point", "zh", param=param_label(param, "zh"), value=value
+                ),
+                "label_en": t(
+                    "plan_sweep_point", "en", param=param_label(param, "en"), value=value
+                ),
+            }
         )
         variants.append(variant_from_dict(doc, name=f"v{i}"))
     comp = compare(

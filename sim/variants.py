@@ -67,6 +67,7 @@ from typing import Any
 
 import pandas as pd
 
+from sim.i18n import label, step_label, t
 from sim.plan import BODY_IDS, FAMILIES, MAX_SETTING, ROLE_IDS, RULE_IDS, Plan, _number_problem
 from sim.scenario import (
     DAY,
@@ -1016,65 +1017,174 @@ def variant_to_yaml(v: Variant) -> str:
     return dump_yaml(variant_to_dict(v), width=100)
 
 
-def describe(v: Variant, lang: str = "zh") -> list[str]:
-    """One short line per change, for the page and the verdicts."""
-    zh = lang == "zh"
+def describe(v: Variant, lang: str = "zh", scenario: Scenario | None = None) -> list[str]:
+    """One short line per change, for the page, the verdicts and the JSON export, in words:
+    people, roles, sites, rules, steps, duty states and timings by their labels (``scenario``,
+    the base, names its people, sites and plan terms; without it they stay ids)."""
+    plan = scenario.plan if scenario is not None else None
+    people = {}
+    sites = {}
+    if scenario is not None:
+        people = {p.id: p for p in scenario.roster.people}
+        sites = {s.id: (s.name_zh if lang == "zh" else s.name_en) or s.id for s in scenario.sites}
+    sep = "；" if lang == "zh" else "; "
+    comma = "，" if lang == "zh" else ", "
+
+    def role(r: str) -> str:
+        return label(plan, "roles", r, lang) if plan is not None else r
+
+    def person(pid: str, p: Person | None = None) -> str:
+        p = p or people.get(pid)
+        if p is None:
+            return pid
+        return (p.name_zh if lang == "zh" else p.name_en) or p.name_zh or p.name_en or pid
+
+    def state(x: str) -> str:
+        return _word(f"rev_state_{x}", lang, x)
+
+    def site(x: str) -> str:
+        return t("vary_every_site", lang) if x == "*" else sites.get(x, x)
+
+    def shifts(items: Iterable[Shift]) -> str:
+        return sep.join(_shift_text(s, lang) for s in items)
+
+    def field_value(key: str, value: Any) -> str:
+        if key == "role":
+            return role(str(value))
+        if key == "default_state":
+            return state(str(value))
+        if key == "site":
+            return site(str(value)) if value else "—"
+        return str(value)
+
     out = []
     for n in v.add:
-        p = n.person
-        name = p.name_zh if zh else p.name_en
-        out.append(f"+ {name} ({p.role}, {p.id})")
+        out.append(
+            t("vary_add", lang, name=person(n.person.id, n.person), role=role(n.person.role))
+        )
     for r in v.remove:
-        out.append(f"− {r.id}")
+        out.append(t("vary_remove", lang, name=person(r.id)))
     for c in v.change:
-        parts = [f"{k}={val}" for k, val in c.fields]
-        if c.shifts is not None:
-            parts.append(("值班 " if zh else "duty ") + "; ".join(_shift_text(s) for s in c.shifts))
-        if c.add_shifts:
-            parts.append(
-                ("增加值班 " if zh else "extra duty ")
-                + "; ".join(_shift_text(s) for s in c.add_shifts)
+        parts = [
+            t(
+                "vary_field",
+                lang,
+                field=_word(_FIELD_KEYS.get(k, ""), lang, k),
+                value=field_value(k, val),
             )
-        for rp in c.reach:
-            parts.append(_patch_text(rp, zh))
-        out.append(f"~ {c.id}: " + ", ".join(parts))
+            for k, val in c.fields
+        ]
+        if c.shifts is not None:
+            parts.append(t("vary_duty", lang, shifts=shifts(c.shifts)))
+        if c.add_shifts:
+            parts.append(t("vary_add_duty", lang, shifts=shifts(c.add_shifts)))
+        parts += [_patch_text(rp, lang) for rp in c.reach]
+        out.append(t("vary_change", lang, name=person(c.id), parts=comma.join(parts)))
     for cc in v.call_chains:
-        out.append(("呼叫链 " if zh else "call chain ") + f"{cc.role}: " + " → ".join(cc.entries))
+        entries = [
+            t("vary_chain_role", lang, role=role(e[5:])) if e.startswith("role:") else person(e)
+            for e in cc.entries
+        ]
+        out.append(t("vary_chain", lang, role=role(cc.role), entries=" → ".join(entries)))
     for dr in v.reachability:
-        out.append(("默认" if zh else "default ") + _patch_text(dr.patch, zh))
+        out.append(t("vary_reach_default", lang, patch=_patch_text(dr.patch, lang)))
     for sc in v.sites:
         what = (
             f"×{sc.travel_scale:g}"
             if sc.travel_scale is not None
-            else str(_dist_dict(sc.travel_minutes))
+            else _dist_text(sc.travel_minutes, lang)
         )
-        out.append(("路程 " if zh else "travel ") + f"{sc.site}: {what}")
+        out.append(t("vary_travel", lang, site=site(sc.site), what=what))
     for pc in v.plan:
         if pc.kind == "rule":
-            out.append(("时限 " if zh else "clock ") + f"{pc.key}: {pc.value:g} min")
+            rule = label(plan, "rules", pc.key, lang) if plan is not None else pc.key
+            out.append(t("vary_clock", lang, rule=rule, minutes=f"{pc.value:g}"))
+        elif pc.kind == "step":
+            sid = pc.key.removesuffix(".by")
+            step = step_label(plan, sid, lang) if plan is not None else sid
+            out.append(t("vary_step_by", lang, step=step, role=role(str(pc.value))))
         else:
-            out.append(("设置 " if zh else "setting ") + f"{pc.key} = {pc.value}")
+            name = _word(f"setting_{pc.key}", lang, pc.key)
+            out.append(t("vary_setting", lang, setting=name, value=pc.value))
     for tc in v.timing:
-        value = _dist_dict(tc.value) if isinstance(tc.value, Dist) else tc.value
-        out.append(("时间 " if zh else "timing ") + f"{tc.key} = {value}")
+        if tc.key == "call_order":
+            written = tc.value == "written"
+            out.append(t("vary_call_order" if written else "vary_call_order_default", lang))
+            continue
+        if isinstance(tc.value, Dist):
+            value = _dist_text(tc.value, lang)
+        elif isinstance(tc.value, Mapping):  # bodies: {body: minutes}
+            value = comma.join(
+                f"{label(plan, 'bodies', b, lang) if plan is not None else b} "
+                + (_dist_text(d, lang) if isinstance(d, Dist) else str(d))
+                for b, d in tc.value.items()
+            )
+        else:
+            value = str(tc.value)
+        out.append(t("vary_timing", lang, key=_word(f"timing_{tc.key}", lang, tc.key), value=value))
     for rc in v.rates:
         what = f"= {rc.rate:g}" if rc.rate is not None else f"× {rc.rate_scale:g}"
-        out.append(("事件发生率 " if zh else "incident rate ") + f"{rc.family} {what}")
+        family = (
+            t("vary_every_family", lang)
+            if rc.family == "*"
+            else _word(f"family_{rc.family}", lang, rc.family)
+        )
+        out.append(t("vary_rate", lang, family=family, what=what))
     return out
 
 
-def _shift_text(s: Shift) -> str:
-    days = "all" if s.days is None else ",".join(map(str, s.days))
-    return f"{days} {_clock_text(s.start_min)}–{_clock_text(s.end_min)} {s.state}"
+#: A person's fields by the planner's column labels.
+_FIELD_KEYS = {
+    "role": "plan_col_role",
+    "name_zh": "plan_col_name_zh",
+    "name_en": "plan_col_name_en",
+    "site": "plan_col_site",
+    "default_state": "plan_col_state",
+}
 
 
-def _patch_text(p: ReachPatch, zh: bool) -> str:
+def _word(key: str, lang: str, fallback: str) -> str:
+    """The catalogue's word for ``key``; ``fallback`` (an id as written) when it has none."""
+    text = t(key, lang) if key else key
+    return fallback if not key or text == key else text
+
+
+def _dist_text(d: Dist | None, lang: str) -> str:
+    """A duration in words: a fixed number of minutes, or its distribution and parameters."""
+    from sim.scenario import DISTS
+
+    if d is None:
+        return "—"
+    params = {k: f"{_num(x):g}" for k, x in zip(DISTS[d.kind], d.params, strict=True)}
+    return t(f"dist_{d.kind}", lang, **params)
+
+
+def _shift_text(s: Shift, lang: str = "en") -> str:
+    """A duty shift in words: its days (每天 / 第1天…), hours and duty state."""
+    if s.days is None:
+        days = t("vary_days_all", lang)
+    else:
+        days = ("、" if lang == "zh" else ", ").join(t("day_n", lang, n=d + 1) for d in s.days)
+    return t(
+        "vary_shift",
+        lang,
+        days=days,
+        start=_clock_text(s.start_min),
+        end=_clock_text(s.end_min),
+        state=_word(f"rev_state_{s.state}", lang, s.state),
+    )
+
+
+def _patch_text(p: ReachPatch, lang: str) -> str:
+    """A per-state answering change in words."""
     bits = []
     if p.answer_prob is not None:
-        bits.append(f"{'接听概率' if zh else 'answer prob'} {p.answer_prob:g}")
+        bits.append(t("vary_answer_prob", lang, p=f"{p.answer_prob:g}"))
     if p.answer_minutes is not None:
-        bits.append(f"{'接听用时' if zh else 'answer minutes'} {_dist_dict(p.answer_minutes)}")
-    return f"{p.state}: " + ", ".join(bits)
+        bits.append(t("vary_answer_minutes", lang, dist=_dist_text(p.answer_minutes, lang)))
+    sep = "，" if lang == "zh" else ", "
+    state = _word(f"rev_state_{p.state}", lang, p.state)
+    return t("vary_reach", lang, state=state, bits=sep.join(bits))
 
 
 # -- tables for st.data_editor ---------------------------------------------------------------

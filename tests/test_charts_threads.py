@@ -56,3 +56,65 @@ def test_two_sessions_exporting_at_once_get_the_same_charts_as_one_alone():
         together = list(pool.map(png, many))
     wrong = [job for job, got in zip(many, together, strict=True) if got != alone[job]]
     assert not wrong, f"{len(wrong)} of {len(many)} charts drawn at once differ from alone"
+
+
+def _planner_pngs(comp, sw, sz, lang: str) -> list[bytes]:
+    """Every planner figure of one comparison, sweep and sizing, as PNG bytes."""
+    from sim.charts import figure_png
+    from sim.figures import (
+        diff_figure,
+        ecdf_figure,
+        load_figure,
+        share_figure,
+        sizing_figure,
+        sweep_figure,
+    )
+
+    figs = [
+        share_figure(comp, lang),
+        diff_figure(comp, lang),
+        ecdf_figure(comp, "first_report_3h", lang),
+        load_figure(comp, lang),
+        sweep_figure(sw, lang),
+        sizing_figure(sz, None, lang),
+    ]
+    return [figure_png(fig, dpi=60) for fig in figs]
+
+
+def test_planner_figures_drawn_at_once_are_the_same_as_alone_and_not_in_pyplot(tmp_path):
+    from sim.compare import compare
+    from sim.scenario import load_scenario
+    from sim.search import Axis, size_grid, sweep
+    from sim.variants import load_variant
+
+    base = load_scenario(ROOT / "scenarios" / "season_2027.yaml")
+    night = load_variant(str(ROOT / "scenarios" / "variants" / "night_duty_officer.yaml"))
+    comp = compare(base, [night], 10, 1, workers=1)
+    sw = sweep(base, "timing.written_report_minutes", [30, 150], 10, 1, workers=1)
+    sz = size_grid(
+        base,
+        [
+            Axis("extra_duty_desk", "duty_desk", (0, 1)),
+            Axis("extra_ec", "emergency_contact", (0, 1)),
+        ],
+        {"emergency_contact_III_plus": 0.9},
+        10,
+        1,
+        workers=1,
+        exhaustive=True,
+    )
+    before = plt.get_fignums()
+    alone = {lang: _planner_pngs(comp, sw, sz, lang) for lang in ("zh", "en")}
+    assert plt.get_fignums() == before, "a planner figure registered itself with pyplot"
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        many = ["zh", "en"] * 3
+        together = list(pool.map(lambda lang: _planner_pngs(comp, sw, sz, lang), many))
+    wrong = [lang for lang, got in zip(many, together, strict=True) if got != alone[lang]]
+    assert not wrong, f"{len(wrong)} of {len(many)} sets drawn at once differ from alone"
+    assert plt.get_fignums() == before, "figures were left in pyplot"
+    # the CLI's and notebooks' writer: files, and still nothing in pyplot
+    from sim.figures import save_figures
+
+    written = save_figures(comp, tmp_path / "c.png", "zh")
+    assert len(written) == 4 and all(p.stat().st_size > 1000 for p in written)
+    assert plt.get_fignums() == before

@@ -228,3 +228,61 @@ def test_the_walk_finds_what_it_looks_for():
     assert problems([("Dataframe[实测]", "120.558")]) and problems([("Dataframe[x]", "None")])
     assert problems([("Caption.body", "无法执行: no drill with id 999")])
     assert not problems([("Caption.body", "导出 PDF、CSV（Excel）或 scenarios/variants/README.md")])
+
+
+def planner_after_runs(lang: str = "zh") -> AppTest:
+    """The planner page after a pilot, a comparison, a staffing search and a sweep, with few
+    replications: variants of every kind (people added, duty changed, a step moved, a plan
+    clock, answering and travel, an edited roster), so every table and summary is filled."""
+    from sim.i18n import t
+
+    stem = "season_2027"
+    at = AppTest.from_file(str(ROOT / "ui" / "planner.py"), default_timeout=120)
+    at.session_state["lang"] = lang
+    at.session_state[f"plan_people_{stem}"] = {
+        "edited_rows": {0: {"p_on_call": 0.99, "default_state": "on_duty"}},
+        "added_rows": [],
+        "deleted_rows": [],
+    }
+    at.session_state[f"plan_calendar_{stem}"] = {
+        "edited_rows": {},
+        "added_rows": [
+            {"person": "leader", "days": "0,1", "from": "07:00", "to": "19:00", "state": "on_duty"}
+        ],
+        "deleted_rows": [],
+    }
+    at.run()
+    chosen = at.multiselect(key="plan_files")
+    for name in ("night_duty_officer", "contacts_on_duty", "desk_makes_verbal_reports",
+                 "second_writer_site_c", "slow_night_answers"):  # fmt: skip
+        chosen = chosen.select(name)
+    at.checkbox(key="plan_clock_on").check()
+    at.number_input(key="plan_reps").set_value(10)
+    at.number_input(key="plan_workers").set_value(1)
+    at.number_input(key="plan_pilot_reps").set_value(20)
+    at = at.run().button(key="plan_pilot_btn").click().run()
+    at = at.button(key="plan_run_btn").click().run()
+    at.number_input(key="plan_size_max1").set_value(1)
+    at.number_input(key="plan_size_max2").set_value(1)
+    at.number_input(key="plan_size_reps").set_value(10)
+    at = at.button(key="FormSubmitter:plan_size_form-" + t("plan_size_btn", lang)).click().run()
+    at.text_input(key="plan_sweep_values").set_value("30, 150")
+    at.number_input(key="plan_sweep_reps").set_value(10)
+    at = at.button(key="FormSubmitter:plan_sweep_form-" + t("plan_sweep_btn", lang)).click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_the_planner_in_chinese_after_a_comparison_a_sizing_and_a_sweep():
+    """Result tables (rules, roles, why missed, pilot, staffing grid, sweep), verdicts, lever
+    warnings and variant summaries show words, never ids or the frames' column keys."""
+    at = planner_after_runs("zh")
+    state = at.session_state
+    assert state["plan_result"] and state["plan_size_result"] and state["plan_sweep_result"]
+    assert state["plan_precision"] is not None
+    assert len(at.dataframe) >= 6  # pilot, results, why missed, rules, roles, grid, sweep
+    found = visible_text(at)
+    bad = problems(found)
+    assert not bad, f"{len(bad)} findings on the planner:\n" + "\n".join(sorted(set(bad)))
+    # the exports keep their keys: the CSV is the frame's, not the shown table's
+    assert "ci_lo" in state["plan_result"].rule_frame().columns

@@ -180,3 +180,32 @@ def test_open_items_become_injects_for_next_year(store):
     )
     assert "办公室接报后立即报组长、副组长" in first_inject["text_zh"]
     assert "Update the contact list" in injects[0]["text_en"]
+
+
+def test_the_year_defaults_come_from_the_scenarios_calendar_not_today(tmp_path, monkeypatch):
+    """The programme's year and a reference drill's year (``drill-auto`` without ``--year``)
+    are the exam calendar's (2027 in the shipped scenarios), whatever today's date is."""
+    import datetime as dt
+
+    from sim.cli import main
+    from sim.programme import programme_year
+
+    class Y2026(dt.date):
+        @classmethod
+        def today(cls):
+            return cls(2026, 3, 1)
+
+    monkeypatch.setattr(dt, "date", Y2026)
+    assert programme_year() == 2027
+    assert programme_year([]) == 2026  # no calendar: today's year
+    db = tmp_path / "d.sqlite"
+    root = Path(__file__).resolve().parent.parent / "scenarios" / "drill_leak.yaml"
+    main(["drill-auto", str(root), "--site", "site_c", "--db", str(db), "--json"])
+    store = DrillStore(db)
+    try:
+        assert [d["year"] for d in store.list_drills()] == [2027]
+        # this_year from the calendar: the reference drill was this year, 0 years since
+        gaps = site_gaps(store, include_reference=True)
+        assert int(gaps.loc[gaps["site"] == "site_c", "years_since"].iloc[0]) == 0
+    finally:
+        store.close()

@@ -569,7 +569,7 @@ def test_a_variant_changes_incident_rates_and_call_order(season):
             (x.family, x.rate, x.rate_scale) for x in v.rates
         ]
         assert [(x.key, x.value) for x in again.timing] == [(x.key, x.value) for x in v.timing]
-    assert any("incident rate * × 3" in line for line in describe(busier, "en"))
+    assert any("incident rate every family × 3" in line for line in describe(busier, "en"))
     with pytest.raises(InputError, match="stochastic.nope: unknown family"):
         variant_from_dict({"name": "x", "stochastic": {"nope": {"rate": 1}}})
     with pytest.raises(InputError, match="give exactly one of rate, rate_scale"):

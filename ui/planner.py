@@ -35,6 +35,14 @@ from sim.compare import (
 )
 from sim.i18n import code_span, label
 from sim.i18n import escape_markdown as md
+from sim.labels import (
+    param_label,
+    planner_role_table,
+    planner_rule_table,
+    precision_table,
+    sizing_table,
+    sweep_table,
+)
 from sim.parallel import default_workers
 from sim.plan import ROLE_IDS, RULE_IDS
 from sim.scenario import STATES, load_scenario
@@ -306,7 +314,7 @@ with tab_edit:
         st.success(
             _t("plan_edit_changes")
             + "\n\n"
-            + "\n".join(f"- {md(line)}" for line in describe(edited, L))
+            + "\n".join(f"- {md(line)}" for line in describe(edited, L, base))
         )
         st.download_button(
             _t("plan_edit_download"),
@@ -349,7 +357,8 @@ if dupes:
 if variants:
     st.markdown("**" + _t("plan_compared") + "**")
     for v in variants:
-        st.markdown(f"- **{md(v.label(L))}** — " + "; ".join(md(x) for x in describe(v, L)))
+        sep = "；" if L == "zh" else "; "
+        st.markdown(f"- **{md(v.label(L))}** — " + sep.join(md(x) for x in describe(v, L, base)))
 else:
     st.info(_t("plan_no_variants"))
 
@@ -405,6 +414,7 @@ with st.expander(_t("plan_precision"), expanded=False):
                 progress=update,
             )
             st.session_state["plan_precision"] = precision_from(pilot, half_width=half / 100)
+            st.session_state["plan_precision_variants"] = pilot.variants
             st.session_state["plan_seconds_per_rep_variant"] = pilot.elapsed_s / (
                 pilot.reps * len(pilot.variants)
             )
@@ -415,17 +425,9 @@ with st.expander(_t("plan_precision"), expanded=False):
         bar.empty()
     prec = st.session_state.get("plan_precision")
     if prec is not None:
-        table = prec.table[prec.table["target"]].copy()
-        table["rule"] = [rule_name(base, r, L) for r in table["rule"]]
         st.dataframe(
-            table[["variant", "rule", "estimate", "needed_reps", "needed_reps_diff"]].rename(
-                columns={
-                    "variant": _t("plan_col_variant"),
-                    "rule": _t("rule"),
-                    "estimate": _t("plan_col_pilot_share"),
-                    "needed_reps": _t("plan_col_needed"),
-                    "needed_reps_diff": _t("plan_col_needed_diff"),
-                }
+            precision_table(
+                prec, st.session_state.get("plan_precision_variants", []), base.plan, L
             ),
             hide_index=True,
         )
@@ -538,8 +540,11 @@ if comp is not None and comp.scenario == base.name:
     st.pyplot(ecdf_figure(comp, ecdf_rule, L), clear_figure=True)
     st.pyplot(load_figure(comp, L), clear_figure=True)
     with st.expander(_t("plan_full_table")):
-        st.dataframe(comp.rule_frame(), hide_index=True)
-        st.dataframe(comp.role_frame(), hide_index=True)
+        # in words; the CSV below keeps the frame's column keys and raw numbers
+        st.caption(_t("plan_tbl_rules_title"))
+        st.dataframe(planner_rule_table(comp, L), hide_index=True)
+        st.caption(_t("plan_tbl_roles_title"))
+        st.dataframe(planner_role_table(comp, L), hide_index=True)
     st.download_button(
         _t("plan_download_csv"),
         comp.rule_frame().to_csv(index=False).encode("utf-8-sig"),
@@ -664,7 +669,7 @@ if sz is not None:
             )
         )
     st.pyplot(sizing_figure(sz, None, L), clear_figure=True)
-    st.dataframe(sz.cells, hide_index=True)
+    st.dataframe(sizing_table(sz, base.plan, L), hide_index=True)
 
 # -- sweep -----------------------------------------------------------------------------------
 st.header(_t("plan_sweep"))
@@ -686,7 +691,7 @@ with st.form("plan_sweep_form"):
     param = st.selectbox(
         _t("plan_sweep_param"),
         list(PARAMS),
-        format_func=lambda p: _t("plan_param_" + p.replace(".", "_").replace("*", "all")),
+        format_func=lambda p: param_label(p, L),
         key="plan_sweep_param",
     )
     values_text = st.text_input(
@@ -730,4 +735,4 @@ if sweep_go:
 sw = st.session_state.get("plan_sweep_result")
 if sw is not None:
     st.pyplot(sweep_figure(sw, L, sw.comparison.key_rules()), clear_figure=True)
-    st.dataframe(sw.frame, hide_index=True)
+    st.dataframe(sweep_table(sw, L), hide_index=True)

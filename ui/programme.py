@@ -4,8 +4,6 @@ each rule's trend across years, and open improvement items offered as next year'
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pandas as pd
 import streamlit as st
 
@@ -16,6 +14,7 @@ from sim.programme import (
     missed_years,
     open_items_as_injects,
     programme_table,
+    programme_year,
     rule_trend,
     site_gaps,
 )
@@ -48,17 +47,8 @@ def _shipped_sites() -> list[tuple[str, str, str]]:
 @st.cache_data(show_spinner=False)
 def _calendar_year() -> int:
     """The programme's current year: the latest exam calendar among the shipped scenarios
-    (the season being prepared), else today's year."""
-    from sim.labels import calendar_year
-    from sim.scenario import load_scenario
-
-    years = []
-    for path in scenario_files():
-        try:
-            years.append(calendar_year(load_scenario(path).first_day, default=0))
-        except Exception:  # noqa: BLE001 - a broken file only loses its year here
-            continue
-    return max((y for y in years if y), default=dt.date.today().year)
+    (the season being prepared), else today's year — the command line's default too."""
+    return programme_year(scenario_files())
 
 
 st.title(_t("prog_page_title"))

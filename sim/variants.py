@@ -1121,7 +1121,9 @@ def describe(v: Variant, lang: str = "zh", scenario: Scenario | None = None) -> 
             )
         else:
             value = str(tc.value)
-        out.append(t("vary_timing", lang, key=_word(f"timing_{tc.key}", lang, tc.key), value=value))
+        out.append(
+            t("vary_timing", lang, name=_word(f"timing_{tc.key}", lang, tc.key), value=value)
+        )
     for rc in v.rates:
         what = f"= {rc.rate:g}" if rc.rate is not None else f"× {rc.rate_scale:g}"
         family = (

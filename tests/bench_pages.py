@@ -33,6 +33,23 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _wait_for(url: str, timeout_s: float = 60.0) -> None:
+    """Until the server answers its health check."""
+    from urllib.error import URLError
+    from urllib.request import urlopen
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            with urlopen(url, timeout=2) as r:
+                if r.status == 200:
+                    return
+        except (URLError, OSError):
+            if time.monotonic() > deadline:
+                raise
+        time.sleep(0.3)
+
+
 def _settled(page: Page) -> None:
     """Until Streamlit has no script running and nothing on the page is stale."""
     page.wait_for_timeout(100)
@@ -99,7 +116,9 @@ def main() -> None:
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         try:
-            figures = bench(f"http://127.0.0.1:{port}")
+            url = f"http://127.0.0.1:{port}"
+            _wait_for(url + "/_stcore/health")
+            figures = bench(url)
         finally:
             server.terminate()
             server.wait(timeout=30)

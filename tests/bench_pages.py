@@ -60,11 +60,15 @@ def _settled(page: Page) -> None:
     )
 
 
-def _timed(page: Page, click, out: list[float]) -> None:
+SLOWEST: list[tuple[float, str]] = []
+
+
+def _timed(page: Page, click, out: list[float], what: str = "") -> None:
     t0 = time.perf_counter()
     click()
     _settled(page)
     out.append(time.perf_counter() - t0)
+    SLOWEST.append((out[-1], what))
 
 
 def bench(url: str) -> dict[str, float]:
@@ -84,15 +88,15 @@ def bench(url: str) -> dict[str, float]:
             for _ in range(3):
                 _timed(page, page.reload, reruns)
             step = page.get_by_role("button", name=re.compile("到下一条情况|To next inject"))
-            _timed(page, step.click, clicks)
+            _timed(page, step.click, clicks, f"{locale} next inject")
             for label in ("+5", "+15", "+5", "+15"):
                 button = page.get_by_role("button", name=re.compile(re.escape(label))).first
-                _timed(page, button.click, clicks)
+                _timed(page, button.click, clicks, f"{locale} {label}")
             menu = page.locator("[data-testid='stButtonGroup'] button")
             for k in range(min(menu.count(), 6)):
-                _timed(page, menu.nth(k).click, clicks)
+                _timed(page, menu.nth(k).click, clicks, f"{locale} choose action {k + 1}")
                 do_it = page.get_by_role("button", name=re.compile("^(执行|Do it)$"))
-                _timed(page, do_it.click, clicks)
+                _timed(page, do_it.click, clicks, f"{locale} do action {k + 1}")
             ctx.close()
         browser.close()
     return {
@@ -103,6 +107,7 @@ def bench(url: str) -> dict[str, float]:
         "ratio_median_to_reference": round(
             statistics.median(clicks) / statistics.median(reruns), 2
         ),
+        "slowest": ", ".join(f"{w} {t:.2f}s" for t, w in sorted(SLOWEST, reverse=True)[:3] if w),
     }
 
 

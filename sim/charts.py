@@ -117,8 +117,6 @@ def _incident_short_names(records: Sequence[Action], plan, lang: str) -> dict[st
 def warm_up() -> None:
     """Load what the first chart needs (matplotlib, the CJK font, the glyph cache) ahead of
     time: a page starts this in the background so its first chart does not cost a click ~2 s."""
-    from sim.records import Action
-
     rec = Action(0.0, "warm", "site", "discovered", "", "", "")
     figure_png(timeline_figure([rec], None, "zh"), dpi=30)
 

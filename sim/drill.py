@@ -312,12 +312,12 @@ class Drill:
     def upcoming(self) -> list[dict[str, Any]]:
         """The scripted injects the team has not had yet, soonest first (the trainer's list):
         ``id`` and ``at`` (when it will reach the team)."""
-        seen = self.discovered
+        seen, occurred_at = self.discovered, self._times("occurred")
         out = []
         for i in self._m.incidents:
             if i.id in seen:
                 continue
-            occurred = self._times("occurred").get(i.id, i.at)
+            occurred = occurred_at.get(i.id, i.at)
             out.append(
                 {"id": i.id, "at": occurred + self._m.fates[i.id].minutes("discovery_minutes")}
             )

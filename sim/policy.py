@@ -40,12 +40,6 @@ def policy_grade(m: Model, inc: Incident) -> str:
     return GRADES[min(3, max(0, GRADES.index(true) + shift))]
 
 
-def effective_grade(m: Model, inc: Incident) -> str | None:
-    """The grade the policy's steps are due for: the grade its working group gave (a wrong
-    grade leads to wrong steps, which the rules then judge against the plan's floor)."""
-    return m.assigned_grade.get(inc.id)
-
-
 @dataclass(frozen=True)
 class _Program:
     """The procedure's dependency graph for one family, built once per plan.
@@ -100,7 +94,8 @@ def when_ready(m: Model, inc: Incident, only: frozenset[str] | None = None) -> N
 
     def ready(i: int, trigger: tuple | None = None) -> None:
         step = prog.steps[i]
-        # the grade its working group gave (effective_grade), read in place: a hot path
+        # due for the grade its working group gave (a wrong grade leads to wrong steps, which
+        # the rules then judge against the plan's floor)
         if not step.applies(inc.family, assigned.get(inc.id)):
             return
         # when it became due, and the milestone that made it so: the explanation's way back
@@ -205,7 +200,6 @@ def simulate(scenario: Scenario, seed: int, replication: int = 0) -> Model:
 
 
 __all__ = [
-    "effective_grade",
     "policy_grade",
     "run_step",
     "simulate",

@@ -622,13 +622,12 @@ class DrillSession:
         each step of the procedure the plan-compliant policy (``ref``) took for it, in its order,
         and whether the team has taken that step for the incident yet."""
         plan = self.plan
-        team_steps = set(self.drill.steps_for(incident)) | set(plan.steps)
         wanted: list[str] = []
         for a in ref.records:
             if a.incident != incident or a.action not in plan.steps or a.action in wanted:
                 continue
             step = plan.step(a.action)
-            if step.kind == "event" or a.action not in team_steps or a.actor in plan.bodies:
+            if step.kind == "event" or a.actor in plan.bodies:
                 continue
             if step.by in plan.bodies and step.by != "working_group":
                 continue  # an outside body's own step, not the team's

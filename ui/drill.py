@@ -129,7 +129,7 @@ def _start() -> None:
 
 def _open(drill_id: int | None) -> None:
     """Show a drill (or the set-up when None); the id lives in the URL."""
-    for key in ("drill_live", "drill_backup", "drill_running", "drill_ref", "drill_chart"):
+    for key in ("drill_live", "drill_running", "drill_ref", "drill_chart"):
         SS.pop(key, None)
     if drill_id is None:
         st.query_params.pop("drill", None)
@@ -334,7 +334,6 @@ def _undo() -> None:
     except Exception as exc:  # noqa: BLE001
         _flash("error", f"{_t('error_prefix')}: {dl.error_text(exc, L)}")
         return
-    SS.pop("drill_backup", None)
     if undone is None:
         _flash("info", _t("drill_nothing_to_undo"))
     else:
@@ -384,19 +383,6 @@ def _chart_png(live: DrillSession, now: float | None) -> bytes | None:
     return png
 
 
-def _clock(live: DrillSession, *, trainer: bool) -> None:
-    hhmm, day = dl.clock_parts(live.scenario, live.drill.now, L)
-    st.metric(_t("drill_clock"), hhmm, border=True)
-    st.caption(day)
-    if trainer:
-        nxt = live.drill.next_inject_at()
-        st.caption(
-            _t("drill_next_inject", time=day_time(nxt, L))
-            if nxt is not None
-            else _t("drill_no_more_injects")
-        )
-
-
 def render_injects(live: DrillSession, lang_: str) -> None:
     """Injects seen so far, newest first, with their facts."""
     injects = live.drill.injects()
@@ -404,6 +390,7 @@ def render_injects(live: DrillSession, lang_: str) -> None:
         st.info(t("drill_no_injects", lang_))
         return
     plan = live.scenario.plan
+    names = dl.incident_names(live, lang_, short=True)
     for inj in reversed(injects):
         with st.container(border=True):
             head = t(
@@ -413,7 +400,7 @@ def render_injects(live: DrillSession, lang_: str) -> None:
                 site=md(inj["site_zh"] if lang_ == "zh" else inj["site_en"]),
                 time=day_time(inj["discovered_at"], lang_),
             )
-            name = dl.incident_names(live, lang_, short=True).get(inj["id"], inj["id"])
+            name = names.get(inj["id"], inj["id"])
             st.markdown(f":material/warning: **{md(name)} · {head}**")
             text = inj["text_zh"] if lang_ == "zh" else inj["text_en"]
             if text:
@@ -427,15 +414,6 @@ def render_injects(live: DrillSession, lang_: str) -> None:
             if inj["closed"]:
                 badges.append(":material/flag: " + t("drill_inc_closed", lang_))
             st.caption(" · ".join(badges))
-
-
-def render_board(live: DrillSession, lang_: str) -> None:
-    """The deadline board, rule by rule (the trainer sees every rule of the plan's grade)."""
-    rows = dl.board_rows(live, lang_)
-    if not rows:
-        st.info(t("drill_board_empty", lang_))
-        return
-    st.table(pd.DataFrame(rows), hide_index=True)
 
 
 def _live_panel(drill_id: int) -> None:
@@ -796,11 +774,12 @@ def _trainer_notes(live: DrillSession) -> None:
 
     plan = live.scenario.plan
     ref = _reference(live)
+    names = dl.incident_names(live, L)
     with st.expander(_t("drill_trainer_only")):
         for inj in injects:
             g = grade(inj["facts"], plan)
             st.markdown(
-                f"**{md(dl.incident_names(live, L).get(inj['id'], inj['id']))}** · "
+                f"**{md(names.get(inj['id'], inj['id']))}** · "
                 + _t(
                     "drill_plan_grade",
                     grade=dl.grade_label(plan, g.level, L),

@@ -281,21 +281,6 @@ def due_next(
     return [r for iid in order for r in groups[iid]]
 
 
-def board_rows(live: DrillSession, lang: str, *, team_view: bool = False) -> list[dict[str, str]]:
-    """The deadline board as a table in words: incident, rule, status, deadline, time left or
-    taken — grouped and sorted as :func:`due_next`; ``team_view``: the projector's board."""
-    return [
-        {
-            t("incident", lang): r["name"],
-            t("rule", lang): r["rule"],
-            t("status", lang): r["status_text"],
-            t("drill_col_deadline", lang): r["deadline"],
-            t("drill_col_left", lang): r["left"],
-        }
-        for r in due_next(live, lang, team_view=team_view)
-    ]
-
-
 def board_html(
     rows: Sequence[dict[str, Any]], lang: str, *, size: float = 1.0, compact: bool = False
 ) -> str:

@@ -42,21 +42,27 @@ _LANE_OF = {
 _MARKERS = {"calls": "o", "reports": "s", "response": "^", "incident": "D"}
 
 
+def new_figure(figsize: tuple[float, float]):
+    """A new figure with its own Agg canvas and one plot, CJK font set: no pyplot, so nothing
+    is shared between sessions drawing at once (the app's, the reports' and the planner's)."""
+    use_cjk_in_matplotlib()
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=figsize, dpi=100)
+    FigureCanvasAgg(fig)
+    return fig, fig.add_subplot()
+
+
 def timeline_figure(records: Sequence[Action], plan, lang: str = "zh", *, now: float | None = None):
     """A timeline of incidents, calls and reports: one row per lane and incident.
 
     Unanswered calls are drawn hollow; ``now`` draws the drill's clock.
     """
-    use_cjk_in_matplotlib()
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
     incidents = sorted({r.incident for r in records if r.incident})
     rows = [(i, lane) for i in incidents for lane in LANES]
     index = {row: n for n, row in enumerate(rows)}
-    fig = Figure(figsize=(10, max(2.5, 0.45 * len(rows) + 1.2)), dpi=100)
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot()
+    fig, ax = new_figure((10, max(2.5, 0.45 * len(rows) + 1.2)))
     colours = {
         "calls": "#1f77b4",
         "reports": "#2ca02c",

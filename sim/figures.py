@@ -13,11 +13,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from sim.charts import new_figure
 from sim.compare import ALL_MET, Comparison, rule_name
-from sim.fonts import use_cjk_in_matplotlib
 from sim.i18n import label, t
 from sim.labels import param_label
 from sim.search import Sizing, Sweep
@@ -34,16 +33,6 @@ COLOURS = (
     "#17becf",
     "#bcbd22",
 )
-
-
-def _figure(figsize: tuple[float, float]) -> tuple[Figure, Axes]:
-    """A new figure with its own Agg canvas and one plot (no pyplot, nothing shared)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    use_cjk_in_matplotlib()
-    fig = Figure(figsize=figsize, dpi=100)
-    FigureCanvasAgg(fig)
-    return fig, fig.add_subplot()
 
 
 def _legend_below(fig, ax, n: int) -> None:
@@ -67,7 +56,7 @@ def share_figure(comp: Comparison, lang: str = "zh", rules: Sequence[str] | None
     rules = list(rules or comp.key_rules())
     sc = comp.scenarios[0]
     nv = len(comp.variants)
-    fig, ax = _figure((9, 0.5 + 0.32 * len(rules) * nv + 0.4))
+    fig, ax = new_figure((9, 0.5 + 0.32 * len(rules) * nv + 0.4))
     height = 0.8 / nv
     for j, v in enumerate(comp.variants):
         ys, xs, lo, hi = [], [], [], []
@@ -106,7 +95,7 @@ def diff_figure(comp: Comparison, lang: str = "zh", rules: Sequence[str] | None 
     sc = comp.scenarios[0]
     others = comp.variants[1:]
     nv = max(1, len(others))
-    fig, ax = _figure((9, 0.6 + 0.3 * len(rules) * nv + 0.4))
+    fig, ax = new_figure((9, 0.6 + 0.3 * len(rules) * nv + 0.4))
     step = 0.8 / nv
     for j, v in enumerate(others):
         for i, rule in enumerate(rules):
@@ -138,7 +127,7 @@ def diff_figure(comp: Comparison, lang: str = "zh", rules: Sequence[str] | None 
 def ecdf_figure(comp: Comparison, rule: str = "first_report_3h", lang: str = "zh") -> Figure:
     """Share of applicable incidents done within x minutes, per variant; the rule's clock dashed."""
     sc = comp.scenarios[0]
-    fig, ax = _figure((8, 4))
+    fig, ax = new_figure((8, 4))
     for j, v in enumerate(comp.variants):
         x, y = comp.ecdf(v.name, rule)
         if x.size:
@@ -169,7 +158,7 @@ def load_figure(comp: Comparison, lang: str = "zh", metric: str = "calls_per_rep
         r for r in dict.fromkeys(df["role"]) if df[df["role"] == r][metric].fillna(0).sum() > 0
     ]
     nv = len(comp.variants)
-    fig, ax = _figure((9, 0.6 + 0.3 * len(roles) * nv + 0.4))
+    fig, ax = new_figure((9, 0.6 + 0.3 * len(roles) * nv + 0.4))
     height = 0.8 / nv
     for j, v in enumerate(comp.variants):
         sub = df[df["variant"] == v.name].set_index("role")
@@ -190,7 +179,7 @@ def sweep_figure(sw: Sweep, lang: str = "zh", rules: Sequence[str] | None = None
     """Met share against the parameter, with 95% intervals."""
     sc = sw.comparison.scenarios[0]
     rules = list(rules or dict.fromkeys(sw.frame["rule"]))
-    fig, ax = _figure((8, 4))
+    fig, ax = new_figure((8, 4))
     numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in sw.values)
     xs_all = list(sw.values) if numeric else list(range(len(sw.values)))
     for j, rule in enumerate(rules):
@@ -226,7 +215,7 @@ def sizing_figure(sz: Sizing, rule: str | None = None, lang: str = "zh") -> Figu
     """Met share over the evaluated grid (two axes: a heatmap; one axis: bars), best cell marked."""
     rule = rule or next(iter(sz.targets))
     col = f"{rule}_share"
-    fig, ax = _figure((7, 4.5))
+    fig, ax = new_figure((7, 4.5))
     df = sz.cells
     if len(sz.axes) >= 2:
         a, b = sz.axes[0], sz.axes[1]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from sim.i18n import addressee_label, escape_markdown, label, step_label, t
@@ -29,6 +29,7 @@ __all__ = [
     "error_text",
     "family_label",
     "incident_name",
+    "incident_namer",
     "incident_names",
     "interval",
     "label",
@@ -155,13 +156,20 @@ def incident_names(incidents: Iterable[Any], lang: str, *, short: bool = False) 
     }
 
 
-def incident_name(incidents: Iterable[Any] | Mapping[str, Any], iid: str | None, lang: str) -> str:
-    """One incident's name (see :func:`incident_names`); a run-level row (no incident) reads
-    "exam calendar"; an unknown id as written."""
-    if not iid:
-        return t("drill_exam_calendar", lang)
+def incident_namer(
+    incidents: Iterable[Any] | Mapping[str, Any], lang: str
+) -> Callable[[str | None], str]:
+    """Names incidents one by one with the numbering worked out once (a table names one per
+    row): a run-level row (no incident) reads "exam calendar"; an unknown id as written."""
     items = incidents.values() if isinstance(incidents, Mapping) else incidents
-    return incident_names(items, lang).get(str(iid), str(iid))
+    names = incident_names(items, lang)
+    calendar = t("drill_exam_calendar", lang)
+    return lambda iid: names.get(str(iid), str(iid)) if iid else calendar
+
+
+def incident_name(incidents: Iterable[Any] | Mapping[str, Any], iid: str | None, lang: str) -> str:
+    """One incident's name (see :func:`incident_namer`)."""
+    return incident_namer(incidents, lang)(iid)
 
 
 # -- refusals --------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ import streamlit as st
 from sim.charts import figure_png, timeline_figure
 from sim.grading import grade
 from sim.i18n import LANGS, addressee_label, escape_markdown, label, step_label, t
-from sim.labels import day_time, incident_name, note_of, plan_text, verdict_cells
+from sim.labels import day_time, incident_namer, note_of, plan_text, verdict_cells
 from sim.plan import RULE_IDS
 from sim.programme import known_sites, scenario_titles
 from sim.report import (
@@ -128,6 +128,7 @@ except (ReportError, StoreError) as exc:
     st.stop()
 scenario, plan = rb.scenario, rb.scenario.plan
 records, card = rb.records, rb.scorecard
+incident_of = incident_namer(scenario.incidents, L)  # numbered once, named per row
 # the review page is for the expert group on the trainer's machine: show names, never phones
 names_only = _Redactor([p.phone for p in scenario.roster.people], [], L, enabled=True)
 
@@ -180,7 +181,7 @@ with tab_replay:
             pd.DataFrame(
                 [
                     [
-                        incident_name(scenario.incidents, v.incident, L),
+                        incident_of(v.incident),
                         label(plan, "rules", v.rule, L),
                         status_label(v.status, v.note_code, L),
                     ]
@@ -206,7 +207,7 @@ with tab_score:
         pd.DataFrame(
             [
                 [
-                    incident_name(scenario.incidents, v["incident"], L),
+                    incident_of(v["incident"]),
                     label(plan, "rules", v["rule"], L),
                     c["status"],
                     c["measured"],
@@ -233,7 +234,7 @@ with tab_score:
         pd.DataFrame(
             [
                 [
-                    incident_name(scenario.incidents, g["incident"], L),
+                    incident_of(g["incident"]),
                     label(plan, "grades", g["plan"], L) if g.get("plan") else "—",
                     label(plan, "grades", g["team"], L) if g.get("team") else "—",
                     _t("rev_yes") if g.get("agrees") else _t("rev_no"),
@@ -265,7 +266,7 @@ def _evidence_lines(ev: Evidence) -> list[str]:
         out.append(
             _t(
                 "rev_ev_measured",
-                incident=incident_name(scenario.incidents, v["incident"], L),
+                incident=incident_of(v["incident"]),
                 measured=cells["measured"],
                 allowed=cells["allowed"],
                 status=cells["status"],

@@ -35,7 +35,7 @@ from sim.policy import when_ready
 from sim.records import Action
 from sim.rules import MISSED, REPORT_STEPS, Verdict, verdicts
 from sim.scenario import DAY, Incident, Scenario, format_time, parse_scenario
-from sim.steps import perform
+from sim.steps import arrive, perform
 from sim.streams import Streams
 from sim.yamlio import LineDict, dump_yaml, load_file, load_text
 
@@ -258,36 +258,14 @@ class Drill:
         self.plan = scenario.plan
         self.incidents = {inc.id: inc for inc in self._m.incidents}
         self._bodies_steps = frozenset(s.id for s in self.plan.procedure if _body_acts(s))
-        self._sent: set[str] = set()  # scripted injects the trainer sent early
         for inc in self._m.incidents:
-            self._arrive(inc)
+            arrive(self._m, inc)
             # outside bodies act on their own (the department reports up when it is told):
             # the world around the team runs as in the automatic policy
             when_ready(self._m, inc, self._bodies_steps)
         first = min((i.at for i in self._m.incidents), default=0.0)
         self.start = float(start if start is not None else max(0.0, first - 15))
         self._run_until(self.start)
-
-    def _arrive(self, inc: Incident) -> None:
-        """As :func:`sim.steps.arrive`, except that an inject the trainer sent early is not
-        discovered a second time at its scripted time."""
-        m, env = self._m, self._m.env
-
-        def discovered(_event) -> None:
-            if inc.id in self._sent:
-                return
-            m.log(inc.id, "site", "discovered", target=inc.site)
-            m.span(inc.id, "discovered", "", "discovery", inc.at, who=inc.site)
-            m.reach(inc.id, "discovered")
-
-        def occurred(_event) -> None:
-            if inc.id in self._sent:
-                return
-            m.log(inc.id, "site", "occurred", target=inc.site, detail=inc.family)
-            m.reach(inc.id, "occurred")
-            env.timeout(m.fates[inc.id].minutes("discovery_minutes")).callbacks.append(discovered)
-
-        env.timeout(max(0.0, inc.at - env.now)).callbacks.append(occurred)
 
     def _send_now(self, d: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         """A scripted inject the team has not had yet, sent now: it happens and is discovered
@@ -298,9 +276,7 @@ class Drill:
         if iid in self.discovered:
             raise DrillError("already_sent", incident=iid)
         inc, m = self.incidents[iid], self._m
-        occurred = any(a.incident == iid and a.action == "occurred" for a in m.records)
-        self._sent.add(iid)
-        if not occurred:
+        if not m.reached(iid, "occurred"):
             m.log(iid, "site", "occurred", target=inc.site, detail=inc.family)
             m.reach(iid, "occurred")
         m.log(iid, "site", "discovered", target=inc.site)

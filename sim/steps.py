@@ -33,15 +33,20 @@ _WRITTEN = ("written_report", "final_report")
 
 def arrive(m: Model, inc: Incident) -> None:
     """The incident happens at its time and is discovered after its discovery delay (two
-    timed callbacks: no process is needed for what nobody decides)."""
+    timed callbacks: no process is needed for what nobody decides). What has already happened
+    (a drill's trainer sent the inject early) does not happen again at its scripted time."""
     env = m.env
 
     def discovered(_event) -> None:
+        if m.reached(inc.id, "discovered"):
+            return
         m.log(inc.id, "site", "discovered", target=inc.site)
         m.span(inc.id, "discovered", "", "discovery", inc.at, who=inc.site)
         m.reach(inc.id, "discovered")
 
     def occurred(_event) -> None:
+        if m.reached(inc.id, "occurred"):
+            return
         m.log(inc.id, "site", "occurred", target=inc.site, detail=inc.family)
         m.reach(inc.id, "occurred")
         env.timeout(m.fates[inc.id].minutes("discovery_minutes")).callbacks.append(discovered)

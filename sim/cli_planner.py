@@ -85,7 +85,8 @@ def _note(text: str) -> None:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from sim.compare import compare, precision_from, save_figures
+    from sim.compare import compare, precision_from
+    from sim.figures import save_figures
     from sim.variants import load_variant, plan_clock_variant
 
     _check_run_args(args)
@@ -236,7 +237,7 @@ def _print_comparison(comp, base, lang: str, precision, reps: int) -> None:
 
 
 def _values(args: argparse.Namespace) -> list[Any]:
-    from sim.compare import MAX_SWEEP_POINTS  # here: the command line starts without pandas
+    from sim.search import MAX_SWEEP_POINTS  # here: the command line starts without pandas
 
     if args.values and args.range:
         raise UsageError("sweep: give --values or --range, not both")
@@ -273,7 +274,8 @@ def _values(args: argparse.Namespace) -> list[Any]:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from sim.compare import sweep, sweep_figure
+    from sim.figures import sweep_figure
+    from sim.search import sweep
     from sim.variants import load_variant, variant_to_dict
     from sim.yamlio import InputError
 
@@ -340,9 +342,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 def parse_axis(spec: str):
     """``ROLE=MAX`` or ``ROLE=LO-HI``, then ``,key=value``: state, shift (HH:MM-HH:MM), chain, name, p."""
-    from sim.compare import Axis
     from sim.plan import ROLE_IDS
     from sim.scenario import DAY, STATES, Shift, _clock
+    from sim.search import Axis
     from sim.variants import CHAIN_POSITIONS
 
     head, *rest = [x.strip() for x in spec.split(",")]
@@ -414,7 +416,8 @@ def parse_target(spec: str) -> tuple[str, float]:
 
 
 def cmd_size(args: argparse.Namespace) -> int:
-    from sim.compare import MAX_GRID_CELLS, size_grid, sizing_figure
+    from sim.figures import sizing_figure
+    from sim.search import MAX_GRID_CELLS, size_grid
 
     _check_run_args(args)
     if not args.axis:

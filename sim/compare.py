@@ -62,7 +62,6 @@ from sim.stats import (
 from sim.variants import BASE, Variant, apply_all, describe
 
 Progress = Callable[[int, int], None]
-_STATE_INDEX = {s: i for i, s in enumerate(DUTY_STATES)}
 
 
 # -- one rule under one variant --------------------------------------------------------------
@@ -123,8 +122,8 @@ def lever_warnings(variant: Variant, acc: Tally) -> list[tuple[str, dict]]:
     states = {dr.patch.state for dr in variant.reachability}
     states |= {rp.state for c in variant.change for rp in c.reach}
     states |= {rp.state for n in variant.add for rp in n.reach}
-    for state in DUTY_STATES:
-        if state in states and acc.state_calls[_STATE_INDEX[state]] == 0:
+    for i, state in enumerate(DUTY_STATES):
+        if state in states and acc.state_calls[i] == 0:
             out.append(("state_never_called", {"state": state}))
     for who in [n.person.id for n in variant.add] + [c.id for c in variant.change]:
         if who not in acc.used:

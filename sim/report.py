@@ -791,19 +791,7 @@ class _Builder:
     # -- 3. scorecard ------------------------------------------------------------------------------
     def scorecard(self) -> tuple[Section, Table]:
         lang, plan, card = self.lang, self.plan, self.card
-        counts = card.counts
-        blocks = [
-            Block(
-                "p",
-                self.s(
-                    "rev_counts",
-                    met=counts.get("met", 0),
-                    missed=counts.get("missed", 0),
-                    unfinished=counts.get("unfinished", 0),
-                    na=counts.get("n/a", 0),
-                ),
-            )
-        ]
+        blocks = [Block("p", labels.count_line(card.verdicts, lang))]
         if self.kind != "auto" and self.row.get("status") == "running":
             blocks.append(
                 Block(

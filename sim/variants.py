@@ -68,6 +68,7 @@ from typing import Any
 import pandas as pd
 
 from sim.i18n import label, step_label, t
+from sim.labels import day_label, family_label
 from sim.plan import BODY_IDS, FAMILIES, MAX_SETTING, ROLE_IDS, RULE_IDS, Plan, _number_problem
 from sim.scenario import (
     DAY,
@@ -1126,11 +1127,7 @@ def describe(v: Variant, lang: str = "zh", scenario: Scenario | None = None) -> 
         )
     for rc in v.rates:
         what = f"= {rc.rate:g}" if rc.rate is not None else f"× {rc.rate_scale:g}"
-        family = (
-            t("vary_every_family", lang)
-            if rc.family == "*"
-            else _word(f"family_{rc.family}", lang, rc.family)
-        )
+        family = t("vary_every_family", lang) if rc.family == "*" else family_label(rc.family, lang)
         out.append(t("vary_rate", lang, family=family, what=what))
     return out
 
@@ -1166,7 +1163,7 @@ def _shift_text(s: Shift, lang: str = "en") -> str:
     if s.days is None:
         days = t("vary_days_all", lang)
     else:
-        days = ("、" if lang == "zh" else ", ").join(t("day_n", lang, n=d + 1) for d in s.days)
+        days = ("、" if lang == "zh" else ", ").join(day_label(d, lang) for d in s.days)
     return t(
         "vary_shift",
         lang,

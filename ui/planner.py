@@ -17,20 +17,13 @@ import pandas as pd
 import streamlit as st
 
 from sim.causes import why_missed_rows
-from sim.compare import (
-    ALL_MET,
-    RULES,
-    Axis,
-    compare,
+from sim.compare import ALL_MET, RULES, compare, precision_from, rule_name
+from sim.figures import (
     diff_figure,
     ecdf_figure,
     load_figure,
-    precision_from,
-    rule_name,
     share_figure,
-    size_grid,
     sizing_figure,
-    sweep,
     sweep_figure,
 )
 from sim.i18n import code_span, label
@@ -43,9 +36,10 @@ from sim.labels import (
     sizing_table,
     sweep_table,
 )
-from sim.parallel import default_workers
 from sim.plan import ROLE_IDS, RULE_IDS
+from sim.runner import default_workers
 from sim.scenario import STATES, load_scenario
+from sim.search import Axis, size_grid, sweep
 from sim.variants import (
     CALENDAR_COLUMNS,
     PEOPLE_COLUMNS,

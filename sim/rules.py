@@ -219,6 +219,18 @@ class Case:
         """A drill ended early with this incident open: what had not happened still might have."""
         return self.ended and self.closed is None
 
+    def still_running(
+        self, start: float, allowed: float | None
+    ) -> tuple[str, str, dict[str, Any] | None]:
+        """Status and note of a clock that had not run out when judged: pending while the drill
+        runs; unfinished once it was ended early, with the minutes it had left (or, for a clock
+        without a limit, with the incident still open)."""
+        if self.live:
+            return NA, "pending", None
+        if allowed is None:
+            return UNFINISHED, "open_at_end", None
+        return UNFINISHED, "time_left", {"left": round(max(0.0, start + allowed - self.now))}
+
     def office_received(self) -> float | None:
         memo = self._memo
         if "office" not in memo:
@@ -296,13 +308,7 @@ class Case:
             (allowed is not None and self.now - start <= allowed)
             or (allowed is None and self.closed is None)
         ):
-            if self.live:
-                status, code, params = NA, "pending", None
-            elif allowed is None:
-                status, code, params = UNFINISHED, "open_at_end", None
-            else:  # ended early: the clock had not run out
-                left = round(max(0.0, start + allowed - self.now))
-                status, code, params = UNFINISHED, "time_left", {"left": left}
+            status, code, params = self.still_running(start, allowed)
         else:
             status, code = MISSED, code or "not_done"
         return Verdict(
@@ -573,12 +579,8 @@ def _follow_ups(c: Case) -> Verdict:
     ok = allowed is None or gap <= allowed + _EPS
     status = MET if ok else MISSED
     code, params = "", None
-    if ok and end_at is None and c.live:
-        status, code = NA, "pending"
-    elif ok and end_at is None and c.ended:  # ended with the follow-up clock still running
-        left = round(max(0.0, times[-2] + (allowed or 0.0) - c.now)) if allowed else None
-        status = UNFINISHED
-        code, params = ("time_left", {"left": left}) if left is not None else ("open_at_end", None)
+    if ok and end_at is None and (c.live or c.ended):  # the follow-up clock still running
+        status, code, params = c.still_running(times[-2], allowed or None)
     return c.as_is(rule, status, code, round(gap, 3), start=times[-2], params=params)
 
 

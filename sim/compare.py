@@ -42,13 +42,14 @@ from sim.experiment import (
     Tally,
     check_reps,
     replicate,
+    role_load,
     roles_of,
     run_chunk,
     run_once,
 )
 from sim.i18n import label, t
 from sim.runner import SCHEDULER_TIMEOUT_S, chunk_bounds, default_workers, map_chunks
-from sim.scenario import DAY, Scenario
+from sim.scenario import Scenario
 from sim.stats import (
     BIN_MIN,
     N_BINS,
@@ -442,21 +443,17 @@ def compare(
 def _role_rows(vs, scenarios, accs) -> pd.DataFrame:
     rows = []
     for var, sc, acc in zip(vs, scenarios, accs, strict=True):
-        horizon = sc.days * DAY
-        for j, role in enumerate(roles_of(sc)):
-            people = sum(1 for p in sc.roster.people if role in p.roles)
-            calls, missed = (int(x) for x in acc.calls[j])
+        reps = max(1, acc.reps)
+        for j, (role, load) in enumerate(role_load(sc, acc).items()):
             rows.append(
                 {
                     "variant": var.name,
                     "role": role,
-                    "people": people,
-                    "busy_share": round(
-                        float(acc.busy[j]) / (horizon * people * max(1, acc.reps)), 6
-                    ),
-                    "busy_min_per_rep": round(float(acc.busy[j]) / max(1, acc.reps), 3),
-                    "calls_per_rep": round(calls / max(1, acc.reps), 4),
-                    "unanswered_share": round(missed / calls, 6) if calls else None,
+                    "people": load["people"],
+                    "busy_share": load["busy_share"],
+                    "busy_min_per_rep": round(float(acc.busy[j]) / reps, 3),
+                    "calls_per_rep": round(load["calls"] / reps, 4),
+                    "unanswered_share": load["unanswered_share"],
                 }
             )
     return pd.DataFrame(

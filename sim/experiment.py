@@ -465,6 +465,23 @@ class Summary:
         }
 
 
+def role_load(scenario: Scenario, tally: Tally) -> dict[str, dict]:
+    """Per role (a person holding several counts in each): its people, the share of their exam
+    calendar they were busy, the calls made to them and the share unanswered."""
+    horizon = scenario.days * DAY
+    roles: dict[str, dict] = {}
+    for j, role in enumerate(roles_of(scenario)):
+        people = sum(1 for p in scenario.roster.people if role in p.roles)
+        calls, missed = (int(x) for x in tally.calls[j])
+        roles[role] = {
+            "people": people,
+            "busy_share": round(float(tally.busy[j]) / (horizon * people * max(1, tally.reps)), 6),
+            "calls": calls,
+            "unanswered_share": round(missed / calls, 6) if calls else None,
+        }
+    return roles
+
+
 def summarise(scenario: Scenario, seed: int, tally: Tally) -> Summary:
     """The ``run`` command's summary of one scenario's tally."""
     rules = []
@@ -484,17 +501,7 @@ def summarise(scenario: Scenario, seed: int, tally: Tally) -> Summary:
                 "causes": tally.causes_of(r),
             }
         )
-    horizon = scenario.days * DAY
-    roles: dict[str, dict] = {}
-    for j, role in enumerate(roles_of(scenario)):
-        people = sum(1 for p in scenario.roster.people if role in p.roles)
-        calls, missed = (int(x) for x in tally.calls[j])
-        roles[role] = {
-            "people": people,
-            "busy_share": round(float(tally.busy[j]) / (horizon * people * max(1, tally.reps)), 6),
-            "calls": calls,
-            "unanswered_share": round(missed / calls, 6) if calls else None,
-        }
+    roles = role_load(scenario, tally)
     return Summary(
         scenario=scenario.name,
         reps=tally.reps,

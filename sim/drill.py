@@ -35,6 +35,7 @@ from sim.policy import when_ready
 from sim.records import Action
 from sim.rules import MISSED, REPORT_STEPS, Verdict, verdicts
 from sim.scenario import DAY, Incident, Scenario, format_time, parse_scenario
+from sim.seats import SEAT_MODES, Seat, can_take, drill_seats, seat_of
 from sim.steps import arrive, perform
 from sim.streams import Streams
 from sim.yamlio import LineDict, dump_yaml, load_file, load_text
@@ -55,7 +56,16 @@ ACTION_KINDS = (
     "note",
     "inject",  # the trainer sends a scripted inject now instead of at its time
     "adhoc",  # the trainer's own message to the team, stored as a decision
+    "seat",  # who holds a seat: a player, the trainer, or nobody (the model answers)
+    "answer",  # a seat answers (or lets ring) a call ringing there
+    "clock",  # the clock's mode (turn-based or live), its speed, running or paused
 )
+#: How the drill's clock moves: ``turn`` — only by decisions, each costing the model's time,
+#: and waiting while a call rings at a seat; ``live`` — with the wall clock at ``speed``
+#: simulated minutes per real minute, a player's real delay being the time it took.
+CLOCK_MODES = ("turn", "live")
+#: The fastest live clock (simulated minutes per real minute): a call's ring must stay answerable.
+MAX_SPEED = 60.0
 OUTSIDE_BODIES = BODY_IDS  # every body a team may report to (the plan's own list)
 
 
@@ -265,6 +275,22 @@ class Drill:
             when_ready(self._m, inc, self._bodies_steps)
         first = min((i.at for i in self._m.incidents), default=0.0)
         self.start = float(start if start is not None else max(0.0, first - 15))
+        #: the drill's seats (:mod:`sim.seats`) and who holds each: ``{"mode", "holder"}``
+        self.seats: tuple[Seat, ...] = drill_seats(
+            scenario, sorted({i.site for i in self._m.incidents})
+        )
+        self.holders: dict[str, dict[str, str]] = {
+            s.id: {"mode": "auto", "holder": ""} for s in self.seats
+        }
+        #: the clock (``mode``, ``speed``, ``running``) and its anchor: simulated minute ``sim``
+        #: at wall-clock second ``wall`` (live mode runs on from there)
+        self.clock: dict[str, Any] = {
+            "mode": "turn",
+            "speed": 1.0,
+            "running": False,
+            "sim": self.start,
+            "wall": None,
+        }
         self._run_until(self.start)
 
     def _send_now(self, d: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -410,12 +436,24 @@ class Drill:
             raise DrillError("unknown_action", kind=kind)
         step_decision = (
             decision
-            if kind in ("advance", "note", "step", "inject", "adhoc")
+            if kind in ("advance", "note", "step", "inject", "adhoc", "seat", "answer", "clock")
             else _as_step(self, decision)
         )
+        at = decision.get("at")
+        if at is not None:
+            # a live drill's decision is taken at the minute its wall-clock time maps to
+            if not isinstance(at, int | float) or isinstance(at, bool) or at < self.now - 1e-9:
+                raise DrillError("advance_back")
+            self._run_until(float(at))
         before = len(self._m.records)
         start = self.now
-        if step_decision["kind"] == "advance":
+        if kind == "seat":
+            result, detail = self._hold_seat(decision)
+        elif kind == "answer":
+            result, detail = self._answer(decision)
+        elif kind == "clock":
+            result, detail = self._set_clock(decision)
+        elif step_decision["kind"] == "advance":
             result, detail = self._advance(step_decision)
         elif step_decision["kind"] == "note":
             self._check_incident(decision, optional=True)
@@ -462,6 +500,113 @@ class Drill:
         self._run_until(float(to))
         return "advanced", {"to": self.now}
 
+    # -- seats, calls at seats and the clock -------------------------------------------------------
+    def seat(self, sid: str) -> Seat:
+        found = next((s for s in self.seats if s.id == sid), None)
+        if found is None:
+            raise DrillError("unknown_seat", seat=sid)
+        return found
+
+    def ringing(self, seat: str | None = None) -> list[Any]:
+        """Calls ringing now (at ``seat`` only, if given), oldest first (:class:`sim.model.Ring`)."""
+        people = self.seat(seat).people if seat is not None else None
+        return [r for r in self._m.ringing.values() if people is None or r.pid in people]
+
+    @property
+    def rings(self) -> list[Any]:
+        """Every call that rang at a seat, answered or not."""
+        return list(self._m.rings)
+
+    def seat_of_person(self, pid: str) -> Seat | None:
+        return seat_of(self.seats, pid)
+
+    def _hold_seat(self, d: dict[str, Any]):
+        seat = self.seat(d.get("seat"))
+        mode = d.get("mode")
+        if mode not in SEAT_MODES:
+            raise DrillError("bad_seat_mode", mode=mode)
+        holder = str(d.get("holder") or "").strip()[:80]
+        if holder and holder in self._m.people and holder not in seat.people:
+            raise DrillError("not_seat_person", person=holder, seat=seat.id)
+        self.holders[seat.id] = {"mode": mode, "holder": holder}
+        self._m.seat_phones = frozenset(
+            pid for s in self.seats if self.holders[s.id]["mode"] != "auto" for pid in s.people
+        )
+        if mode == "auto":
+            # nobody at the seat now: its ringing phones are answered as the model would have
+            for ring in self.ringing(seat.id):
+                ring.answer.succeed(ring.delay if ring.would_answer else None)
+            self._settle(None)
+        return "seated", {"seat": seat.id, "mode": mode}
+
+    def _answer(self, d: dict[str, Any]):
+        ring = self._m.ringing.get(d.get("call"))
+        if ring is None or ring.answer.triggered:
+            raise DrillError("call_over", call=d.get("call"))
+        if d.get("seat") is not None and ring.pid not in self.seat(d["seat"]).people:
+            raise DrillError("not_your_call", seat=d["seat"])
+        yes = bool(d.get("answer", True))
+        # turn-based: answering costs the model's own answer time for this call; live: the
+        # player's real delay has already passed on the clock
+        extra = (ring.delay if self.clock["mode"] == "turn" else 0.0) if yes else None
+        ring.answer.succeed(extra)
+        self._settle(ring.proc)
+        detail = {"call": ring.id, "person": ring.pid, "incident": ring.incident}
+        return ("answered" if yes else "let_ring"), detail
+
+    def _set_clock(self, d: dict[str, Any]):
+        mode = d.get("mode", self.clock["mode"])
+        if mode not in CLOCK_MODES:
+            raise DrillError("bad_clock_mode", mode=mode)
+        speed = d.get("speed", self.clock["speed"])
+        if (
+            not isinstance(speed, int | float)
+            or isinstance(speed, bool)
+            or not 0.1 <= speed <= MAX_SPEED  # NaN fails this too
+        ):
+            raise DrillError("bad_speed", speed=speed, max=MAX_SPEED)
+        wall = d.get("wall")
+        running = bool(d.get("running", False)) and mode == "live"
+        if running and (not isinstance(wall, int | float) or isinstance(wall, bool)):
+            raise DrillError("bad_wall")
+        self.clock = {
+            "mode": mode,
+            "speed": float(speed),
+            "running": running,
+            "sim": self.now,
+            "wall": float(wall) if running else None,
+        }
+        return "clock", dict(self.clock)
+
+    def sim_at(self, wall: float) -> float:
+        """The simulated minute a wall-clock second maps to (live and running), else now."""
+        c = self.clock
+        if not c["running"] or c["wall"] is None:
+            return self.now
+        return max(self.now, c["sim"] + max(0.0, wall - c["wall"]) / 60.0 * c["speed"])
+
+    def run_to(self, minute: float) -> None:
+        """Let the clock run on to ``minute`` (a live drill catching up with the wall clock);
+        not a decision: a replay reaches the same state at the next decision's ``at``."""
+        if minute > self.now:
+            self._run_until(minute)
+
+    def _settle(self, proc: Any) -> None:
+        """After a decision started or resumed ``proc`` (a step's process, or the one that made
+        an answered call): in a turn-based drill run until it is done, a call starts ringing at
+        a seat, or another seat's ringing call would run out (the clock waits for the seats);
+        in a live drill only what is due now (the rest happens as the clock runs)."""
+        env, m = self._m.env, self._m
+        if proc is not None and self.clock["mode"] == "turn":
+            rings = len(m.rings)
+            while proc.is_alive and len(m.rings) == rings:
+                waiting = [r.until for r in m.ringing.values() if not r.answer.triggered]
+                nxt = env.peek()
+                if nxt == float("inf") or (waiting and nxt >= min(waiting)):
+                    break
+                env.step()
+        self._run_until(self.now)
+
     def _step(self, d: dict[str, Any]):
         inc = self._check_incident(d)
         assert inc is not None
@@ -471,6 +616,10 @@ class Drill:
         step = self.plan.step(sid)
         if step.kind == "event" or _body_acts(step):
             raise DrillError("event", step=sid)
+        if d.get("seat") is not None and not can_take(
+            self.plan, self.seat(d["seat"]), step, self.office_role()
+        ):
+            raise DrillError("not_seat_step", seat=d["seat"], step=sid)
         if step.by == "office" and not self.office_told(inc.id):
             raise DrillError("office_not_told", incident=inc.id)
         closed = inc.id in self.closed
@@ -511,13 +660,26 @@ class Drill:
                 raise DrillError("no_one_to_call", step=sid)
             if not any(person in self._m.chain(role, inc.site) for role in roles):
                 raise DrillError("not_in_chain", person=person, roles=roles)
+        # a player's step in a live drill took its real time before it was sent
+        work = 0.0 if d.get("real") and self.clock["mode"] == "live" else None
         proc = self._m.env.process(
             perform(
-                self._m, inc, step, targets=targets, content=content, level=level, person=person
+                self._m,
+                inc,
+                step,
+                targets=targets,
+                content=content,
+                level=level,
+                person=person,
+                work=work,
             )
         )
-        self._m.env.run(until=proc)
-        self._run_until(self.now)
+        rings = len(self._m.rings)
+        self._settle(proc)
+        if proc.is_alive:
+            # a call rings at a seat (or, live, the step is under way): the rest follows
+            calls = [r.id for r in self._m.rings[rings:]]
+            return ("ringing" if calls else "started"), {"step": sid, "calls": calls}
         reached = proc.value.get("reached", {})
         detail: dict[str, Any] = {"step": sid, "reached": reached}
         if person is not None:

@@ -191,7 +191,7 @@ def _param_words(params: Mapping[str, Any], lang: str, plan=None, scenario=None)
             continue
         if plan is not None and key == "step":
             words = [step_label(plan, str(v), lang) for v in values]
-        elif plan is not None and key in ("targets", "roles", "role", "body"):
+        elif plan is not None and key in ("targets", "roles", "role", "body", "seat"):
             words = [addressee_label(plan, str(v), lang) for v in values]
         elif key == "person":
             words = [people.get(str(v), str(v)) for v in values]

@@ -238,6 +238,29 @@ class Contact:
             self.held = False
 
 
+@dataclass
+class Ring:
+    """A call ringing at a seat: a person whose phone a player (or the trainer) answers in a
+    drill instead of the model's draw (:meth:`Model.call_person`). ``delay`` is the model's own
+    answer time for this call (what answering costs in a turn-based drill)."""
+
+    id: int
+    incident: str
+    pid: str
+    role: str
+    step: str
+    target: str
+    caller: str
+    start: float
+    until: float
+    delay: float
+    would_answer: bool  # the model's own draw: what an unheld seat does with it
+    answer: Any = None  # the event a seat's answer triggers (its value: extra minutes, or None)
+    proc: Any = None  # the process that made the call (a turn-based drill runs it on)
+    outcome: str = "ringing"  # ringing, answered, unanswered
+    end: float | None = None
+
+
 class Model:
     """The people, bodies and clocks of one run; the steps of :mod:`sim.steps` act on it."""
 
@@ -286,6 +309,11 @@ class Model:
         self._roster_orders: dict[tuple, list] = roster_cache.setdefault("orders", {})
         ring = scenario.timing["ring_minutes"]
         self._ring = ring.params[0] if ring.kind == "fixed" else ring.mean
+        #: people whose phone rings at a seat of a drill (a player or the trainer answers), and
+        #: the calls ringing there now and before; empty in a simulated run
+        self.seat_phones: frozenset[str] = frozenset()
+        self.ringing: dict[int, Ring] = {}
+        self.rings: list[Ring] = []
 
     # -- records --------------------------------------------------------------------------
     def log(
@@ -538,6 +566,11 @@ class Model:
             counts = self.calls[pid] = [0, 0]
         counts[0] += 1
         start = env.now
+        if pid in self.seat_phones:
+            would = answers and delay <= ring
+            return (
+                yield from self._ring_seat(incident, caller, pid, role, step, target, delay, would)
+            )
         if not answers or delay > ring:
             yield env.timeout(ring)
             counts[1] += 1
@@ -567,6 +600,57 @@ class Model:
             self.spans.append(
                 (incident, step, target, "answer_delay", start, start + delay, pid, state)
             )
+        return contact
+
+    def _ring_seat(
+        self,
+        incident: str,
+        caller: str,
+        pid: str,
+        role: str,
+        step: str,
+        target: str,
+        delay: float,
+        would_answer: bool,
+    ) -> Generator[Any, Any, Contact | None]:
+        """A call to a person a player answers: it rings at their seat for the ring time; the
+        seat's answer (``Ring.answer`` succeeding with the minutes answering costs) or the ring
+        running out decides, as a person's own draw does in a simulated run."""
+        env, ring_minutes = self.env, self._ring
+        state = self.state_of(pid)
+        start = env.now
+        ring = Ring(len(self.rings) + 1, incident, pid, role, step, target, caller, start,
+                    start + ring_minutes, delay, would_answer, env.event(),
+                    env.active_process)  # fmt: skip
+        self.rings.append(ring)
+        self.ringing[ring.id] = ring
+        timeout = env.timeout(ring_minutes)
+        yield ring.answer | timeout
+        extra = ring.answer.value if ring.answer.triggered else None
+        if extra is None and not timeout.processed:
+            yield timeout  # let it ring: the caller waits out the ring time
+        del self.ringing[ring.id]
+        ring.end = env.now
+        if extra is None:
+            ring.outcome = "unanswered"
+            self.calls[pid][1] += 1
+            self.log(incident, caller, "call", "phone", pid, "unanswered", f"{role}:{state}")
+            self.span(incident, step, target, "call_unanswered", start, who=pid, detail=state)
+            return None
+        ring.outcome = "answered"
+        avail = self.availability[pid]
+        if avail.held:  # still busy with another step: the call waits for them
+            yield avail.wait(CALL_PRIORITY)[2]
+        else:
+            avail.held = True
+        avail.holder = (incident, step)
+        contact = Contact(self, pid, True, role)
+        if extra > 0:
+            yield env.timeout(extra)
+        ring.end = env.now  # picked up: what the seat's answer time measures
+        self.log(incident, caller, "call", "phone", pid, "answered", f"{role}:{state}")
+        if env.now > start:
+            self.spans.append((incident, step, target, "answer_delay", start, env.now, pid, state))
         return contact
 
     def call_role(

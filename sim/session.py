@@ -35,6 +35,7 @@ from sim.grading import grade
 from sim.i18n import t
 from sim.rules import MET, MISSED, NA, STATUSES
 from sim.scenario import Incident, Scenario
+from sim.seat_screen import seat_times
 from sim.steps import on_paper
 from sim.yamlio import dump_yaml, load_file, load_text
 
@@ -75,6 +76,9 @@ class Scorecard:
     n_incidents: int = 0
     n_decisions: int = 0
     true_grades: dict[str, str] = field(default_factory=dict)
+    #: per seat a player or the trainer held: measured answer times, calls not picked up, and
+    #: the minutes of the rules its role's steps stop (:func:`sim.seat_screen.seat_times`)
+    seat_times: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -109,6 +113,8 @@ class Scorecard:
             out["standing"], out["standing_reps"] = self.standing, self.standing_reps
         if self.true_grades:
             out["true_grades"] = self.true_grades
+        if self.seat_times:
+            out["seat_times"] = self.seat_times
         return out
 
     @classmethod
@@ -127,6 +133,7 @@ class Scorecard:
             n_incidents=int(data.get("n_incidents") or len(data.get("grading") or [])),
             n_decisions=int(data.get("n_decisions") or 0),
             true_grades=dict(data.get("true_grades") or {}),
+            seat_times=dict(data.get("seat_times") or {}),
         )
 
     @classmethod
@@ -140,6 +147,7 @@ class Scorecard:
             ended_at=float(drill.now),
             n_incidents=len(drill.incidents),
             n_decisions=len(drill.decisions),
+            seat_times=seat_times(drill, vs),
         )
 
     @classmethod
@@ -481,15 +489,28 @@ class DrillSession:
     def plan(self):
         return self.scenario.plan
 
-    def apply(self, store, decision: dict[str, Any]) -> Outcome:
-        """Take one decision and store it at once; a refused decision (DrillError) stores nothing."""
+    def apply(self, store, decision: dict[str, Any], *, wall: float | None = None) -> Outcome:
+        """Take one decision and store it at once; a refused decision (DrillError) stores nothing.
+
+        ``wall`` (wall-clock seconds) is stored with it; in a live drill the decision is taken at
+        the simulated minute the wall clock maps to (``at``). Stored only if no other session
+        appended first (:class:`sim.store.SeatConflict` otherwise: :func:`act` decides again).
+        """
         if self.ended:
             raise DrillError("ended")
+        if wall is not None:
+            decision = {**decision, "wall": round(float(wall), 3)}
+            if self.drill.clock["running"]:
+                decision["at"] = round(self.drill.sim_at(float(wall)), 4)
         before = self.drill.now
         out = self.drill.apply(decision)
         try:
             seq = store.append_action(
-                self.drill_id, sim_minute=before, kind=str(decision["kind"]), payload=decision
+                self.drill_id,
+                sim_minute=before,
+                kind=str(decision["kind"]),
+                payload=decision,
+                expect_seq=(self.seqs[-1] if self.seqs else 0) + 1,
             )
         except Exception:
             self.stale = True  # out of step with the store: the next sync rebuilds
@@ -497,8 +518,17 @@ class DrillSession:
         self.seqs.append(int(seq))
         return out
 
+    def catch_up(self, wall: float) -> None:
+        """A live drill's clock runs on to where the wall clock is (in memory: a replay gets
+        there by the next decision's ``at``); a turn-based drill stays where it is."""
+        if not self.ended:
+            self.drill.run_to(self.drill.sim_at(float(wall)))
+
     def tick(self, store, minutes: float) -> Outcome | None:
-        """Run the clock on by ``minutes``, stopping at the next inject (the auto-run's step)."""
+        """Run the clock on by ``minutes``, stopping at the next inject (the auto-run's step).
+        A turn-based clock waits while a call rings at a seat (None: nothing done)."""
+        if self.drill.ringing() or self.drill.clock["mode"] == "live":
+            return None
         target = self.drill.now + max(0.0, float(minutes))
         nxt = self.drill.next_inject_at()
         if nxt is not None and nxt <= target:
@@ -682,6 +712,32 @@ def sync(session: DrillSession | None, store, drill_id: int) -> DrillSession:
     return DrillSession.load(store, drill_id, actions)
 
 
+def act(
+    store,
+    drill_id: int,
+    session: DrillSession | None,
+    decision: dict[str, Any],
+    *,
+    wall: float | None = None,
+    tries: int = 5,
+) -> tuple[DrillSession, Outcome]:
+    """Take ``decision`` on the drill as the store has it now, by whichever seat or page: when
+    another session appended first, rebuild and decide again (refused then if it no longer
+    applies — a call someone else answered). Returns the session as it now is and the outcome."""
+    from sim.store import SeatConflict
+
+    for attempt in range(tries):
+        session = sync(session, store, drill_id)
+        if wall is not None:
+            session.catch_up(wall)
+        try:
+            return session, session.apply(store, decision, wall=wall)
+        except SeatConflict:
+            if attempt + 1 == tries:
+                raise
+    raise AssertionError("unreachable")
+
+
 def latest_running(store) -> int | None:
     """The most recently created running drill, for the projector when no id is given."""
     running = [d for d in store.list_drills() if d.get("status") == "running"]
@@ -749,6 +805,7 @@ __all__ = [
     "DrillSession",
     "Evidence",
     "Scorecard",
+    "act",
     "build_snapshot",
     "counted",
     "create_drill",

@@ -68,6 +68,7 @@ def perform(
     level: str | None = None,
     person: str | None = None,
     wait_order: bool = False,
+    work: float | None = None,
 ) -> Generator[Any, Any, dict[str, Any]]:
     """Run ``step`` for ``inc`` now; returns what happened (``reached``: addressee → outcome).
 
@@ -75,11 +76,12 @@ def perform(
     ``level`` is the grade a ``graded`` step gives (required there); ``person`` makes a role
     addressee one call to that person (a drill's choice) instead of working the whole chain;
     ``wait_order`` makes each delivery wait for the ``deliver_after`` step's delivery to the same
-    addressee (the automatic policy keeps 先口头、后书面; a team may not).
+    addressee (the automatic policy keeps 先口头、后书面; a team may not). ``work``: the minutes
+    the step's own work takes instead of the model's (a player in a live drill did it in real time).
     """
     env, plan = m.env, m.plan
     fate = m.fates[inc.id]
-    minutes = fate.minutes(step.duration)
+    minutes = fate.minutes(step.duration) if work is None else work
     to = tuple(targets) if targets is not None else plan.addressees(step.id, inc.family)
     given = ",".join(step.content if content is None else content)
     result: dict[str, Any] = {"reached": {}}

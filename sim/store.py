@@ -21,6 +21,7 @@ leave it out and :meth:`DrillStore.damaged` reports it, so one damaged row hides
 
 from __future__ import annotations
 
+import hmac
 import json
 import math
 import numbers
@@ -81,6 +82,19 @@ class StoreError(UsageError):
     def text(self, lang: str) -> str:
         """The message in ``lang`` (``zh`` or ``en``)."""
         return t(self.key, lang, **self.params) if self.key else str(self)
+
+
+class SeatConflict(StoreError):
+    """Another session appended a decision first: rebuild the drill and decide again."""
+
+
+class _CommitThen(Exception):
+    """Raised inside a write: commit what was done, then raise ``error`` (a wrong join code
+    must count even though the join is refused)."""
+
+    def __init__(self, error: BaseException):
+        super().__init__(str(error))
+        self.error = error
 
 
 def _store_error(path: Path, exc: BaseException) -> StoreError:
@@ -171,12 +185,25 @@ CREATE TABLE improvements (
 CREATE INDEX improvements_drill ON improvements (drill_id);
 """
 
+_V4 = """
+CREATE TABLE seats (
+    drill_id   INTEGER NOT NULL REFERENCES drills (id) ON DELETE CASCADE,
+    seat       TEXT    NOT NULL,
+    join_code  TEXT,
+    tries      INTEGER NOT NULL DEFAULT 0,
+    token_hash TEXT,
+    joined_at  TEXT,
+    last_seen  REAL,
+    PRIMARY KEY (drill_id, seat)
+);
+"""
+
 Migration = str | Callable[[sqlite3.Connection], None]
 
 #: Ordered schema steps; ``MIGRATIONS[k]`` takes a database from version k to k + 1. A string is
 #: SQL (one or more statements); a callable gets the connection inside the open transaction. Append
 #: new steps, never edit old ones: stored files were built by them.
-MIGRATIONS: list[Migration] = [_V1, _V2, _V3]
+MIGRATIONS: list[Migration] = [_V1, _V2, _V3, _V4]
 SCHEMA_VERSION: int = len(MIGRATIONS)
 
 
@@ -656,6 +683,9 @@ class DrillStore:
                 try:
                     yield conn
                     conn.execute("COMMIT")
+                except _CommitThen as then:
+                    conn.execute("COMMIT")
+                    raise then.error from None
                 except BaseException:
                     _rollback(conn)
                     raise
@@ -815,10 +845,21 @@ class DrillStore:
 
     # -- decisions (the event log) ----------------------------------------------------------------
 
-    def append_action(self, drill_id: int, *, sim_minute: float, kind: str, payload: dict) -> int:
+    def append_action(
+        self,
+        drill_id: int,
+        *,
+        sim_minute: float,
+        kind: str,
+        payload: dict,
+        expect_seq: int | None = None,
+    ) -> int:
         """Append one decision in one durable transaction; return its seq (1, 2, 3 ... per drill).
 
-        Once this returns the decision survives a killed process.
+        Once this returns the decision survives a killed process. ``expect_seq``: the seq the
+        caller's copy of the drill expects (its last + 1); when another session appended first,
+        nothing is stored and :class:`SeatConflict` says so — the caller rebuilds and decides
+        again on the drill as it now is (several seats act on one drill).
         """
         drill_id = _row_id(drill_id)
         if isinstance(sim_minute, bool) or not isinstance(sim_minute, numbers.Real):
@@ -835,6 +876,8 @@ class DrillStore:
             seq = conn.execute(
                 "SELECT COALESCE(MAX(seq), 0) + 1 FROM actions WHERE drill_id = ?", (drill_id,)
             ).fetchone()[0]
+            if expect_seq is not None and int(seq) != int(expect_seq):
+                raise SeatConflict(key="store_conflict", id=drill_id)
             conn.execute(
                 "INSERT INTO actions (drill_id, seq, sim_minute, kind, payload_json, created_at)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
@@ -898,6 +941,114 @@ class DrillStore:
             conn.execute(
                 "UPDATE drills SET status = 'ended', updated_at = ? WHERE id = ?", (now, drill_id)
             )
+            # join codes and seat sessions end with the drill
+            conn.execute(
+                "UPDATE seats SET join_code = NULL, token_hash = NULL WHERE drill_id = ?",
+                (drill_id,),
+            )
+
+    # -- seats: join codes and who is connected -------------------------------------------------
+
+    def issue_seat_code(self, drill_id: int, seat: str) -> str:
+        """A new one-time join code for a seat of a running drill; it replaces the seat's earlier
+        code and ends the session of whoever held the seat by the old one."""
+        from sim.seats import new_join_code
+
+        drill_id = _row_id(drill_id)
+        seat = _require_text(seat, "seat")[:64]
+        code = new_join_code()
+        with self._write() as conn:
+            self._running(conn, drill_id)
+            conn.execute(
+                "INSERT OR REPLACE INTO seats (drill_id, seat, join_code, tries, token_hash,"
+                " joined_at, last_seen) VALUES (?, ?, ?, 0, NULL, NULL, NULL)",
+                (drill_id, seat, code),
+            )
+            self._touch(conn, drill_id, _now())
+        return code
+
+    def join_seat(self, drill_id: int, seat: str, code: str) -> str:
+        """Take a seat with its join code; returns the seat's session token (kept by the
+        seat's page). The code is used up; a wrong one counts, and after ``MAX_CODE_TRIES``
+        wrong ones the code is void. Refused (StoreError) once the drill has ended."""
+        from sim.seats import MAX_CODE_TRIES, new_token, normal_code, token_hash
+
+        drill_id = _row_id(drill_id)
+        typed = normal_code(code)
+        with self._write() as conn:
+            self._running(conn, drill_id)
+            row = conn.execute(
+                "SELECT join_code, tries FROM seats WHERE drill_id = ? AND seat = ?",
+                (drill_id, str(seat)),
+            ).fetchone()
+            if row is None or not row["join_code"] or row["tries"] >= MAX_CODE_TRIES:
+                raise StoreError(key="store_seat_no_code")
+            if not typed or not hmac.compare_digest(typed, row["join_code"]):
+                conn.execute(
+                    "UPDATE seats SET tries = tries + 1 WHERE drill_id = ? AND seat = ?",
+                    (drill_id, str(seat)),
+                )
+                raise _CommitThen(StoreError(key="store_seat_wrong_code"))
+            token = new_token()
+            conn.execute(
+                "UPDATE seats SET join_code = NULL, token_hash = ?, joined_at = ?, last_seen = ?"
+                " WHERE drill_id = ? AND seat = ?",
+                (token_hash(token), _now(), time.time(), drill_id, str(seat)),
+            )
+        return token
+
+    def seat_token_ok(self, drill_id: int, seat: str, token: Any) -> bool:
+        """Whether ``token`` is the session of ``seat`` in a running drill (and mark it seen)."""
+        from sim.seats import token_hash
+
+        if not isinstance(token, str) or not token or len(token) > 128:
+            return False
+        drill_id = _row_id(drill_id)
+        with self._write() as conn:
+            drill = conn.execute("SELECT status FROM drills WHERE id = ?", (drill_id,)).fetchone()
+            if drill is None or drill["status"] != "running":
+                return False
+            row = conn.execute(
+                "SELECT token_hash FROM seats WHERE drill_id = ? AND seat = ?",
+                (drill_id, str(seat)),
+            ).fetchone()
+            if row is None or not row["token_hash"]:
+                return False
+            if not hmac.compare_digest(row["token_hash"], token_hash(token)):
+                return False
+            conn.execute(
+                "UPDATE seats SET last_seen = ? WHERE drill_id = ? AND seat = ?",
+                (time.time(), drill_id, str(seat)),
+            )
+        return True
+
+    def seats(self, drill_id: int) -> dict[str, dict[str, Any]]:
+        """Per seat with a code or a session: ``code`` (unused, else None), ``joined``,
+        ``last_seen`` (wall-clock seconds, None before it joined) and ``tries``."""
+        drill_id = _row_id(drill_id)
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT seat, join_code, tries, token_hash, joined_at, last_seen FROM seats"
+                " WHERE drill_id = ?",
+                (drill_id,),
+            ).fetchall()
+        return {
+            r["seat"]: {
+                "code": r["join_code"],
+                "joined": bool(r["token_hash"]),
+                "joined_at": r["joined_at"],
+                "last_seen": r["last_seen"],
+                "tries": r["tries"],
+            }
+            for r in rows
+        }
+
+    def _running(self, conn: sqlite3.Connection, drill_id: int) -> None:
+        row = conn.execute("SELECT status FROM drills WHERE id = ?", (drill_id,)).fetchone()
+        if row is None:
+            raise StoreError(key="store_no_drill", id=drill_id, path=str(self.path))
+        if row["status"] != "running":
+            raise StoreError(key="store_seat_ended", id=drill_id)
 
     def result(self, drill_id: int) -> dict | None:
         """The saved result of a drill, or None if none was saved."""

@@ -401,7 +401,7 @@ def user_version(path: Path) -> int:
 
 
 def test_migrations_are_the_schema_history():
-    assert len(MIGRATIONS) == SCHEMA_VERSION == 3
+    assert len(MIGRATIONS) == SCHEMA_VERSION == 4
 
 
 @pytest.mark.parametrize("version", range(SCHEMA_VERSION + 1))
@@ -413,7 +413,13 @@ def test_create_at_version_builds_exactly_that_version(tmp_path, version):
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     drill_cols = {r[1] for r in conn.execute("PRAGMA table_info(drills)")}
     conn.close()
-    expected = [set(), {"drills", "actions"}, {"results"}, {"evaluations", "improvements"}]
+    expected = [
+        set(),
+        {"drills", "actions"},
+        {"results"},
+        {"evaluations", "improvements"},
+        {"seats"},
+    ]
     assert tables - {"sqlite_sequence"} == set().union(*expected[: version + 1])
     assert ("kind" in drill_cols) == (version >= 2)
 

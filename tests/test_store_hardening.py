@@ -322,7 +322,7 @@ def test_check_store_on_a_good_store(three):
     db, _ = three
     code, out, err = cli("check-store", "--db", str(db))
     assert code == 0 and not err
-    assert out.strip() == f"{db}: ok (integrity ok, foreign keys ok, schema 3, 3 drills)"
+    assert out.strip() == f"{db}: ok (integrity ok, foreign keys ok, schema 4, 3 drills)"
 
 
 def test_check_store_on_random_bytes_truncated_and_damaged_files(three, tmp_path, capsys):

@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "sim.cli_judge",
     "sim.cli_explain",
     "sim.cli_calibrate",
+    "sim.cli_serve",
 )
 
 

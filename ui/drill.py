@@ -28,7 +28,9 @@ from sim.plan import GRADES
 from sim.scenario import Scenario
 from sim.session import DrillSession
 from ui import drill_view as dl
+from ui import seats_panel as seats_ui
 from ui.common import db_path, lang, scenario_files, show_error, store, translator
+from ui.seats_panel import seats_panel
 
 L = lang()
 SS = st.session_state
@@ -52,6 +54,7 @@ def _flash(level: str, text: str) -> None:
 def _current(drill_id: int) -> DrillSession:
     """The drill as stored, rebuilt only when the store has changed (cached in the session)."""
     live = ds.sync(SS.get("drill_live"), store(), drill_id)
+    live.catch_up(time.time())  # a live clock runs on with the wall clock
     SS["drill_live"] = live
     return live
 
@@ -910,14 +913,17 @@ def running_view(drill_id: int) -> None:
     _header(live)
     _controls(live)
     c_due, c_act, c_side = st.columns([1.2, 1.7, 1.2])
+    ticking = SS.get("drill_running") or live.drill.clock["running"]
     with c_due:
-        st.fragment(_live_panel, run_every=dl.TICK_SECONDS if SS.get("drill_running") else None)(
-            drill_id
-        )
+        st.fragment(_live_panel, run_every=dl.TICK_SECONDS if ticking else None)(drill_id)
     live = _current(drill_id)
     with c_act:
         _action_menu(live)
     with c_side:
+        st.fragment(
+            seats_panel,
+            run_every=seats_ui.REFRESH_SECONDS if seats_ui.any_players(live) else None,
+        )(drill_id)
         _notices()
         st.markdown(f"**{_t('drill_injects')}**")
         with st.container(height=260, border=False):

@@ -287,3 +287,19 @@ def test_two_sessions_never_store_a_decision_taken_on_a_stale_drill(tmp_path):
             ds.DrillSession.load(store, drill_id).drill.records
             == ds.sync(None, store, drill_id).drill.records
         )
+
+
+def test_scorecard_shows_each_seats_times_in_both_languages(scenario):
+    from ui.drill_view import seat_time_rows
+
+    d = _at_inject(scenario)
+    _report(d)
+    d.apply({"kind": "answer", "call": 1, "answer": True, "seat": "duty_desk"})
+    card = ds.Scorecard.of_drill(d)
+    zh = seat_time_rows(card, scenario.plan, "zh")
+    en = seat_time_rows(card, scenario.plan, "en")
+    assert [r["席位"] for r in zh] == ["办公室主任", "考务指挥中心值班", "主考"] or len(zh) == 3
+    duty_zh = next(r for r in zh if "值班" in r["席位"])
+    assert "1次接听" in duty_zh["接听用时（中位数）"]
+    duty_en = next(r for r in en if "duty" in r["Seat"].lower())
+    assert "1 calls answered" in duty_en["Time to answer (median)"]

@@ -984,6 +984,11 @@ def scorecard_view(drill_id: int) -> None:
             st.caption(_t("drill_standing_mean"))
     else:
         st.caption(_t("drill_standing_none"))
+    seat_rows = dl.seat_time_rows(card, plan, L)
+    if seat_rows:
+        st.subheader(_t("seat_time_header"))
+        st.table(pd.DataFrame(seat_rows), hide_index=True)
+        st.caption(_t("seat_time_note"))
     st.markdown(f"#### {_t('drill_timeline')}")
     png = _chart_png(live, None)
     if png:

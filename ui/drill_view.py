@@ -406,6 +406,57 @@ def standing_lines(card: Scorecard, plan, lang: str) -> list[str]:
     return out
 
 
+def seat_time_rows(card: Scorecard, plan, lang: str) -> list[dict[str, str]]:
+    """Each seat a player or the trainer held: its measured times beside the plan's clocks and
+    the simulated comparison — answering (median of its calls; the model's median and 90th
+    percentile), calls not picked up, and each rule its steps stop (measured against allowed,
+    and the share of simulated runs that did better)."""
+    rows = []
+    for seat, s in card.seat_times.items():
+        answers = sorted(s.get("answer_min") or [])
+        median = answers[len(answers) // 2] if answers else None
+        rules = []
+        for rule, r in (s.get("rules") or {}).items():
+            measured = ", ".join(fmt_minutes(m, lang) for m in r.get("measured_min") or [])
+            allowed = r.get("allowed_min")
+            share = (card.standing.get(rule) or {}).get("share_better")
+            rules.append(
+                t(
+                    "seat_time_rule",
+                    lang,
+                    rule=label(plan, "rules", rule, lang),
+                    measured=measured or "—",
+                    allowed=fmt_minutes(allowed, lang) if allowed is not None else "—",
+                    share="—" if share is None else f"{round(100 * share)}%",
+                )
+            )
+        rows.append(
+            {
+                t("seats_col_seat", lang): label(plan, "roles", seat, lang),
+                t("seats_col_holder", lang): s.get("holder") or "—",
+                t("seat_time_answer", lang): (
+                    t(
+                        "seat_time_answer_cell",
+                        lang,
+                        n=len(answers),
+                        median=fmt_minutes(median, lang),
+                    )
+                    if answers
+                    else "—"
+                ),
+                t("seat_time_model", lang): t(
+                    "seat_time_model_cell",
+                    lang,
+                    p50=fmt_minutes(s.get("model_answer_p50"), lang),
+                    p90=fmt_minutes(s.get("model_answer_p90"), lang),
+                ),
+                t("seat_time_missed_calls", lang): str(s.get("not_answered") or 0),
+                t("seat_time_rules", lang): "；".join(rules) if lang == "zh" else "; ".join(rules),
+            }
+        )
+    return rows
+
+
 # -- the log and what a decision did ------------------------------------------------------------
 
 

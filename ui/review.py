@@ -37,7 +37,7 @@ from sim.rules import verdicts
 from sim.session import RULE_STEPS, Evidence, evidence
 from sim.store import StoreError
 from ui.common import db_path, lang, show_error, store, translator
-from ui.drill_view import person_label
+from ui.drill_view import person_label, seat_time_rows
 
 L = lang()
 
@@ -202,7 +202,7 @@ with tab_score:
     c2.metric(_t("status_missed"), counts["missed"])
     c3.metric(_t("status_unfinished"), counts["unfinished"])
     c4.metric(_t("status_na"), counts["n/a"])
-    cells = [(v, verdict_cells(v, L, plan)) for v in card.verdicts]
+    cells = [(v, verdict_cells(v, L, plan)) for v in card.applicable()]
     st.dataframe(
         pd.DataFrame(
             [
@@ -215,7 +215,6 @@ with tab_score:
                     c["note"],
                 ]
                 for v, c in cells
-                if note_of(v)[0] != "grade"
             ],
             columns=[
                 _t("incident"),
@@ -229,6 +228,11 @@ with tab_score:
         hide_index=True,
         width="stretch",
     )
+    seat_rows = seat_time_rows(card, plan, L)
+    if seat_rows:
+        st.markdown(f"**{_t('seat_time_header')}**")
+        st.dataframe(pd.DataFrame(seat_rows), hide_index=True, width="stretch")
+        st.caption(_t("seat_time_note"))
     st.markdown(f"**{_t('rev_grading')}**")
     st.dataframe(
         pd.DataFrame(

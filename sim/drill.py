@@ -31,7 +31,7 @@ from sim.plan import (
     SCOPES,
     parse_plan,
 )
-from sim.policy import when_ready
+from sim.policy import start_step, when_ready
 from sim.records import Action
 from sim.rules import MISSED, REPORT_STEPS, Verdict, verdicts
 from sim.scenario import DAY, Incident, Scenario, format_time, parse_scenario
@@ -280,8 +280,16 @@ class Drill:
             scenario, sorted({i.site for i in self._m.incidents})
         )
         self.holders: dict[str, dict[str, str]] = {
-            s.id: {"mode": "auto", "holder": ""} for s in self.seats
+            s.id: {"mode": "unheld", "holder": ""} for s in self.seats
         }
+        #: steps the policy would have taken for an ``auto`` seat when they became due, but no
+        #: seat was automatic then: (incident, step) -> the milestone that made it due
+        self._due: dict[tuple[str, str], tuple | None] = {}
+        team_steps = frozenset(
+            s.id for s in self.plan.procedure if s.kind != "event" and not _body_acts(s)
+        )
+        for inc in self._m.incidents:
+            when_ready(self._m, inc, team_steps, gate=self._policy_takes)
         #: the clock (``mode``, ``speed``, ``running``) and its anchor: simulated minute ``sim``
         #: at wall-clock second ``wall`` (live mode runs on from there)
         self.clock: dict[str, Any] = {
@@ -530,14 +538,36 @@ class Drill:
             raise DrillError("not_seat_person", person=holder, seat=seat.id)
         self.holders[seat.id] = {"mode": mode, "holder": holder}
         self._m.seat_phones = frozenset(
-            pid for s in self.seats if self.holders[s.id]["mode"] != "auto" for pid in s.people
+            pid
+            for s in self.seats
+            if self.holders[s.id]["mode"] in ("player", "trainer")
+            for pid in s.people
         )
-        if mode == "auto":
+        if mode in ("unheld", "auto"):
             # nobody at the seat now: its ringing phones are answered as the model would have
             for ring in self.ringing(seat.id):
                 ring.answer.succeed(ring.delay if ring.would_answer else None)
-            self._settle(None)
+        if mode == "auto":
+            # the policy takes over: the seat's steps already due are taken now
+            for (iid, sid), trigger in list(self._due.items()):
+                inc, step = self.incidents[iid], self.plan.step(sid)
+                if self._policy_takes(inc, step, trigger):
+                    del self._due[(iid, sid)]
+                    start_step(self._m, inc, step, trigger)
+        self._settle(None)
         return "seated", {"seat": seat.id, "mode": mode}
+
+    def _policy_takes(self, inc: Incident, step, trigger: tuple | None) -> bool:
+        """Whether the automatic policy takes a step now due: only for a seat given to it
+        (``auto``) whose role takes the step, and only once (not after the team took it)."""
+        office = self._m.office_role()
+        if not self._m.reached(inc.id, step.id) and any(
+            self.holders[s.id]["mode"] == "auto" and can_take(self.plan, s, step, office)
+            for s in self.seats
+        ):
+            return True
+        self._due[(inc.id, step.id)] = trigger
+        return False
 
     def _answer(self, d: dict[str, Any]):
         ring = self._m.ringing.get(d.get("call"))

@@ -11,7 +11,7 @@ follow-up interval.
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 
 from sim.model import GRADES, Detached, Model, run_to_end
@@ -80,12 +80,18 @@ def _program(plan: Plan, family: str, only: frozenset[str] | None) -> _Program:
     return found
 
 
-def when_ready(m: Model, inc: Incident, only: frozenset[str] | None = None) -> None:
+def when_ready(
+    m: Model,
+    inc: Incident,
+    only: frozenset[str] | None = None,
+    gate: Callable[[Incident, Step, tuple | None], bool] | None = None,
+) -> None:
     """Start each step of the procedure (or of ``only``) once every step it comes after is done
     (and one of ``after_any``), if it then applies to the incident.
 
     Waiting is one milestone listener per incident counting down a table, not a process per
-    step, so a step that never becomes due costs no simulation events.
+    step, so a step that never becomes due costs no simulation events. ``gate`` (a drill's
+    seats): called when a step becomes due; the policy takes it only if it says yes.
     """
     prog = _program(m.plan, inc.family, only)
     left = list(prog.need)
@@ -98,24 +104,9 @@ def when_ready(m: Model, inc: Incident, only: frozenset[str] | None = None) -> N
         # the rules then judge against the plan's floor)
         if not step.applies(inc.family, assigned.get(inc.id)):
             return
-        # when it became due, and the milestone that made it so: the explanation's way back
-        m.ready[(inc.id, step.id)] = (m.env.now, trigger)
-        if is_unheld(m, inc, step):
-            if step.id != "graded":
-                perform_unheld(m, inc, step)
-                return
-            late = m.fates[inc.id].grading_late
-
-            def grade_now(_event: object = None) -> None:
-                perform_unheld(m, inc, step, level=policy_grade(m, inc))
-
-            if late > 0:
-                m.span(inc.id, step.id, "", "late_grading", m.env.now, m.env.now + late)
-                m.env.timeout(late).callbacks.append(grade_now)
-            else:
-                grade_now()
-        else:
-            Detached(m.env, run_step(m, inc, step))
+        if gate is not None and not gate(inc, step, trigger):
+            return
+        start_step(m, inc, step, trigger)
 
     def reached(key: tuple) -> None:
         for i, via_any in prog.deps.get(key, ()):
@@ -131,6 +122,29 @@ def when_ready(m: Model, inc: Incident, only: frozenset[str] | None = None) -> N
     for i, n in enumerate(prog.need):
         if n == 0:
             ready(i)
+
+
+def start_step(m: Model, inc: Incident, step: Step, trigger: tuple | None = None) -> None:
+    """The policy takes a step that is due now: as a timed callback when it holds and phones
+    nobody, else as a process (the working group's grade after its fate's late minutes)."""
+    # when it became due, and the milestone that made it so: the explanation's way back
+    m.ready[(inc.id, step.id)] = (m.env.now, trigger)
+    if is_unheld(m, inc, step):
+        if step.id != "graded":
+            perform_unheld(m, inc, step)
+            return
+        late = m.fates[inc.id].grading_late
+
+        def grade_now(_event: object = None) -> None:
+            perform_unheld(m, inc, step, level=policy_grade(m, inc))
+
+        if late > 0:
+            m.span(inc.id, step.id, "", "late_grading", m.env.now, m.env.now + late)
+            m.env.timeout(late).callbacks.append(grade_now)
+        else:
+            grade_now()
+    else:
+        Detached(m.env, run_step(m, inc, step))
 
 
 def run_step(m: Model, inc: Incident, step: Step) -> Generator:
@@ -204,5 +218,6 @@ __all__ = [
     "run_step",
     "simulate",
     "start_incident",
+    "start_step",
     "when_ready",
 ]

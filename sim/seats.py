@@ -4,7 +4,8 @@ A seat is one role of the roster (its people's first role): the duty desk, the s
 examiner, the office director… A player joins a seat with a one-time code and then *is* that
 role for the drill: its people's phones ring on the seat's screen (:class:`sim.model.Ring`),
 it takes the procedure's steps its role may take, and it sees its own clocks. A seat nobody
-holds is answered by the model's own draws (``auto``) or by the trainer.
+holds is answered by the model's own draws (``unheld``), by the trainer, or played whole by the
+automatic policy (``auto``).
 
 Who may take which step follows the plan's ``by``: ``site`` is any of the site's roles (setting
 ``site_roles``), ``office`` the role acting as the office now (the duty desk during exams), a
@@ -20,9 +21,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-#: Who holds a seat: a player on their own device, the trainer on the console, or nobody (the
-#: model answers its phones by its own draws, as in a simulated run).
-SEAT_MODES = ("auto", "player", "trainer")
+#: Who holds a seat: nobody (``unheld``: the model answers its phones by its own draws, the
+#: trainer may act for it on the console), a player on their own device, the trainer (its
+#: phones ring on the console), or the automatic policy (``auto``: the model answers its
+#: phones and the policy takes its steps when they are due, as in a simulated run).
+SEAT_MODES = ("unheld", "player", "trainer", "auto")
 #: ``working_group_seats`` for a plan file that predates the setting (a stored drill's snapshot).
 WORKING_GROUP_SEATS = ("leader", "deputy_leader", "office_director")
 #: A join code's letters: no 0/O, 1/I/L, so a code read aloud in a room is typed right.

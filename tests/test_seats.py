@@ -134,13 +134,36 @@ def test_a_seat_takes_only_its_roles_steps(scenario):
     assert can_take(plan, d.seat("leader"), plan.step("graded"), "duty_desk")
 
 
-def test_giving_a_seat_to_the_model_answers_its_ringing_call_by_the_models_draw(scenario):
+@pytest.mark.parametrize("mode", ["unheld", "auto"])
+def test_giving_a_seat_to_the_model_answers_its_ringing_call_by_the_models_draw(scenario, mode):
     d = _at_inject(scenario)
     _report(d)
     [ring] = d.ringing()
-    d.apply({"kind": "seat", "seat": "duty_desk", "mode": "auto"})
+    d.apply({"kind": "seat", "seat": "duty_desk", "mode": mode})
     assert ring.outcome == ("answered" if ring.would_answer else "unanswered")
     assert "duty_day" not in d._m.seat_phones
+
+
+def test_a_seat_given_to_the_automatic_policy_takes_its_due_steps(scenario):
+    """The site's seats given to the policy: the steps already due are taken at once, the
+    later ones when they become due, never a step the team already took — and the records
+    match the automatic policy's own run for those steps."""
+    d = _at_inject(scenario, held=())
+    inc = d.injects()[0]["id"]
+    d.apply({"kind": "step", "incident": inc, "step": "control"})  # the team's own
+    for seat in ("chief_examiner", "deputy_chief_examiner", "site_exam_staff"):
+        d.apply({"kind": "seat", "seat": seat, "mode": "auto"})
+    d.apply({"kind": "advance", "to": d.now + 240})
+    site_steps = [
+        a.action for a in d.records if a.actor in ("chief_a", "deputy_chief_a", "staff_a")
+    ]
+    assert site_steps.count("control") == 1
+    assert "verbal_report" in site_steps and "written_report" in site_steps
+    assert d.office_told(inc)
+    # the working group is nobody's: the policy did not grade
+    assert inc not in d.team_grade
+    again = Drill.replay(scenario, 3, d.decisions)
+    assert again.records == d.records
 
 
 def test_live_clock_maps_wall_seconds_and_replays_identically(scenario):
@@ -190,7 +213,7 @@ def test_seat_screen_shows_its_own_part_only(scenario):
     assert "team_grade" not in chief["injects"][0]
     board = {r["seat"]: r for r in trainer_board(d, {}, 0.0)}
     assert [c["person"] for c in board["duty_desk"]["calls"]] == ["duty_day"]
-    assert board["leader"]["mode"] == "auto"
+    assert board["leader"]["mode"] == "unheld"
 
 
 def test_seat_times_measure_answers_and_rules(scenario):

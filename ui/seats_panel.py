@@ -266,7 +266,7 @@ def seats_panel(drill_id: int) -> None:
 
 def any_players(live: ds.DrillSession) -> bool:
     return live.drill.clock["running"] or any(
-        h["mode"] != "auto" for h in live.drill.holders.values()
+        h["mode"] in ("player", "trainer", "auto") for h in live.drill.holders.values()
     )
 
 

@@ -8,11 +8,12 @@ drawing at once (two PDF exports) could put one chart's markers and title on the
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from types import SimpleNamespace
 
 from sim.fonts import use_cjk_in_matplotlib
 from sim.i18n import label, t
-from sim.labels import day_time
+from sim.labels import day_time, incident_names
 from sim.records import Action
 
 LANES = ("incident", "calls", "reports", "response")
@@ -54,10 +55,19 @@ def new_figure(figsize: tuple[float, float]):
     return fig, fig.add_subplot()
 
 
-def timeline_figure(records: Sequence[Action], plan, lang: str = "zh", *, now: float | None = None):
+def timeline_figure(
+    records: Sequence[Action],
+    plan,
+    lang: str = "zh",
+    *,
+    now: float | None = None,
+    names: Mapping[str, str] | None = None,
+):
     """A timeline of incidents, calls and reports: one row per lane and incident.
 
-    Unanswered calls are drawn hollow; ``now`` draws the drill's clock.
+    Unanswered calls are drawn hollow; ``now`` draws the drill's clock. ``names``: the
+    incidents' short names as the pages number them (:func:`sim.labels.incident_names`); by
+    default numbered by the same rule from when each first appears in the records.
     """
     incidents = sorted({r.incident for r in records if r.incident})
     rows = [(i, lane) for i in incidents for lane in LANES]
@@ -91,7 +101,8 @@ def timeline_figure(records: Sequence[Action], plan, lang: str = "zh", *, now: f
     if now is not None:
         ax.axvline(now, color="black", lw=1, ls="--")
     ax.set_yticks(range(len(rows)))
-    names = _incident_short_names(records, plan, lang)
+    if names is None:
+        names = _names_from_records(records, lang)
     ax.set_yticklabels(
         [
             f"{names.get(i, i)} · {t('chart_lane_' + ('incident' if lane == 'incident' else lane), lang)}"
@@ -109,15 +120,15 @@ def timeline_figure(records: Sequence[Action], plan, lang: str = "zh", *, now: f
     return fig
 
 
-def _incident_short_names(records: Sequence[Action], plan, lang: str) -> dict[str, str]:
-    """Incidents numbered in the order they occurred ("事件1" / "Incident 1"): the lane labels
-    stay short; the family is in the report's incident table."""
+def _names_from_records(records: Sequence[Action], lang: str) -> dict[str, str]:
+    """Short names ("事件1" / "Incident 1") by the pages' one numbering rule, for records whose
+    incidents are not at hand: each incident at the time it first appears."""
     first: dict[str, float] = {}
     for r in records:
         if r.incident:
             first.setdefault(r.incident, r.time)
-    order = sorted(first, key=lambda i: (first[i], i))
-    return {iid: t("incident_n", lang, n=n) for n, iid in enumerate(order, 1)}
+    seen = [SimpleNamespace(id=i, at=at, family="") for i, at in first.items()]
+    return incident_names(seen, lang, short=True)
 
 
 def warm_up() -> None:

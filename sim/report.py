@@ -601,8 +601,10 @@ def chart_png(
     """The timeline chart (:func:`sim.charts.timeline_figure`) as PNG bytes, drawn without
     pyplot's global state so that sessions exporting at once cannot draw on each other's chart."""
     from sim.charts import figure_png, timeline_figure
+    from sim.labels import incident_names
 
-    return figure_png(timeline_figure(records, scenario.plan, lang, now=now), dpi=dpi)
+    names = incident_names(scenario.incidents, lang, short=True) if scenario.incidents else None
+    return figure_png(timeline_figure(records, scenario.plan, lang, now=now, names=names), dpi=dpi)
 
 
 def build_report(

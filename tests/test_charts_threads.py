@@ -118,3 +118,32 @@ def test_planner_figures_drawn_at_once_are_the_same_as_alone_and_not_in_pyplot(t
     written = save_figures(comp, tmp_path / "c.png", "zh")
     assert len(written) == 4 and all(p.stat().st_size > 1000 for p in written)
     assert plt.get_fignums() == before
+
+
+def test_the_timeline_numbers_incidents_as_the_pages_do():
+    """An inject sent early (its first record before an earlier incident's) keeps the number
+    the pages give it: the chart takes the pages' names, not its own record order."""
+    from types import SimpleNamespace
+
+    from sim.charts import timeline_figure
+    from sim.labels import incident_names
+    from sim.records import Action
+
+    records = [
+        Action(600.0, "late", "site", "discovered", "", "site_a", "", ""),
+        Action(700.0, "early", "site", "discovered", "", "site_a", "", ""),
+    ]
+    incidents = [
+        SimpleNamespace(id="early", at=650.0, family="leak"),
+        SimpleNamespace(id="late", at=900.0, family="leak"),
+    ]
+    names = incident_names(incidents, "en", short=True)
+    fig = timeline_figure(records, None, "en", names=names)
+    ticks = [tick.get_text() for tick in fig.axes[0].get_yticklabels()]
+    assert any(x.startswith("Incident 1") and "discovered" not in x for x in ticks)
+    early_rows = [x for x in ticks if x.startswith(names["early"] + " ·")]
+    assert early_rows and names["early"] == "Incident 1"
+    assert ticks[0].startswith("Incident 1")  # rows are by id: "early" first
+    # without names: numbered by when each first appears in the records ("late" first)
+    default = timeline_figure(records, None, "en")
+    assert [x.get_text() for x in default.axes[0].get_yticklabels()][0].startswith("Incident 2")

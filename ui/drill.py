@@ -381,7 +381,10 @@ def _chart_png(live: DrillSession, now: float | None) -> bytes | None:
         return cached[1]
     from sim.charts import figure_png, timeline_figure
 
-    png = figure_png(timeline_figure(records, live.scenario.plan, L, now=now), dpi=100)
+    names = dl.incident_names(live, L, short=True)
+    png = figure_png(
+        timeline_figure(records, live.scenario.plan, L, now=now, names=names), dpi=100
+    )
     SS["drill_chart"] = (key, png)
     return png
 

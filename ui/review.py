@@ -15,7 +15,14 @@ import streamlit as st
 from sim.charts import figure_png, timeline_figure
 from sim.grading import grade
 from sim.i18n import LANGS, addressee_label, escape_markdown, label, step_label, t
-from sim.labels import day_time, incident_namer, note_of, plan_text, verdict_cells
+from sim.labels import (
+    day_time,
+    incident_namer,
+    incident_names,
+    note_of,
+    plan_text,
+    verdict_cells,
+)
 from sim.plan import RULE_IDS
 from sim.programme import known_sites, scenario_titles
 from sim.report import (
@@ -151,7 +158,13 @@ with tab_replay:
         step = n if n == 1 else st.slider(_t("rev_step"), 1, n, n, key=f"rev_step_{drill_id}")
         current = records[step - 1]
         st.caption(_t("rev_step_caption", n=step, total=n, time=day_time(current.time, L)))
-        fig = timeline_figure(records[:step], plan, L, now=current.time)
+        fig = timeline_figure(
+            records[:step],
+            plan,
+            L,
+            now=current.time,
+            names=incident_names(scenario.incidents, L, short=True),
+        )
         st.image(figure_png(fig, dpi=100), width="stretch")
         log = pd.DataFrame(
             action_rows(

@@ -231,6 +231,16 @@ class Case:
             return UNFINISHED, "open_at_end", None
         return UNFINISHED, "time_left", {"left": round(max(0.0, start + allowed - self.now))}
 
+    def never_started(self, rule: str, code: str, otherwise: str = MISSED) -> Verdict:
+        """A clock whose start never came (nobody told the office, no first report…): pending
+        while the drill runs; unfinished in a drill ended early with the incident open (it still
+        might have come); else ``otherwise`` (missed, or n/a where nothing was due), with ``code``."""
+        if self.open:
+            return self.as_is(rule, NA, "pending")
+        if self.cut:
+            return self.as_is(rule, UNFINISHED, code)
+        return self.as_is(rule, otherwise, code)
+
     def office_received(self) -> float | None:
         memo = self._memo
         if "office" not in memo:
@@ -454,11 +464,7 @@ def _office_rule(
         graded = c.immediate_start()
         start = max(start, graded) if graded is not None else start
     if start is None and c.grade in grades:
-        if c.open:
-            return c.verdict(rule, None, None, "pending")
-        if c.cut:  # ended before anyone reported to the office: its clock never started
-            return c.as_is(rule, UNFINISHED, "office_never")
-        return c.as_is(rule, MISSED, "office_never")
+        return c.never_started(rule, "office_never")
     done, missing = c.all_delivered(steps, targets, strict=strict)
     if not missing:
         return c.verdict(rule, start, done)
@@ -563,11 +569,8 @@ def _follow_ups(c: Case) -> Verdict:
     first = min(firsts) if firsts else None
     if c.grade not in spec.grades:
         return c.as_is(rule, NA, "grade")
-    if first is None:
-        if c.cut:  # ended before the first report: the follow-up clock never started
-            return c.as_is(rule, UNFINISHED, "no_first_report")
-        pending = c.open or c.discovered is None
-        return c.as_is(rule, NA if pending else MISSED, "pending" if c.open else "no_first_report")
+    if first is None:  # no first report: the follow-up clock never started
+        return c.never_started(rule, "no_first_report", NA if c.discovered is None else MISSED)
     end_at = c.time("resolved") or c.closed
     times = [first] + sorted(
         {a.time for a in c.acts.get("follow_up", ()) if a.time >= first and a.outcome in DELIVERED}
@@ -592,9 +595,7 @@ def _follow_up_content(c: Case) -> Verdict:
     if c.grade not in c.plan.rules[rule].grades:
         return c.as_is(rule, NA, "grade")
     if not sent:
-        if c.cut:
-            return c.as_is(rule, UNFINISHED, "no_follow_up")
-        return c.as_is(rule, NA, "pending" if c.open else "no_follow_up")
+        return c.never_started(rule, "no_follow_up", NA)
     # an item counts when any follow-up carried it
     lack: set[str] | None = None
     for detail in {a.detail for a in sent}:

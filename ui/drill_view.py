@@ -68,8 +68,10 @@ def status_text(status: str, lang: str, note_code: str = "") -> str:
     return labels.status_word(status, lang, note_code, icon=True)
 
 
-def family_label(family: str, lang: str) -> str:
-    return t(f"family_{family}", lang)
+#: The words of codes, as every page and report says them (:mod:`sim.labels`), not copies.
+family_label = labels.family_label
+record_label = labels.action_label
+error_text = labels.error_text
 
 
 def grade_label(plan, level: str | None, lang: str) -> str:
@@ -152,11 +154,6 @@ def _colon(lang: str) -> str:
 
 def menu_label(plan, item: str, lang: str) -> str:
     return t(f"drill_kind_{item}", lang) if item in MENU_EXTRA else step_label(plan, item, lang)
-
-
-def record_label(plan, action: str, lang: str) -> str:
-    """A record's action in words (:func:`sim.labels.action_label`, as in the reports)."""
-    return labels.action_label(plan, action, lang)
 
 
 def outcome_word(outcome: str, lang: str) -> str:
@@ -658,8 +655,3 @@ def outcome_messages(
     if sid and "missing_content" in out.detail:
         msgs.append(_missing_message(plan, sid, out.detail["missing_content"], lang))
     return msgs
-
-
-def error_text(exc: Exception, lang: str, plan=None, scenario=None) -> str:
-    """A refusal (by its code) or a store problem in the page's language: :func:`sim.labels.error_text`."""
-    return labels.error_text(exc, lang, plan, scenario)

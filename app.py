@@ -18,7 +18,9 @@ st.set_page_config(
 )
 #: ``?kiosk=1`` (on the projector page, with ``&drill=N``): one drill, no navigation, no sidebar
 KIOSK = st.query_params.get("kiosk") == "1"
-if KIOSK:
+#: ``?seat=ROLE`` (the seat page, ``&drill=N``): a player's own device — no navigation, no sidebar
+SEAT = bool(st.query_params.get("seat"))
+if KIOSK or SEAT:
     want = st.query_params.get("lang")
     if want in ("zh", "en"):
         st.session_state["lang"] = want
@@ -51,5 +53,13 @@ pages = [
     st.Page(
         "ui/review.py", title=tr("nav_review"), icon=":material/rate_review:", url_path="review"
     ),
+    # a player's seat: opened by its link from the trainer's seat panel, never from the menu
+    st.Page(
+        "ui/seat.py",
+        title=tr("seatpage_nav"),
+        icon=":material/phone_in_talk:",
+        url_path="seat",
+        visibility="hidden",
+    ),
 ]
-st.navigation(pages, position="hidden" if KIOSK else "sidebar").run()
+st.navigation(pages, position="hidden" if KIOSK or SEAT else "sidebar").run()

@@ -501,7 +501,8 @@ class DrillSession:
         if wall is not None:
             decision = {**decision, "wall": round(float(wall), 3)}
             if self.drill.clock["running"]:
-                decision["at"] = round(self.drill.sim_at(float(wall)), 4)
+                # rounded for the record, never below where the clock already is
+                decision["at"] = max(self.drill.now, round(self.drill.sim_at(float(wall)), 4))
         before = self.drill.now
         out = self.drill.apply(decision)
         try:

@@ -326,3 +326,21 @@ def test_scorecard_shows_each_seats_times_in_both_languages(scenario):
     assert "1次接听" in duty_zh["接听用时（中位数）"]
     duty_en = next(r for r in en if "duty" in r["Seat"].lower())
     assert "1 calls answered" in duty_en["Time to answer (median)"]
+
+
+def test_live_decisions_are_never_refused_for_rounding(tmp_path):
+    """A live drill's decision is stored at its minute rounded for the record: never below
+    the clock a session already ran to (the wall clock's minute has more decimals)."""
+    with DrillStore(tmp_path / "d.sqlite") as store:
+        drill_id = ds.create_drill(
+            store, year=2027, site="site_a", path=SCENARIO, seed=3, lang="zh", players={}
+        )
+        live = ds.DrillSession.load(store, drill_id)
+        wall = 1_000_000.0
+        live.apply(store, {"kind": "clock", "mode": "live", "speed": 7, "running": True}, wall=wall)
+        for i in range(40):
+            wall += 0.3137
+            live, out = ds.act(store, drill_id, live, {"kind": "note", "text": f"n{i}"}, wall=wall)
+            assert out.result == "noted"
+        again = ds.DrillSession.load(store, drill_id)
+        assert again.drill.records == live.drill.records

@@ -9,6 +9,7 @@ import subprocess
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,16 +50,15 @@ def _healthy(url: str) -> bool:
         return False
 
 
-@pytest.fixture(scope="module")
-def app_server(tmp_path_factory) -> Iterator[Server]:
-    """``uv run streamlit run app.py`` on a free port with a temporary store; stopped afterwards."""
-    tmp = tmp_path_factory.mktemp("app_server")
-    port = _free_port()
-    db, log = tmp / "drills.sqlite", tmp / "server.log"
+@contextmanager
+def serving(db: Path, log: Path, port: int | None = None) -> Iterator[Server]:
+    """``uv run streamlit run app.py`` (README's command) on ``port`` (a free one by default)
+    with the store ``db``, until the block ends (a test may stop and start it again: a restart)."""
+    port = port or _free_port()
     env = {**os.environ, "DRILLSIM_DB": str(db), "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
     cmd = ["uv", "run", "streamlit", "run", "app.py"]
     cmd += ["--server.port", str(port), "--server.headless", "true"]
-    with log.open("wb") as out:
+    with log.open("ab") as out:
         proc = subprocess.Popen(
             cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )
@@ -80,3 +80,11 @@ def app_server(tmp_path_factory) -> Iterator[Server]:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=5)
+
+
+@pytest.fixture(scope="module")
+def app_server(tmp_path_factory) -> Iterator[Server]:
+    """The app served by README's command with a temporary store; stopped afterwards."""
+    tmp = tmp_path_factory.mktemp("app_server")
+    with serving(tmp / "drills.sqlite", tmp / "server.log") as server:
+        yield server

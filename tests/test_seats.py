@@ -344,3 +344,18 @@ def test_live_decisions_are_never_refused_for_rounding(tmp_path):
             assert out.result == "noted"
         again = ds.DrillSession.load(store, drill_id)
         assert again.drill.records == live.drill.records
+
+
+def test_the_trainers_panel_follows_the_store_once_a_code_is_out(tmp_path):
+    """The seat panel refreshes itself as soon as a join code exists: a player may join (and
+    a call ring at their seat) without the trainer touching the console."""
+    from ui.seats_panel import any_players
+
+    with DrillStore(tmp_path / "d.sqlite") as store:
+        drill_id = ds.create_drill(
+            store, year=2027, site="site_a", path=SCENARIO, seed=3, lang="zh", players={}
+        )
+        live = ds.DrillSession.load(store, drill_id)
+        assert not any_players(live, store)
+        store.issue_seat_code(drill_id, "duty_desk")
+        assert any_players(live, store)

@@ -382,9 +382,7 @@ def _chart_png(live: DrillSession, now: float | None) -> bytes | None:
     from sim.charts import figure_png, timeline_figure
 
     names = dl.incident_names(live, L, short=True)
-    png = figure_png(
-        timeline_figure(records, live.scenario.plan, L, now=now, names=names), dpi=100
-    )
+    png = figure_png(timeline_figure(records, live.scenario.plan, L, now=now, names=names), dpi=100)
     SS["drill_chart"] = (key, png)
     return png
 
@@ -925,7 +923,7 @@ def running_view(drill_id: int) -> None:
     with c_side:
         st.fragment(
             seats_panel,
-            run_every=seats_ui.REFRESH_SECONDS if seats_ui.any_players(live) else None,
+            run_every=seats_ui.REFRESH_SECONDS if seats_ui.any_players(live, store()) else None,
         )(drill_id)
         _notices()
         st.markdown(f"**{_t('drill_injects')}**")

@@ -264,9 +264,13 @@ def seats_panel(drill_id: int) -> None:
         _manage(live, drill_id, board)
 
 
-def any_players(live: ds.DrillSession) -> bool:
-    return live.drill.clock["running"] or any(
-        h["mode"] in ("player", "trainer", "auto") for h in live.drill.holders.values()
+def any_players(live: ds.DrillSession, store_=None) -> bool:
+    """Whether the panel must follow the store: a live clock, a seat someone holds, or a join
+    code issued (a player may join at any moment)."""
+    return (
+        live.drill.clock["running"]
+        or any(h["mode"] in ("player", "trainer", "auto") for h in live.drill.holders.values())
+        or (store_ is not None and bool(store_.seats(live.drill_id)))
     )
 
 

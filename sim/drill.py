@@ -506,6 +506,10 @@ class Drill:
         if not isinstance(to, int | float) or isinstance(to, bool) or to < self.now:
             raise DrillError("advance_back")
         self._run_until(float(to))
+        wall = d.get("wall")
+        if self.clock["running"] and isinstance(wall, int | float) and not isinstance(wall, bool):
+            # a live clock skipped ahead runs on from here
+            self.clock = {**self.clock, "sim": self.now, "wall": float(wall)}
         return "advanced", {"to": self.now}
 
     # -- seats, calls at seats and the clock -------------------------------------------------------

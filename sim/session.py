@@ -13,6 +13,7 @@ review, the after-action report, ``drillsim drill-auto`` and the programme all r
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -498,6 +499,8 @@ class DrillSession:
         """
         if self.ended:
             raise DrillError("ended")
+        if wall is None and (self.drill.clock["running"] or decision.get("kind") == "clock"):
+            wall = time.time()  # a live drill: every decision is taken at the wall clock's minute
         if wall is not None:
             decision = {**decision, "wall": round(float(wall), 3)}
             if self.drill.clock["running"]:

@@ -359,3 +359,30 @@ def test_the_trainers_panel_follows_the_store_once_a_code_is_out(tmp_path):
         assert not any_players(live, store)
         store.issue_seat_code(drill_id, "duty_desk")
         assert any_players(live, store)
+
+
+def test_a_live_drill_stores_the_trainers_decisions_at_their_minute(tmp_path, monkeypatch):
+    """The console's decisions carry no wall time of their own: in a live drill they are taken
+    (and stored) at the wall clock's minute, so a replay puts them at the same minute; a skip
+    ahead re-anchors the live clock there."""
+    import sim.session as session_module
+
+    clock = [2_000_000.0]
+    monkeypatch.setattr(session_module.time, "time", lambda: clock[0])
+    with DrillStore(tmp_path / "d.sqlite") as store:
+        drill_id = ds.create_drill(
+            store, year=2027, site="site_a", path=SCENARIO, seed=3, lang="zh", players={}
+        )
+        live = ds.DrillSession.load(store, drill_id)
+        start = live.drill.now
+        live.apply(store, {"kind": "clock", "mode": "live", "speed": 6, "running": True})
+        clock[0] += 60.0  # one real minute: six simulated minutes
+        live.catch_up(clock[0])
+        live.apply(store, {"kind": "note", "text": "at six"})
+        assert live.drill.now == pytest.approx(start + 6)
+        live.apply(store, {"kind": "advance", "to": start + 30})
+        clock[0] += 10.0
+        assert live.drill.sim_at(clock[0]) == pytest.approx(start + 31)
+        again = ds.DrillSession.load(store, drill_id)
+        assert again.drill.records == live.drill.records
+        assert again.drill.outcomes[1].start == pytest.approx(start + 6)

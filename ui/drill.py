@@ -387,6 +387,26 @@ def _chart_png(live: DrillSession, now: float | None) -> bytes | None:
     return png
 
 
+def _timeline(drill_id: int, running: bool, waiting: bool) -> None:
+    """The timeline chart; while the chart machinery is still loading in the background (the
+    first minutes after a server start) a line says so and this part looks again every second,
+    so no click waits for it."""
+    if _charts_warmed().is_alive():
+        st.caption(_t("drill_timeline_loading"))
+        return
+    if waiting:  # loaded now: redraw the page once, so it stops looking
+        st.rerun()
+    live = _current(drill_id)
+    png = _chart_png(live, live.drill.now if running else None)
+    if png:
+        st.image(png, width="stretch")
+
+
+def _timeline_when_ready(drill_id: int, *, running: bool) -> None:
+    waiting = _charts_warmed().is_alive()
+    st.fragment(_timeline, run_every=1.0 if waiting else None)(drill_id, running, waiting)
+
+
 def render_injects(live: DrillSession, lang_: str) -> None:
     """Injects seen so far, newest first, with their facts."""
     injects = live.drill.injects()
@@ -938,10 +958,10 @@ def running_view(drill_id: int) -> None:
             icon=":material/slideshow:",
         )
         _end_panel(live)
-    st.markdown(f"#### {_t('drill_timeline')}")
-    png = _chart_png(live, live.drill.now)
-    if png:
-        st.image(png, width="stretch")
+    # the chart costs a click a fifth of a second or more each time the records change: the
+    # console draws it when the trainer wants it (the scorecard always has it)
+    if st.toggle(_t("drill_show_timeline"), key="drill_show_timeline"):
+        _timeline_when_ready(drill_id, running=True)
     with st.expander(_t("drill_log")):
         rows = dl.log_rows(live, L)
         if rows:
@@ -991,9 +1011,7 @@ def scorecard_view(drill_id: int) -> None:
         st.table(pd.DataFrame(seat_rows), hide_index=True)
         st.caption(_t("seat_time_note"))
     st.markdown(f"#### {_t('drill_timeline')}")
-    png = _chart_png(live, None)
-    if png:
-        st.image(png, width="stretch")
+    _timeline_when_ready(drill_id, running=False)
     with st.expander(_t("drill_log")):
         rows = dl.log_rows(live, L)
         if rows:

@@ -920,3 +920,23 @@ def test_the_log_says_who_did_each_action_and_what_a_note_is_about(db):
     assert (
         log["Action"][0] == "Note: slow start (about: First report within 3 hours (all addressees))"
     )
+
+
+def test_the_timeline_chart_is_drawn_when_asked_and_never_blocks_a_click(db):
+    """Off by default on the console (no chart in a click's path); turned on, it shows once
+    the chart machinery has loaded in the background (a line says so until then)."""
+    drill_id = ds.create_drill(
+        db, year=2027, site="site_a", path=SHEETS, seed=3, lang="en", players={}
+    )
+    live = DrillSession.load(db, drill_id)
+    live.apply(db, {"kind": "advance", "to": live.drill.upcoming()[0]["at"]})
+    at = ok(app(drill=drill_id))
+    before = len(at.image)  # the seat panel's QR code
+    at.toggle(key="drill_show_timeline").set_value(True)
+    ok(at.run())
+    deadline = time.monotonic() + 60
+    while len(at.image) == before and time.monotonic() < deadline:
+        assert any("prepared in the background" in c.value for c in at.caption)
+        time.sleep(1)
+        ok(at.run())
+    assert len(at.image) == before + 1

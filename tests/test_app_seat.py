@@ -136,9 +136,20 @@ def test_seats_join_the_call_rings_at_the_duty_desk_then_at_the_office_director(
     ok(c.button(key="seatpage_do").click().run())
     assert "振铃" in shown(c)  # the call rings at another seat: the step goes on once answered
 
+    # the trainer's console, a session of its own on the same drill
+    trainer = AppTest.from_file(str(APP), default_timeout=60)
+    trainer.session_state["lang"] = "en"
+    trainer.query_params["drill"] = str(drill_id)
+    ok(trainer.run())
+
+    def board(at: AppTest) -> list[str]:
+        return [str(w.value) for w in at.warning if "is ringing" in str(w.value)]
+
     # the duty desk rings (its day officer first), then its night officer: both let ring
     for pid in ("duty_day", "duty_night"):
         ok(a.run())
+        [on_board] = board(ok(trainer.run()))  # the trainer sees the call ringing there
+        assert dl.person_label(scenario, pid, "en") in on_board
         calls = ringing(a)
         assert len(calls) == 1, shown(a)
         assert dl.person_label(scenario, pid, "en") in calls[0]
@@ -149,12 +160,15 @@ def test_seats_join_the_call_rings_at_the_duty_desk_then_at_the_office_director(
     ok(a.run())
     assert not ringing(a) and not call_buttons(a, "answer")
 
-    # the office director's phone rings; answered, the report goes on
+    # the office director's phone rings (on the trainer's board too); answered, the report goes on
     ok(b.run())
+    [on_board] = board(ok(trainer.run()))
+    assert director in on_board
     calls = ringing(b)
     assert len(calls) == 1 and director in calls[0]
     ok(call_buttons(b, "answer")[0].click().run())
     assert not ringing(b) and "You answered" in shown(b)
+    assert not board(ok(trainer.run()))
     assert "answer-sheet" in shown(b).lower() or "answer sheet" in shown(b).lower()
 
     recs = records(db, drill_id)

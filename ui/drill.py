@@ -24,12 +24,12 @@ from sim.drill import DrillError, scenario_from_text, snapshot_text
 from sim.i18n import escape_markdown as md
 from sim.i18n import label, t
 from sim.labels import day_time, plan_text
-from sim.plan import GRADES
 from sim.scenario import Scenario
 from sim.session import DrillSession
 from ui import drill_view as dl
 from ui import seats_panel as seats_ui
 from ui.common import db_path, lang, scenario_files, show_error, store, translator
+from ui.forms import grade_choice, step_heading
 from ui.seats_panel import seats_panel
 
 L = lang()
@@ -653,24 +653,11 @@ def _step_form(live: DrillSession, inc: str, sid: str) -> None:
     """The form of one step: its addressees, whom to call, the grade, the content it carries."""
     plan, scenario = live.scenario.plan, live.scenario
     step = plan.step(sid)
-    # the step's name, the plan's words behind a tooltip: a long clause never pushes "Do it" down
-    tips = [_t("drill_clause", clause=step.clause_zh)] if step.clause_zh else []
-    if step.content:
-        items = dl.list_sep(L).join(dl.content_label(plan, c, L) for c in step.content)
-        tips.append(_t("drill_content_hint", items=items))
-    head = f"**{md(dl.step_label(plan, sid, L))}**"
-    if len(step.content) > 2:  # the items scroll in a box: say how many there are
-        head += " · " + _t("drill_content_count", n=len(step.content))
-    st.markdown(head, help="\n\n".join(tips) or None)
+    # the items scroll in a box when there are many: say how many there are
+    many = len(step.content) > 2
+    step_heading(plan, sid, L, _t("drill_content_count", n=len(step.content)) if many else "")
     if sid == "graded":
-        st.radio(
-            _t("drill_level"),
-            GRADES,
-            index=None,
-            format_func=lambda g: label(plan, "grades", g, L),
-            horizontal=True,
-            key="drill_act_level",
-        )
+        grade_choice(plan, L, "drill_act_level")
     if step.to:
         options = live.addressees(inc, sid)
         # whom to send to and whom to call side by side, one line: the Do-it row stays in view

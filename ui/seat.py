@@ -27,7 +27,6 @@ from sim import session as ds
 from sim.drill import scenario_from_text
 from sim.i18n import escape_markdown as md
 from sim.i18n import label, t
-from sim.plan import GRADES
 from sim.rules import MET, MISSED, NA
 from sim.scenario import Scenario
 from sim.seat_screen import seat_screen
@@ -35,6 +34,7 @@ from sim.seats import drill_seats
 from sim.session import DrillSession
 from ui import drill_view as dl
 from ui.common import db_path, lang, store, translator
+from ui.forms import grade_choice, step_heading
 
 L = lang()
 SS = st.session_state
@@ -518,20 +518,9 @@ def _step_form(live: DrillSession, inc: str, sid: str) -> None:
     items. No person to call: the seat's call goes down the addressee's whole chain."""
     plan = live.scenario.plan
     step = plan.step(sid)
-    tips = [_t("drill_clause", clause=step.clause_zh)] if step.clause_zh else []
-    if step.content:
-        items = dl.list_sep(L).join(dl.content_label(plan, c, L) for c in step.content)
-        tips.append(_t("drill_content_hint", items=items))
-    st.markdown(f"**{md(dl.step_label(plan, sid, L))}**", help="\n\n".join(tips) or None)
+    step_heading(plan, sid, L)
     if sid == "graded":
-        st.radio(
-            _t("drill_level"),
-            GRADES,
-            index=None,
-            format_func=lambda g: label(plan, "grades", g, L),
-            horizontal=True,
-            key="seatpage_level",
-        )
+        grade_choice(plan, L, "seatpage_level")
     if step.to:
         options = live.addressees(inc, sid)
         st.multiselect(

@@ -184,22 +184,14 @@ def _clock_controls(live: ds.DrillSession, drill_id: int) -> None:
         step=1.0,
         key="seats_clock_speed",
     )
-    if clock["running"]:
-        c3.button(
-            _t("seats_clock_pause"),
-            key="seats_clock_pause",
-            icon=":material/pause:",
-            on_click=_set_clock,
-            args=(drill_id, False),
-        )
-    else:
-        c3.button(
-            _t("seats_clock_apply"),
-            key="seats_clock_apply",
-            icon=":material/schedule:",
-            on_click=_set_clock,
-            args=(drill_id, True),
-        )
+    running = bool(clock["running"])  # one button: pause a running clock, else apply the choice
+    c3.button(
+        _t("seats_clock_pause" if running else "seats_clock_apply"),
+        key="seats_clock_pause" if running else "seats_clock_apply",
+        icon=":material/pause:" if running else ":material/schedule:",
+        on_click=_set_clock,
+        args=(drill_id, not running),
+    )
     st.caption(
         _t("seats_clock_live_now", speed=f"{clock['speed']:g}")
         if clock["running"]

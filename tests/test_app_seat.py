@@ -422,3 +422,26 @@ def test_every_key_the_seat_page_uses_exists_and_its_own_are_prefixed():
     own = yaml.safe_load((ROOT / "sim" / "strings" / "seat_page.yaml").read_text("utf-8"))
     assert own and all(k.startswith("seatpage_") for k in own)
     assert "true_grade" not in text and ".phone" not in text
+
+
+def test_the_trainers_seat_panel_issues_codes_hands_seats_over_and_sets_the_clock(db):
+    drill_id, _ = new_drill(db)
+    trainer = AppTest.from_file(str(APP), default_timeout=60)
+    trainer.session_state["lang"] = "zh"
+    trainer.query_params["drill"] = str(drill_id)
+    ok(trainer.run())
+    ok(trainer.selectbox(key="seats_manage").set_value("leader").run())
+    before = db.seats(drill_id).get("leader", {}).get("code")
+    ok(trainer.button(key="seats_new_code_leader").click().run())
+    code = db.seats(drill_id)["leader"]["code"]
+    assert code and code != before
+    assert any(code in str(m.value) for m in trainer.markdown)  # shown to the trainer
+    ok(trainer.radio(key="seats_mode_leader").set_value("trainer").run())
+    assert DrillSession.load(db, drill_id).drill.holders["leader"]["mode"] == "trainer"
+    trainer.radio(key="seats_clock_mode").set_value("live")
+    trainer.number_input(key="seats_clock_speed").set_value(12.0)
+    ok(trainer.button(key="seats_clock_apply").click().run())
+    clock = DrillSession.load(db, drill_id).drill.clock
+    assert clock["mode"] == "live" and clock["running"] and clock["speed"] == 12.0
+    ok(trainer.button(key="seats_clock_pause").click().run())
+    assert not DrillSession.load(db, drill_id).drill.clock["running"]

@@ -32,6 +32,10 @@ MET, MISSED, NA = "met", "missed", "n/a"
 UNFINISHED = "unfinished"
 #: Every verdict status, in the order tables count them.
 STATUSES = (MET, MISSED, UNFINISHED, NA)
+#: Rules whose measured value is a gap (uncovered duty, longest silence), not a time to act:
+#: "how many runs did better" would compare unlike things, so the standing and a seat's
+#: response times leave them out.
+GAP_RULES = ("duty_24h_during_exam", "follow_up_reports")
 _by_time = itemgetter(0)  # an Action's time
 _EPS = 1e-9
 #: Outcomes that count as a delivery made.

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from sim.drill import Drill
+from sim.rules import GAP_RULES
 from sim.seats import Seat, can_take, seat_rules
 
 #: The outcomes of a report that reached the working group's office.
@@ -202,6 +203,9 @@ def seat_times(drill: Drill, verdicts: list[dict[str, Any]]) -> dict[str, dict[s
         rules: dict[str, dict[str, Any]] = {}
         mine = set(seat_rules(drill.plan, seat, drill.office_role()))
         for v in verdicts:
+            # a gap (the longest silence between follow-ups) is not a time to act
+            if v["rule"] in GAP_RULES or v.get("status") not in ("met", "missed"):
+                continue
             if v["rule"] in mine and v.get("measured_min") is not None:
                 entry = rules.setdefault(
                     v["rule"], {"measured_min": [], "allowed_min": v.get("allowed_min")}

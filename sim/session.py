@@ -34,7 +34,7 @@ from sim.drill import (
 )
 from sim.grading import grade
 from sim.i18n import t
-from sim.rules import MET, MISSED, NA, STATUSES
+from sim.rules import GAP_RULES, MET, MISSED, NA, STATUSES
 from sim.scenario import Incident, Scenario
 from sim.seat_screen import seat_times
 from sim.steps import on_paper
@@ -44,9 +44,6 @@ from sim.yamlio import dump_yaml, load_file, load_text
 DEFAULT_REPS = 200
 #: What the menu offers besides the plan's steps (``Drill.steps_for``): a note for the record.
 MENU_EXTRA = ("note",)
-#: Rules whose measured value is a gap (uncovered duty, longest silence), not a time to act:
-#: "how many runs did better" would compare unlike things, so the standing leaves them out.
-GAP_RULES = ("duty_24h_during_exam", "follow_up_reports")
 
 
 # -- the scorecard ------------------------------------------------------------------------------

@@ -325,7 +325,7 @@ def test_scorecard_shows_each_seats_times_in_both_languages(scenario):
     duty_zh = next(r for r in zh if "值班" in r["席位"])
     assert "1次接听" in duty_zh["接听用时（中位数）"]
     duty_en = next(r for r in en if "duty" in r["Seat"].lower())
-    assert "1 calls answered" in duty_en["Time to answer (median)"]
+    assert "calls answered: 1" in duty_en["Time to answer (median)"]
 
 
 def test_live_decisions_are_never_refused_for_rounding(tmp_path):

@@ -409,23 +409,25 @@ def seat_time_rows(card: Scorecard, plan, lang: str) -> list[dict[str, str]]:
     percentile), calls not picked up, and each rule its steps stop (measured against allowed,
     and the share of simulated runs that did better)."""
     rows = []
+    sep = "；" if lang == "zh" else "; "
     for seat, s in card.seat_times.items():
         answers = sorted(s.get("answer_min") or [])
-        median = answers[len(answers) // 2] if answers else None
+        rang = bool(answers) or bool(s.get("not_answered"))
         rules = []
         for rule, r in (s.get("rules") or {}).items():
-            measured = ", ".join(fmt_minutes(m, lang) for m in r.get("measured_min") or [])
-            allowed = r.get("allowed_min")
-            share = (card.standing.get(rule) or {}).get("share_better")
-            rules.append(
-                t(
-                    "seat_time_rule",
-                    lang,
-                    rule=label(plan, "rules", rule, lang),
-                    measured=measured or "—",
-                    allowed=fmt_minutes(allowed, lang) if allowed is not None else "—",
-                    share="—" if share is None else f"{round(100 * share)}%",
+            measured = "、".join(fmt_minutes(m, lang) for m in r.get("measured_min") or [])
+            beside = []
+            if r.get("allowed_min") is not None:
+                beside.append(
+                    t("seat_time_allowed", lang, allowed=fmt_minutes(r["allowed_min"], lang))
                 )
+            share = (card.standing.get(rule) or {}).get("share_better")
+            if share is not None:
+                beside.append(t("seat_time_share", lang, share=round(100 * share)))
+            rules.append(
+                t("seat_time_rule", lang, rule=label(plan, "rules", rule, lang), measured=measured)
+                + (f"（{sep.join(beside)}）" if lang == "zh" else f" ({sep.join(beside)})")
+                * bool(beside)
             )
         rows.append(
             {
@@ -436,22 +438,32 @@ def seat_time_rows(card: Scorecard, plan, lang: str) -> list[dict[str, str]]:
                         "seat_time_answer_cell",
                         lang,
                         n=len(answers),
-                        median=fmt_minutes(median, lang),
+                        median=fmt_seconds(answers[len(answers) // 2], lang),
                     )
                     if answers
                     else "—"
                 ),
+                # the model's answer time only where calls rang: beside something to compare
                 t("seat_time_model", lang): t(
                     "seat_time_model_cell",
                     lang,
-                    p50=fmt_minutes(s.get("model_answer_p50"), lang),
-                    p90=fmt_minutes(s.get("model_answer_p90"), lang),
-                ),
+                    p50=fmt_seconds(s.get("model_answer_p50"), lang),
+                    p90=fmt_seconds(s.get("model_answer_p90"), lang),
+                )
+                if rang
+                else "—",
                 t("seat_time_missed_calls", lang): str(s.get("not_answered") or 0),
-                t("seat_time_rules", lang): "；".join(rules) if lang == "zh" else "; ".join(rules),
+                t("seat_time_rules", lang): sep.join(rules) or "—",
             }
         )
     return rows
+
+
+def fmt_seconds(minutes: float | None, lang: str) -> str:
+    """A short time in seconds (an answer takes well under a minute): "36秒" / "36 s"."""
+    if minutes is None:
+        return "—"
+    return t("seconds_n", lang, n=round(float(minutes) * 60))
 
 
 # -- the log and what a decision did ------------------------------------------------------------

@@ -224,7 +224,7 @@ def check_evaluation_scales(data: object, file: str) -> tuple[int, int]:
     r.unknown(top, {"default", "scales", "objectives"}, "")
     scales = r.mapping(top.get("scales"), "scales", top, "scales")
     if not scales:
-        r.add(top, "scales" if "scales" in top else None, "scales", "at least one scale is needed")
+        r.add(top, "scales" if "scales" in top else None, "scales", "need_scale")
     for sid, spec in scales.items():
         pre = f"scales.{sid}"
         spec = r.mapping(spec, pre, scales, sid)
@@ -233,7 +233,7 @@ def check_evaluation_scales(data: object, file: str) -> tuple[int, int]:
             r.take(spec, key, pre, str, "")
         levels = r.sequence(spec.get("levels"), f"{pre}.levels", spec, "levels")
         if not levels:
-            r.add(spec, "levels" if "levels" in spec else None, f"{pre}.levels", "no levels")
+            r.add(spec, "levels" if "levels" in spec else None, f"{pre}.levels", "no_levels")
         codes: set[str] = set()
         for i, lv in enumerate(levels):
             lpre = f"{pre}.levels[{i}]"
@@ -245,14 +245,14 @@ def check_evaluation_scales(data: object, file: str) -> tuple[int, int]:
             )
             code = r.take(lv, "code", lpre, str)
             if code in codes:
-                r.add(lv, "code", f"{lpre}.code", f"duplicate code {code!r}")
+                r.add(lv, "code", f"{lpre}.code", "duplicate_code", code=repr(code))
             codes.add(code)
             r.take(lv, "pass", lpre, bool, False)
             for key in ("label_zh", "label_en", "description_zh", "description_en"):
                 r.take(lv, key, lpre, str, "")
     default = r.take(top, "default", "", str, None)
     if default is not None and default not in scales:
-        r.add(top, "default", "default", f"{default!r} is not one of the scales")
+        r.add(top, "default", "default", "default_not_scale", value=repr(default))
     objectives = r.sequence(top.get("objectives", []), "objectives", top, "objectives")
     ids: set[str] = set()
     for i, o in enumerate(objectives):
@@ -261,7 +261,7 @@ def check_evaluation_scales(data: object, file: str) -> tuple[int, int]:
         r.unknown(o, {"id", "label_zh", "label_en"}, opre)
         oid = r.take(o, "id", opre, str)
         if oid in ids:
-            r.add(o, "id", f"{opre}.id", f"duplicate objective id {oid!r}")
+            r.add(o, "id", f"{opre}.id", "duplicate_objective", id=repr(oid))
         ids.add(oid)
         r.take(o, "label_zh", opre, str, "")
         r.take(o, "label_en", opre, str, "")
@@ -329,10 +329,7 @@ def _validate_one(path: str, sources: bool = False) -> list[str]:
         from sim.yamlio import Problem
 
         raise InputError(
-            [
-                Problem(path, 1, f"sources.{key}", "names no number of this scenario")
-                for key in unknown
-            ]
+            [Problem(path, 1, f"sources.{key}", "source_unknown_number") for key in unknown]
         )
     warnings = roster_warnings(scenario)
     lines = [str(w) for w in warnings] + [

@@ -22,6 +22,7 @@ from sim.plan import (
     Family,
     Plan,
 )
+from sim.yamlio import AnyOf, Msg, digits_of, msg, problem_words
 
 _KNOWN = {"family", *INCIDENT_FIELDS, *INCIDENT_ALIASES}
 _REPR = reprlib.Repr()
@@ -52,17 +53,17 @@ class Grading:
         }
 
 
-def _short(value: Any) -> str:
+def _short(value: Any) -> Msg | str:
     """A value for a one-line message: never thousands of digits or a deep nesting."""
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 10**18:
-        return f"a number of about {int(abs(value).bit_length() * 0.30103) + 1} digits"
+        return digits_of(value)
     try:
         return _REPR.repr(value)
     except (RecursionError, ValueError):
-        return f"a {type(value).__name__}"
+        return msg("kind_object", type=type(value).__name__)
 
 
-def _renamed(facts: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+def _renamed(facts: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str, Msg]]]:
     """Facts with old field names read as their new ones, and any clash between the two."""
     out = {k: v for k, v in facts.items() if k not in INCIDENT_ALIASES}
     problems = []
@@ -70,9 +71,7 @@ def _renamed(facts: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
         if old not in facts:
             continue
         if new in facts and facts[new] != facts[old]:
-            problems.append(
-                f"{old}: the old name of {new}, which says otherwise (give one of them)"
-            )
+            problems.append((old, msg("old_name_clash", new=new)))
         out.setdefault(new, facts[old])
     return out, problems
 
@@ -86,8 +85,9 @@ def _kind(facts: dict[str, Any], family: Family, plan: Plan) -> tuple[str | None
     return plan.setting("error_kind_default"), True
 
 
-def phase_problem(family_id: str, phase: str, kind: str | None, plan: Plan) -> str | None:
-    """Why ``phase`` contradicts the family (and kind) as the plan words it, or None if it fits.
+def phase_words(family_id: str, phase: str, kind: str | None, plan: Plan) -> Msg | None:
+    """Why ``phase`` contradicts the family (and kind) as the plan words it (a problem code with
+    its parameters), or None if it fits.
 
     None also when setting ``phase_mismatch`` is ``grade_anyway``.
     """
@@ -96,46 +96,56 @@ def phase_problem(family_id: str, phase: str, kind: str | None, plan: Plan) -> s
     if phase in allowed or plan.setting("phase_mismatch") == "grade_anyway":
         return None
     what = f"{family_id} ({kind})" if kind else family_id
-    quote = f" ({words})" if words else ""
-    return (
-        f"{phase} contradicts {what}, which the plan places {' or '.join(allowed)}{quote}"
-        " — setting phase_mismatch: grade_anyway grades it anyway"
-    )
+    quote = msg("quote", text=words) if words else ""
+    return msg("phase_contradicts", phase=phase, what=what, allowed=AnyOf(allowed), quote=quote)
 
 
-def check_incident(facts: dict[str, Any], plan: Plan) -> list[str]:
-    """Problems with an incident's facts, one message each (empty when usable).
+def phase_problem(family_id: str, phase: str, kind: str | None, plan: Plan) -> str | None:
+    """:func:`phase_words` in English."""
+    why = phase_words(family_id, phase, kind, plan)
+    return None if why is None else problem_words(why.code, why.params)
+
+
+def incident_problems(facts: dict[str, Any], plan: Plan) -> list[tuple[str, Msg]]:
+    """Problems with an incident's facts: (field, words by their code) each; empty when usable.
 
     ``spares_enough`` (the old name) is read as ``site_spares_enough``; a missing
     ``error_kind`` of distribution_error takes setting ``error_kind_default``.
     """
     if not isinstance(facts, dict):
-        return ["an incident is a JSON object"]
-    problems = []
+        return [("", msg("incident_object"))]
+    problems: list[tuple[str, Msg]] = []
     for key in facts:
         if key not in _KNOWN:
             name = key if isinstance(key, str) and len(key) <= 40 else _short(key)
-            problems.append(f"{name}: unknown field (known: {', '.join(sorted(_KNOWN))})")
+            if isinstance(name, Msg):  # a field is named as written, in no language
+                name = problem_words(name.code, name.params)
+            known = ", ".join(sorted(_KNOWN))
+            problems.append((name, msg("unknown_field_known", known=known)))
     facts, clashes = _renamed(facts)
     problems += clashes
     family = facts.get("family")
     if not isinstance(family, str) or family not in FAMILIES:
-        problems.append(f"family: {_short(family)} is not one of {', '.join(FAMILIES)}")
+        allowed = ", ".join(FAMILIES)
+        problems.append(("family", msg("not_one_of", value=_short(family), allowed=allowed)))
         return problems
     people = facts.get("people")
     if "people" in facts and (
         isinstance(people, bool) or not isinstance(people, int) or people < 0
     ):
-        problems.append(f"people: expected a whole number ≥ 0, got {_short(people)}")
+        problems.append(("people", msg("people_whole", value=_short(people))))
     elif "people" in facts and people > PEOPLE_MAX:
-        problems.append(f"people: {_short(people)} is above the most accepted, {PEOPLE_MAX:,}")
+        problems.append(
+            ("people", msg("people_above", value=_short(people), max=f"{PEOPLE_MAX:,}"))
+        )
     for key, allowed in (("scope", SCOPES), ("phase", PHASES), ("error_kind", ERROR_KINDS)):
         value = facts.get(key)
         if key in facts and (not isinstance(value, str) or value not in allowed):
-            problems.append(f"{key}: {_short(value)} is not one of {', '.join(allowed)}")
+            words = msg("not_one_of", value=_short(value), allowed=", ".join(allowed))
+            problems.append((key, words))
     for flag in BOOL_FIELDS:
         if flag in facts and not isinstance(facts[flag], bool):
-            problems.append(f"{flag}: expected true or false, got {_short(facts[flag])}")
+            problems.append((flag, msg("expected_bool_got", value=_short(facts[flag]))))
     fam = plan.grading[family]
     kind, _ = _kind(facts, fam, plan)
     if kind not in (None, *ERROR_KINDS):
@@ -143,13 +153,24 @@ def check_incident(facts: dict[str, Any], plan: Plan) -> list[str]:
     for used in fam.required(kind):
         if used not in facts:
             for_what = f"{family} ({kind})" if kind in fam.kinds else family
-            problems.append(f"{used}: required for {for_what}")
+            problems.append((used, msg("required_for", what=for_what)))
     phase = facts.get("phase")
     if isinstance(phase, str) and phase in PHASES:
-        mismatch = phase_problem(family, phase, kind, plan)
+        mismatch = phase_words(family, phase, kind, plan)
         if mismatch:
-            problems.append(f"phase: {mismatch}")
+            problems.append(("phase", mismatch))
     return problems
+
+
+def check_incident(facts: dict[str, Any], plan: Plan) -> list[str]:
+    """Problems with an incident's facts, one English message each, ``field: message`` (empty
+    when usable); :func:`incident_problems` gives them by their codes."""
+    return [
+        f"{field}: {problem_words(words.code, words.params)}"
+        if field
+        else problem_words(words.code, words.params)
+        for field, words in incident_problems(facts, plan)
+    ]
 
 
 def _holds(condition, facts: dict[str, Any]) -> bool:

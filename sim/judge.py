@@ -23,7 +23,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from sim.grading import check_incident, grade
+from sim.grading import grade, incident_problems
 from sim.plan import BODY_IDS, CONTENT_IDS, GRADES, INCIDENT_FIELDS, ROLE_IDS, Plan
 from sim.records import Action
 from sim.rules import Verdict, verdicts
@@ -70,7 +70,7 @@ def parse_timeline(data: Any, file: str, plan: Plan) -> Timeline:
             top,
             "incidents" if "incidents" in top else None,
             "incidents",
-            "at least one incident is needed",
+            "need_incident",
         )
     for i, item in enumerate(ilist[:MAX_ENTRIES]):
         pre = f"incidents[{i}]"
@@ -80,17 +80,16 @@ def parse_timeline(data: Any, file: str, plan: Plan) -> Timeline:
         if iid is None:
             continue
         if iid in ids:
-            r.add(item, "id", f"{pre}.id", f"duplicate incident id {iid!r}")
+            r.add(item, "id", f"{pre}.id", "duplicate_incident", id=repr(iid))
         ids.add(iid)
         occurred = _time(r, item, "occurred", pre)
         discovered = _time(r, item, "discovered", pre, required=False)
         if occurred is not None and discovered is not None and discovered < occurred:
-            r.add(item, "discovered", f"{pre}.discovered", "discovered before it occurred")
+            r.add(item, "discovered", f"{pre}.discovered", "discovered_early")
         facts = {k: item[k] for k in ("family", *INCIDENT_FIELDS) if k in item}
-        problems = check_incident(facts, plan)
-        for msg in problems:
-            fld, _, rest = msg.partition(": ")
-            r.add(item, fld if fld in item else None, f"{pre}.{fld}", rest)
+        problems = incident_problems(facts, plan)
+        for fld, words in problems:
+            r.add(item, fld if fld in item else None, f"{pre}.{fld}", words)
         if problems or occurred is None:
             continue
         site = str(item.get("site", "site"))
@@ -108,12 +107,12 @@ def parse_timeline(data: Any, file: str, plan: Plan) -> Timeline:
         if discovered is not None:
             records.append(Action(discovered, iid, "site", "discovered", "", site, ""))
     if len(ilist) > MAX_ENTRIES:
-        r.add(top, "incidents", "incidents", f"more than {MAX_ENTRIES} incidents")
+        r.add(top, "incidents", "incidents", "too_many_incidents", max=MAX_ENTRIES)
     # the plan's grade of every usable incident (their facts passed check_incident above)
     true = {inc.id: grade(inc.facts(), plan).level for inc in incidents}
     tlist = r.sequence(top.get("timeline", []), "timeline", top, "timeline")
     if len(tlist) > MAX_ENTRIES:
-        r.add(top, "timeline", "timeline", f"more than {MAX_ENTRIES} entries")
+        r.add(top, "timeline", "timeline", "too_many_entries", max=MAX_ENTRIES)
     steps = plan.steps
     for i, item in enumerate(tlist[:MAX_ENTRIES]):
         pre = f"timeline[{i}]"
@@ -122,12 +121,13 @@ def parse_timeline(data: Any, file: str, plan: Plan) -> Timeline:
         at = _time(r, item, "at", pre)
         iid = r.take(item, "incident", pre, str)
         if iid is not None and iid not in ids:
-            r.add(item, "incident", f"{pre}.incident", f"unknown incident {iid!r}")
+            r.add(item, "incident", f"{pre}.incident", "unknown_incident", id=repr(iid))
         elif iid is not None and iid not in occurred_at:
             iid = None  # the incident itself is broken and already reported
         sid = r.take(item, "step", pre, str)
         if sid is not None and sid not in steps:
-            r.add(item, "step", f"{pre}.step", f"unknown step {sid!r} (known: {', '.join(steps)})")
+            known = ", ".join(steps)
+            r.add(item, "step", f"{pre}.step", "unknown_step_known", step=repr(sid), known=known)
             sid = None
         by = r.take(item, "by", pre, str, "team")
         if (
@@ -136,19 +136,19 @@ def parse_timeline(data: Any, file: str, plan: Plan) -> Timeline:
             and by not in BODY_IDS
             and by not in ("site", "office", "working_group")
         ):
-            r.add(item, "by", f"{pre}.by", f"{by!r} is not a role or a body")
+            r.add(item, "by", f"{pre}.by", "not_role_or_body", value=repr(by))
         to = item.get("to", [])
         if isinstance(to, str):
             to = [to]
         if not isinstance(to, list):
-            r.add(item, "to", f"{pre}.to", "expected a list of bodies or roles")
+            r.add(item, "to", f"{pre}.to", "expected_targets")
             to = []
         for j, t in enumerate(to):
             if t not in BODY_IDS and t not in ROLE_IDS:
-                r.add(item, "to", f"{pre}.to[{j}]", f"unknown body or role {t!r}")
+                r.add(item, "to", f"{pre}.to[{j}]", "unknown_target", value=repr(t))
         content = item.get("content", [])
         if not isinstance(content, list):
-            r.add(item, "content", f"{pre}.content", "expected a list of content items")
+            r.add(item, "content", f"{pre}.content", "expected_content")
             content = []
         for j, c in enumerate(content):
             if c not in CONTENT_IDS:
@@ -156,7 +156,9 @@ def parse_timeline(data: Any, file: str, plan: Plan) -> Timeline:
                     item,
                     "content",
                     f"{pre}.content[{j}]",
-                    f"unknown content item {c!r} (known: {', '.join(CONTENT_IDS)})",
+                    "unknown_content_known",
+                    value=repr(c),
+                    known=", ".join(CONTENT_IDS),
                 )
         level = item.get("grade")
         if sid == "graded" and level not in GRADES:
@@ -164,15 +166,16 @@ def parse_timeline(data: Any, file: str, plan: Plan) -> Timeline:
                 item,
                 "grade" if "grade" in item else None,
                 f"{pre}.grade",
-                f"a graded step needs grade: one of {', '.join(GRADES)}",
+                "graded_needs_grade",
+                grades=", ".join(GRADES),
             )
         elif sid != "graded" and "grade" in item:
-            r.add(item, "grade", f"{pre}.grade", "only a graded step has a grade")
+            r.add(item, "grade", f"{pre}.grade", "grade_only_graded")
         backup = r.take(item, "backup", pre, bool, False)
         if at is None or iid not in ids or sid is None:
             continue
         if at < occurred_at[iid]:
-            r.add(item, "at", f"{pre}.at", f"before incident {iid} occurred")
+            r.add(item, "at", f"{pre}.at", "before_incident", id=iid)
             continue
         detail = ",".join(str(c) for c in content)
         if sid == "graded":
@@ -201,17 +204,19 @@ def parse_timeline(data: Any, file: str, plan: Plan) -> Timeline:
 def _time(r: Reader, node: Any, key: str, pre: str, required: bool = True) -> float | None:
     if key not in node:
         if required:
-            r.add(node, None, f"{pre}.{key}", "required field is missing")
+            r.add(node, None, f"{pre}.{key}", "required")
         return None
     at = parse_time(node[key])
     if at is None:
-        r.add(node, key, f"{pre}.{key}", "expected a time like 'D0 09:40' or minutes")
+        r.add(node, key, f"{pre}.{key}", "time_expected")
     elif abs(at) > TIME_SPAN_DAYS * DAY:
         r.add(
             node,
             key,
             f"{pre}.{key}",
-            f"{format_time(at)} is more than {TIME_SPAN_DAYS} days from day 0 (TIME_SPAN_DAYS)",
+            "time_span",
+            time=format_time(at),
+            days=TIME_SPAN_DAYS,
         )
         return None
     return at

@@ -43,6 +43,8 @@ __all__ = [
     "planner_rule_table",
     "points",
     "precision_table",
+    "problem_lines",
+    "problem_text",
     "rule_word",
     "sizing_table",
     "sweep_table",
@@ -225,6 +227,24 @@ def error_text(exc: BaseException, lang: str, plan=None, scenario=None) -> str:
         except TypeError:
             pass
     return escape_markdown(str(exc))
+
+
+# -- problems of input files -----------------------------------------------------------------------
+
+
+def problem_text(problem: Any, lang: str) -> str:
+    """One problem of an input file (a :class:`~sim.yamlio.Problem`) as one line in ``lang``:
+    ``file:line: field: message``, the file, line and field as written, the message by its code
+    (``problem_<code>`` in sim/strings/problems.yaml). In English it is the CLI's line."""
+    from sim.yamlio import problem_words
+
+    return problem.as_line(problem_words(problem.code, problem.params, lang))
+
+
+def problem_lines(exc: BaseException, lang: str) -> list[str]:
+    """Every problem of an :class:`~sim.yamlio.InputError` in ``lang``, one line each (plain
+    text: a page shows each as code, since it quotes what was typed or uploaded)."""
+    return [problem_text(p, lang) for p in getattr(exc, "problems", ())]
 
 
 # -- verdicts --------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.procedure import TEAMS, Step, ids_in, parse_procedure
-from sim.yamlio import LineDict, Reader, load_file
+from sim.yamlio import LineDict, Msg, Reader, load_file, msg
 
 GRADES = ("I", "II", "III", "IV")
 FAMILIES = (
@@ -366,7 +366,7 @@ def _labels(
     node = r.mapping(node, prefix)
     for key in node:
         if key not in ids:
-            r.add(node, key, f"{prefix}.{key}", f"unknown id (known: {', '.join(ids)})")
+            r.add(node, key, f"{prefix}.{key}", "unknown_id_known", known=", ".join(ids))
             continue
         item = r.mapping(node[key], f"{prefix}.{key}", node, key)
         r.unknown(item, {"label_zh", "label_en", *extra}, f"{prefix}.{key}")
@@ -422,7 +422,7 @@ def parse_plan(data: Any, file: str) -> Plan:
         }
     for g in gnode:
         if g not in GRADES:
-            r.add(gnode, g, f"grades.{g}", f"unknown grade (grades are {', '.join(GRADES)})")
+            r.add(gnode, g, f"grades.{g}", "unknown_grade_known", grades=", ".join(GRADES))
 
     settings: dict[str, Setting] = {}
     snode = r.mapping(top.get("settings", LineDict()), "settings", top, "settings")
@@ -430,7 +430,7 @@ def parse_plan(data: Any, file: str) -> Plan:
         item = r.mapping(item, f"settings.{name}", snode, name)
         r.unknown(item, {"value", "reason", "choices"}, f"settings.{name}")
         if "value" not in item:
-            r.add(item, None, f"settings.{name}.value", "required field is missing")
+            r.add(item, None, f"settings.{name}.value", "required")
             continue
         reason = r.take(item, "reason", f"settings.{name}", str)
         choices = r.take(item, "choices", f"settings.{name}", list, None)
@@ -443,7 +443,9 @@ def parse_plan(data: Any, file: str) -> Plan:
                         item,
                         "value",
                         f"settings.{name}.value",
-                        f"{v!r} is not one of {', '.join(map(str, choices))}",
+                        "not_one_of",
+                        value=repr(v),
+                        allowed=", ".join(map(str, choices)),
                     )
         problem = _number_problem(value)
         if problem:
@@ -460,7 +462,7 @@ def parse_plan(data: Any, file: str) -> Plan:
                 top,
                 "settings" if "settings" in top else None,
                 f"settings.{name}",
-                "required setting is missing (the engine reads it)",
+                "required_setting",
             )
         elif name in settings:
             problem = _kind_problem(settings[name].value, kind)
@@ -470,7 +472,7 @@ def parse_plan(data: Any, file: str) -> Plan:
     def resolve(value: Any, node: Any, key: Any, fld: str) -> Any:
         if isinstance(value, str) and value.startswith("$"):
             if value[1:] not in settings:
-                r.add(node, key, fld, f"refers to unknown setting {value}")
+                r.add(node, key, fld, "unknown_setting_ref", value=value)
                 return None
             return settings[value[1:]].value
         return value
@@ -490,7 +492,8 @@ def parse_plan(data: Any, file: str) -> Plan:
                 tnode,
                 fam,
                 f"teams.{fam}",
-                f"unknown incident family (known: {', '.join(FAMILIES)})",
+                "unknown_family_known",
+                known=", ".join(FAMILIES),
             )
             continue
         teams[fam] = _tuple_of(r, tnode, fam, "teams", ROLE_IDS)
@@ -515,7 +518,7 @@ def parse_plan(data: Any, file: str) -> Plan:
             r.add(rnode, None, f"rules.{rid}", "missing")
     for rid, item in rnode.items():
         if rid not in RULE_IDS:
-            r.add(rnode, rid, f"rules.{rid}", f"unknown rule id (known: {', '.join(RULE_IDS)})")
+            r.add(rnode, rid, f"rules.{rid}", "unknown_rule_known", known=", ".join(RULE_IDS))
             continue
         item = r.mapping(item, f"rules.{rid}", rnode, rid)
         r.unknown(
@@ -533,7 +536,9 @@ def parse_plan(data: Any, file: str) -> Plan:
                 item,
                 "allowed_minutes",
                 f"rules.{rid}.allowed_minutes",
-                f"expected minutes from 0 to {MAX_SETTING} (MAX_SETTING), got {_short(allowed)}",
+                "rule_minutes",
+                max=MAX_SETTING,
+                value=_short(allowed),
             )
             allowed = None
         rules[rid] = Rule(
@@ -553,7 +558,7 @@ def parse_plan(data: Any, file: str) -> Plan:
     for fam, item in fnode.items():
         pre = f"grading.{fam}"
         if fam not in FAMILIES:
-            r.add(fnode, fam, pre, f"unknown incident family (known: {', '.join(FAMILIES)})")
+            r.add(fnode, fam, pre, "unknown_family_known", known=", ".join(FAMILIES))
             continue
         item = r.mapping(item, pre, fnode, fam)
         r.unknown(item, {"uses", "rules", "phases", "phases_zh", "kinds"}, pre)
@@ -564,7 +569,8 @@ def parse_plan(data: Any, file: str) -> Plan:
         for kind, kitem in knode.items():
             kpre = f"{pre}.kinds.{kind}"
             if kind not in ERROR_KINDS:
-                r.add(knode, kind, kpre, f"unknown error kind (known: {', '.join(ERROR_KINDS)})")
+                known = ", ".join(ERROR_KINDS)
+                r.add(knode, kind, kpre, "unknown_error_kind_known", known=known)
                 continue
             kitem = r.mapping(kitem, kpre, knode, kind)
             r.unknown(kitem, {"uses", "phases", "phases_zh"}, kpre)
@@ -575,7 +581,7 @@ def parse_plan(data: Any, file: str) -> Plan:
         grules = []
         rlist = r.sequence(item.get("rules"), f"{pre}.rules", item, "rules")
         if not rlist:
-            r.add(item, "rules", f"{pre}.rules", "a family needs at least one grading rule")
+            r.add(item, "rules", f"{pre}.rules", "family_no_rules")
         for i, gr in enumerate(rlist):
             gpre = f"{pre}.rules[{i}]"
             gr = r.mapping(gr, gpre, rlist, i)
@@ -583,7 +589,12 @@ def parse_plan(data: Any, file: str) -> Plan:
             grade = gr.get("grade")
             if resolve(grade, gr, "grade", f"{gpre}.grade") not in GRADES:
                 r.add(
-                    gr, "grade", f"{gpre}.grade", f"{grade!r} is not a grade ({', '.join(GRADES)})"
+                    gr,
+                    "grade",
+                    f"{gpre}.grade",
+                    "not_a_grade",
+                    value=repr(grade),
+                    grades=", ".join(GRADES),
                 )
             conds = []
             if "any_of" in gr:
@@ -632,7 +643,7 @@ def _phases(r: Reader, node: Any, pre: str) -> tuple[str, ...]:
         return ()
     phases = _tuple_of(r, node, "phases", pre, PHASES)
     if not phases:
-        r.add(node, "phases", f"{pre}.phases", "needs a stage (leave it out for any stage)")
+        r.add(node, "phases", f"{pre}.phases", "phases_empty")
     return phases
 
 
@@ -654,7 +665,7 @@ def _condition(r: Reader, node: Any, pre: str, resolve) -> Frozen:
         v = resolve(value, node, name, fld)
         if key == "people":
             if not isinstance(v, dict) or set(v) - {"min", "max"}:
-                r.add(node, name, fld, "expected {min: N, max: N}")
+                r.add(node, name, fld, "people_min_max")
                 continue
             lo, hi = v.get("min", 0), v.get("max")
             bad = [
@@ -667,7 +678,7 @@ def _condition(r: Reader, node: Any, pre: str, resolve) -> Frozen:
             if bad:
                 continue
             if hi is not None and lo > hi:
-                r.add(v, "max", f"{fld}.max", f"max {hi} is below min {lo}")
+                r.add(v, "max", f"{fld}.max", "max_below_min", max=hi, min=lo)
                 continue
             out["people"] = (lo, hi)
         elif key in ("scope", "phase", "error_kind"):
@@ -675,12 +686,12 @@ def _condition(r: Reader, node: Any, pre: str, resolve) -> Frozen:
             if key == "error_kind" and isinstance(v, str):
                 v = [v]
             if not isinstance(v, list | tuple) or any(x not in allowed for x in v):
-                r.add(node, name, fld, f"expected a list of {', '.join(allowed)}")
+                r.add(node, name, fld, "expected_list_ids", allowed=", ".join(allowed))
                 continue
             out[key] = frozenset(v)
         else:
             if not isinstance(v, bool):
-                r.add(node, name, fld, "expected true or false")
+                r.add(node, name, fld, "expected_bool")
                 continue
             out[key] = v
         if isinstance(value, str) and value.startswith("$"):
@@ -700,7 +711,9 @@ def _check_durations(r: Reader, node: Any) -> None:
                 item,
                 "duration",
                 f"procedure.{item.get('id')}.duration",
-                f"{duration!r} is not a timing key (known: {', '.join(TIMING_KEYS)})",
+                "not_timing_key",
+                value=repr(duration),
+                known=", ".join(TIMING_KEYS),
             )
 
 
@@ -709,43 +722,44 @@ def _short(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "…"
 
 
-def _number_problem(value: Any) -> str | None:
-    """Why a setting's number (or a number in its list) cannot be used, or None."""
+def _number_problem(value: Any) -> Msg | None:
+    """Why a setting's number (or a number in its list) cannot be used (by its code), or None."""
     values = value if isinstance(value, list) else [value]
     for v in values:
         if isinstance(v, bool) or not isinstance(v, int | float):
             continue
         if isinstance(v, float) and not math.isfinite(v):
-            return f"expected a finite number, got {v}"
+            return msg("expected_finite", value=f"{v}")
         if v < 0:
-            return f"{_short(v)} is below the minimum 0"
+            return msg("below_min", value=_short(v), min=0)
         if v > MAX_SETTING:
-            return f"{_short(v)} is above the maximum {MAX_SETTING} (MAX_SETTING)"
+            why = msg("bound", bound="MAX_SETTING")
+            return msg("above_max", value=_short(v), max=MAX_SETTING, why=why)
     return None
 
 
-def _kind_problem(value: Any, kind: Any) -> str | None:
-    """Why a setting the engine reads is not of the kind it needs, or None."""
+def _kind_problem(value: Any, kind: Any) -> Msg | None:
+    """Why a setting the engine reads is not of the kind it needs (by its code), or None."""
     if kind == "number":
         if isinstance(value, bool) or not isinstance(value, int | float):
-            return f"expected a number, got {_short(value)}"
+            return msg("expected_number_got", value=_short(value))
     elif kind == "bool":
         if not isinstance(value, bool):
-            return f"expected true or false, got {_short(value)}"
+            return msg("expected_bool_got", value=_short(value))
     elif kind[0] == "list":
         if not isinstance(value, tuple) or any(x not in kind[1] for x in value):
-            return f"expected a list of {', '.join(kind[1])}"
+            return msg("expected_list_ids", allowed=", ".join(kind[1]))
     elif value not in kind:
-        return f"{_short(value)} is not one of {', '.join(kind)}"
+        return msg("not_one_of", value=_short(value), allowed=", ".join(kind))
     return None
 
 
-def _people_problem(value: Any) -> str | None:
-    """Why a grading threshold on people cannot be used, or None."""
+def _people_problem(value: Any) -> Msg | None:
+    """Why a grading threshold on people cannot be used (by its code), or None."""
     if isinstance(value, bool) or not isinstance(value, int | float):
-        return f"expected a number of people, got {_short(value)}"
+        return msg("people_number", value=_short(value))
     if not 0 <= value <= PEOPLE_MAX:  # NaN fails this too
-        return f"expected a number of people from 0 to {PEOPLE_MAX:,} (PEOPLE_MAX), got {_short(value)}"
+        return msg("people_range", max=f"{PEOPLE_MAX:,}", value=_short(value))
     return None
 
 

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sim.yamlio import LineDict, Reader
+from sim.yamlio import LineDict, Reader, msg
 
 #: Stable step ids: the drill, the records, ``judge`` timelines and stored drills use them.
 STEP_IDS = (
@@ -139,10 +139,10 @@ def parse_procedure(
         if sid is None:
             continue
         if not _ID.match(sid):
-            r.add(item, "id", f"{pre}.id", "expected lower-case letters, digits and _")
+            r.add(item, "id", f"{pre}.id", "step_id_format")
             continue
         if sid in seen:
-            r.add(item, "id", f"{pre}.id", f"duplicate step id {sid!r}")
+            r.add(item, "id", f"{pre}.id", "duplicate_step", id=repr(sid))
         seen.add(sid)
         pre = f"procedure.{sid}"
         kind = r.take(item, "kind", pre, str, "task", choices=KINDS)
@@ -152,21 +152,22 @@ def parse_procedure(
                 item,
                 "by",
                 f"{pre}.by",
-                f"{by!r} is not site, office, working_group, a role or a body",
+                "bad_actor",
+                value=repr(by),
             )
         to: tuple[str, ...] | str = ()
         if item.get("to") == TEAMS:
             to = TEAMS
         elif "to" in item:
-            to = ids_in(r, item, "to", pre, (*roles, *bodies), "a role or a body")
-        step_grades = ids_in(r, item, "grades", pre, grades, "a grade")
+            to = ids_in(r, item, "to", pre, (*roles, *bodies), "what_role_or_body")
+        step_grades = ids_in(r, item, "grades", pre, grades, "what_grade")
         fams = None
         if "families" in item:
-            fams = ids_in(r, item, "families", pre, families, "a family", resolve)
-        fams_not = ids_in(r, item, "families_not", pre, families, "a family", resolve)
+            fams = ids_in(r, item, "families", pre, families, "what_family", resolve)
+        fams_not = ids_in(r, item, "families_not", pre, families, "what_family", resolve)
         duration = r.take(item, "duration", pre, str, None)
         if duration is not None and not duration.endswith("_minutes"):
-            r.add(item, "duration", f"{pre}.duration", "expected a timing key ending in _minutes")
+            r.add(item, "duration", f"{pre}.duration", "duration_key")
         steps.append(
             Step(
                 id=sid,
@@ -185,23 +186,24 @@ def parse_procedure(
                 deliver_after=r.take(item, "deliver_after", pre, str, None),
                 covered_by=_refs(r, item, "covered_by", pre),
                 duration=duration,
-                content=ids_in(r, item, "content", pre, content, "a content item"),
-                clocks=ids_in(r, item, "clocks", pre, rules, "a rule id"),
+                content=ids_in(r, item, "content", pre, content, "what_content"),
+                clocks=ids_in(r, item, "clocks", pre, rules, "what_rule"),
             )
         )
     ids = {s.id for s in steps}
     for sid in STEP_IDS:
         if sid not in ids:
-            r.add(node, None, f"procedure.{sid}", "missing (a stable step id)")
+            r.add(node, None, f"procedure.{sid}", "step_missing")
     _check_refs(r, node, steps, ids)
     return tuple(steps)
 
 
 def ids_in(
-    r: Reader, node, key: str, pre: str, allowed, what: str = "one of", resolve=None
+    r: Reader, node, key: str, pre: str, allowed, what: str = "what_one_of", resolve=None
 ) -> tuple[str, ...]:
     """A list of known ids at ``node[key]`` (``$setting`` resolved first); each unknown id is a
-    problem at its own line. Shared by the plan's and the procedure's parsers."""
+    problem at its own line. Shared by the plan's and the procedure's parsers. ``what`` names
+    the ids by a problem code (``what_grade``: "a grade")."""
     value = node.get(key)
     if value is None:
         return ()
@@ -210,7 +212,7 @@ def ids_in(
         if value is None:
             return ()
     if not isinstance(value, list | tuple):
-        r.add(node, key, f"{pre}.{key}", f"expected a list of {what}")
+        r.add(node, key, f"{pre}.{key}", "expected_list_what", what=msg(what))
         return ()
     out = []
     for j, v in enumerate(value):
@@ -220,7 +222,10 @@ def ids_in(
                 where,
                 j if where is value else key,
                 f"{pre}.{key}[{j}]",
-                f"{v!r} is not {what} {', '.join(allowed)}",
+                "not_what",
+                value=repr(v),
+                what=msg(what),
+                allowed=", ".join(allowed),
             )
         else:
             out.append(v)
@@ -232,7 +237,7 @@ def _refs(r: Reader, node, key, pre) -> tuple[str, ...]:
     if value is None:
         return ()
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        r.add(node, key, f"{pre}.{key}", "expected a list of step ids")
+        r.add(node, key, f"{pre}.{key}", "expected_step_ids")
         return ()
     return tuple(value)
 
@@ -244,10 +249,14 @@ def _check_refs(r: Reader, node, steps: list[Step], ids: set[str]) -> None:
             for ref in getattr(s, key):
                 base = ref.split(">", 1)[0]
                 if base != FIRST_REPORT and base not in ids:
-                    r.add(node, None, f"procedure.{s.id}.{key}", f"unknown step {base!r}")
+                    r.add(node, None, f"procedure.{s.id}.{key}", "unknown_step", step=repr(base))
         if s.deliver_after is not None and s.deliver_after not in ids:
             r.add(
-                node, None, f"procedure.{s.id}.deliver_after", f"unknown step {s.deliver_after!r}"
+                node,
+                None,
+                f"procedure.{s.id}.deliver_after",
+                "unknown_step",
+                step=repr(s.deliver_after),
             )
     # `after_any` is left out: one of its alternatives is enough, so a loop through one of
     # them (confirm ← the direct report ← grading ← confirm) still has a way out
@@ -275,7 +284,8 @@ def _check_refs(r: Reader, node, steps: list[Step], ids: set[str]) -> None:
                     node,
                     None,
                     f"procedure.{s.id}.after",
-                    "steps wait for each other: " + " → ".join(loop),
+                    "steps_wait",
+                    path=" → ".join(loop),
                 )
                 return
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from statistics import NormalDist
 from typing import Any
 
-from sim.grading import check_incident
+from sim.grading import incident_problems
 from sim.plan import (
     BODY_IDS,
     ERROR_KINDS,
@@ -38,13 +38,16 @@ from sim.plan import (
     load_plan,
 )
 from sim.yamlio import (
+    AnyOf,
     InputError,
     LineDict,
+    Msg,
     Problem,
     Reader,
     line_of,
     load_file,
     load_text,
+    msg,
     number_hint,
     read_text,
 )
@@ -74,7 +77,8 @@ DISTS = {
 #: The longest duration accepted: a week, longer than any step of the plan takes (the plan's
 #: longest clock is a day), short enough that no run can hang waiting on one.
 MAX_DURATION_MIN = 7 * DAY
-DURATION_BOUND = "a duration is at most a week, MAX_DURATION_MIN"
+#: Why a duration has its maximum (words by their code: problem_bound_duration).
+DURATION_BOUND = msg("bound_duration")
 #: A lognormal's sd at most this many times its mean (at 10, one draw in a thousand already
 #: passes 75 means; far beyond, working out the distribution overflows).
 LOGNORMAL_MAX_CV = 10
@@ -421,7 +425,7 @@ def _dist(
     default: float | None = None,
     *,
     max_value: float = MAX_DURATION_MIN,
-    bound: str = DURATION_BOUND,
+    bound: str | Msg = DURATION_BOUND,
 ) -> Dist | None:
     """A duration (or, with ``max_value``, another quantity) at ``node[key]``: finite, ≥ 0 and
     at most ``max_value`` in every parameter."""
@@ -436,7 +440,7 @@ def _dist(
         return None if fixed is None else Dist.fixed(fixed)
     if not isinstance(value, dict):
         hint = number_hint(value)
-        r.add(node, key, fld, f"expected minutes (a number) or {{dist: ..., ...}}{hint}")
+        r.add(node, key, fld, "dist_expected", hint=hint)
         return None
     kind = value.get("dist")
     if not isinstance(kind, str) or kind not in DISTS:
@@ -444,7 +448,8 @@ def _dist(
             value,
             "dist" if "dist" in value else None,
             f"{fld}.dist",
-            f"expected one of {', '.join(DISTS)}",
+            "expected_one_of",
+            allowed=", ".join(DISTS),
         )
         return None
     names = DISTS[kind]
@@ -452,7 +457,7 @@ def _dist(
     if "source" in value:  # where the number comes from (see sim.sources)
         src = r.take(value, "source", fld, str, None)
         if src is not None and not 0 < len(src.strip()) <= MAX_SOURCE_CHARS:
-            r.add(value, "source", f"{fld}.source", f"1 to {MAX_SOURCE_CHARS} characters")
+            r.add(value, "source", f"{fld}.source", "source_length", max=MAX_SOURCE_CHARS)
         elif src is not None:
             r.sources[fld] = src.strip()
     params = []
@@ -462,21 +467,23 @@ def _dist(
             return None
         params.append(v)
     if kind == "triangular" and not params[0] <= params[1] <= params[2]:
-        r.add(value, None, fld, "triangular needs low ≤ mode ≤ high")
+        r.add(value, None, fld, "triangular_order")
         return None
     if kind == "uniform" and params[0] > params[1]:
-        r.add(value, None, fld, "uniform needs low ≤ high")
+        r.add(value, None, fld, "uniform_order")
         return None
     if kind == "lognormal" and params[0] <= 0:
-        r.add(value, "mean", f"{fld}.mean", "lognormal needs a mean above 0")
+        r.add(value, "mean", f"{fld}.mean", "lognormal_mean")
         return None
     if kind == "lognormal" and params[1] > LOGNORMAL_MAX_CV * params[0]:
         r.add(
             value,
             "sd",
             f"{fld}.sd",
-            f"{params[1]:g} is above {LOGNORMAL_MAX_CV} times the mean "
-            f"({LOGNORMAL_MAX_CV * params[0]:g}; LOGNORMAL_MAX_CV)",
+            "lognormal_sd",
+            sd=f"{params[1]:g}",
+            cv=LOGNORMAL_MAX_CV,
+            limit=f"{LOGNORMAL_MAX_CV * params[0]:g}",
         )
         return None
     return Dist(kind, tuple(params))
@@ -489,7 +496,7 @@ def _reach(r: Reader, node: Any, prefix: str, required: bool) -> dict[str, Reach
     for state in STATES:
         if state not in node:
             if required:
-                r.add(node, None, f"{prefix}.{state}", "required field is missing")
+                r.add(node, None, f"{prefix}.{state}", "required")
             continue
         item = r.mapping(node[state], f"{prefix}.{state}", node, state)
         r.unknown(item, {"answer_prob", "answer_minutes"}, f"{prefix}.{state}")
@@ -526,7 +533,9 @@ def _roster(r: Reader, node: Any, prefix: str, site_ids: set[str] | None) -> Ros
                         item,
                         "roles",
                         f"{pre}.roles[{j}]",
-                        f"{x!r} is not one of {', '.join(ROLE_IDS)}",
+                        "not_one_of",
+                        value=repr(x),
+                        allowed=", ".join(ROLE_IDS),
                     )
             if "role" in item:
                 roles.insert(0, r.take(item, "role", pre, str, choices=ROLE_IDS))
@@ -534,17 +543,17 @@ def _roster(r: Reader, node: Any, prefix: str, site_ids: set[str] | None) -> Ros
                 x for x in dict.fromkeys(x for x in roles if isinstance(x, str)) if x in ROLE_IDS
             ]
             if not roles:
-                r.add(item, "roles", f"{pre}.roles", "a person needs at least one role")
+                r.add(item, "roles", f"{pre}.roles", "person_no_role")
             role = roles[0] if roles else None
         else:
             role = r.take(item, "role", pre, str, choices=ROLE_IDS)
             roles = [role] if role else []
         if pid in seen:
-            r.add(item, "id", f"{pre}.id", f"duplicate person id {pid!r}")
+            r.add(item, "id", f"{pre}.id", "duplicate_person", id=repr(pid))
         seen.add(pid)
         site = r.take(item, "site", pre, str, None)
         if site is not None and site_ids is not None and site not in site_ids:
-            r.add(item, "site", f"{pre}.site", f"unknown site {site!r}")
+            r.add(item, "site", f"{pre}.site", "unknown_site", site=repr(site))
         shifts = []
         for j, sh in enumerate(r.sequence(item.get("duty", []), f"{pre}.duty", item, "duty")):
             spre = f"{pre}.duty[{j}]"
@@ -553,9 +562,9 @@ def _roster(r: Reader, node: Any, prefix: str, site_ids: set[str] | None) -> Ros
             days_t = duty_days(r, sh, spre)
             start, end = _clock(sh.get("from")), _clock(sh.get("to"))
             if start is None:
-                r.add(sh, "from", f"{spre}.from", "expected a time of day HH:MM")
+                r.add(sh, "from", f"{spre}.from", "clock_expected")
             if end is None:
-                r.add(sh, "to", f"{spre}.to", "expected a time of day HH:MM")
+                r.add(sh, "to", f"{spre}.to", "clock_expected")
             state = r.take(sh, "state", spre, str, choices=STATES)
             if start is not None and end is not None and state:
                 if end <= start:
@@ -570,16 +579,15 @@ def _roster(r: Reader, node: Any, prefix: str, site_ids: set[str] | None) -> Ros
             effective = parse_time(change.get("effective"))
             for k, v in (("notified", notified), ("effective", effective)):
                 if v is None:
-                    r.add(
-                        change, k, f"{pre}.contact_change.{k}", "expected a time like 'D-10 09:00'"
-                    )
+                    r.add(change, k, f"{pre}.contact_change.{k}", "time_expected_before")
                 elif abs(v) > TIME_SPAN_DAYS * DAY:
                     r.add(
                         change,
                         k,
                         f"{pre}.contact_change.{k}",
-                        f"{format_time(v)} is more than {TIME_SPAN_DAYS} days from day 0 "
-                        "(TIME_SPAN_DAYS)",
+                        "time_span",
+                        time=format_time(v),
+                        days=TIME_SPAN_DAYS,
                     )
         people.append(
             Person(
@@ -606,25 +614,23 @@ def _roster(r: Reader, node: Any, prefix: str, site_ids: set[str] | None) -> Ros
     for role, entries in cnode.items():
         cpre = f"{prefix}.call_chains.{role}"
         if role not in ROLE_IDS:
-            r.add(cnode, role, cpre, f"unknown role (known: {', '.join(ROLE_IDS)})")
+            r.add(cnode, role, cpre, "unknown_role_known", known=", ".join(ROLE_IDS))
             continue
         entries = r.sequence(entries, cpre, cnode, role)
         for j, e in enumerate(entries):
             if not isinstance(e, str):
-                r.add(entries, j, f"{cpre}[{j}]", "expected a person id or role:<role>")
+                r.add(entries, j, f"{cpre}[{j}]", "chain_entry")
             elif e.startswith("role:"):
                 if e[5:] not in ROLE_IDS:
-                    r.add(entries, j, f"{cpre}[{j}]", f"unknown role {e[5:]!r}")
+                    r.add(entries, j, f"{cpre}[{j}]", "unknown_role", role=repr(e[5:]))
             elif e not in seen:
-                r.add(entries, j, f"{cpre}[{j}]", f"unknown person {e!r}")
+                r.add(entries, j, f"{cpre}[{j}]", "unknown_person", person=repr(e))
         chains[role] = tuple(e for e in entries if isinstance(e, str))
     # a chain that only points to roles, round in a circle, never reaches anyone
     for role in chains:
         path = _role_loop(role, chains)
         if path:
-            r.add(
-                cnode, role, f"{prefix}.call_chains.{role}", "call chain loops: " + " → ".join(path)
-            )
+            r.add(cnode, role, f"{prefix}.call_chains.{role}", "chain_loop", path=" → ".join(path))
     return Roster(
         tuple(people), tuple(sorted(default_reach.items())), tuple(sorted(chains.items()))
     )
@@ -643,9 +649,9 @@ def duty_days(r: Reader, shift: Any, pre: str) -> tuple[int, ...] | None:
     ):
         if all(-1 <= d <= MAX_DAYS for d in days):
             return tuple(days)
-        r.add(shift, "days", f"{pre}.days", f"day numbers run from -1 to {MAX_DAYS} (MAX_DAYS)")
+        r.add(shift, "days", f"{pre}.days", "days_range", max=MAX_DAYS)
         return None
-    r.add(shift, "days", f"{pre}.days", "expected all or a list of day numbers")
+    r.add(shift, "days", f"{pre}.days", "days_expected")
     return None
 
 
@@ -714,14 +720,14 @@ def parse_scenario(data: Any, file: str, *, plan: Plan | None = None, text: str 
     site_ids: set[str] = set()
     slist = r.sequence(cal.get("sites"), "calendar.sites", cal, "sites")
     if not slist and "sites" in cal:
-        r.add(cal, "sites", "calendar.sites", "at least one exam site is needed")
+        r.add(cal, "sites", "calendar.sites", "need_site")
     for i, item in enumerate(slist):
         pre = f"calendar.sites[{i}]"
         item = r.mapping(item, pre, slist, i)
         r.unknown(item, {"id", "name_zh", "name_en", "rooms", "candidates", "travel_minutes"}, pre)
         sid = r.take(item, "id", pre, str)
         if sid in site_ids:
-            r.add(item, "id", f"{pre}.id", f"duplicate site id {sid!r}")
+            r.add(item, "id", f"{pre}.id", "duplicate_site", id=repr(sid))
         site_ids.add(sid)
         sites.append(
             Site(
@@ -746,11 +752,11 @@ def parse_scenario(data: Any, file: str, *, plan: Plan | None = None, text: str 
         day = r.take(item, "day", pre, int, min_value=0, max_value=days - 1)
         start, end = _clock(item.get("start")), _clock(item.get("end"))
         if start is None:
-            r.add(item, "start", f"{pre}.start", "expected a time of day HH:MM")
+            r.add(item, "start", f"{pre}.start", "clock_expected")
         if end is None:
-            r.add(item, "end", f"{pre}.end", "expected a time of day HH:MM")
+            r.add(item, "end", f"{pre}.end", "clock_expected")
         if start is not None and end is not None and end <= start:
-            r.add(item, "end", f"{pre}.end", "a session must end after it starts")
+            r.add(item, "end", f"{pre}.end", "session_order")
         elif day is not None and start is not None and end is not None:
             sessions.append(
                 Session(
@@ -775,7 +781,7 @@ def parse_scenario(data: Any, file: str, *, plan: Plan | None = None, text: str 
             roster_node.line = 1
             roster_node.key_lines = {}
     elif roster_node is None:
-        r.add(top, None, "roster", "required field is missing")
+        r.add(top, None, "roster", "required")
         roster_node = LineDict()
     rr = Reader(roster_file) if roster_file != file else r
     if isinstance(roster_node, dict) and "roster" in roster_node and roster_file != file:
@@ -789,13 +795,13 @@ def parse_scenario(data: Any, file: str, *, plan: Plan | None = None, text: str 
     site_roles = set(plan.setting("site_roles")) if "site_roles" in plan.settings else set()
     for role in ROLE_IDS:
         if role not in present and role != "chief_examiner" and role not in site_roles:
-            r.add(top, "roster", f"roster.{role}", "a role with no one in it")
+            r.add(top, "roster", f"roster.{role}", "role_empty")
     for s in site_ids:
         if (
             not any("chief_examiner" in p.roles and p.site == s for p in roster.people)
             and "chief_examiner" not in present
         ):
-            r.add(top, "roster", "roster.chief_examiner", f"no chief examiner for site {s!r}")
+            r.add(top, "roster", "roster.chief_examiner", "no_chief", site=repr(s))
 
     incidents = []
     ids: set[str] = set()
@@ -820,7 +826,7 @@ def parse_scenario(data: Any, file: str, *, plan: Plan | None = None, text: str 
         )
         iid = r.take(item, "id", pre, str, f"inc{i + 1}")
         if iid in ids:
-            r.add(item, "id", f"{pre}.id", f"duplicate incident id {iid!r}")
+            r.add(item, "id", f"{pre}.id", "duplicate_incident", id=repr(iid))
         ids.add(iid)
         at = parse_time(item.get("at"))
         if at is None:
@@ -828,20 +834,22 @@ def parse_scenario(data: Any, file: str, *, plan: Plan | None = None, text: str 
                 item,
                 "at" if "at" in item else None,
                 f"{pre}.at",
-                "expected a time like 'D0 09:40' or minutes",
+                "time_expected",
             )
         elif not 0 <= at < days * DAY:
             r.add(
                 item,
                 "at",
                 f"{pre}.at",
-                f"{format_time(at)} is outside the exam calendar "
-                f"(D0 00:00 to {format_time(days * DAY - 1)}, calendar.days: {days})",
+                "outside_calendar",
+                time=format_time(at),
+                last=format_time(days * DAY - 1),
+                days=days,
             )
             at = None
         site = r.take(item, "site", pre, str)
         if site is not None and site not in site_ids:
-            r.add(item, "site", f"{pre}.site", f"unknown site {site!r}")
+            r.add(item, "site", f"{pre}.site", "unknown_site", site=repr(site))
         family = r.take(item, "family", pre, str, choices=FAMILIES)
         site_spares = r.take(item, "site_spares_enough", pre, bool, None)
         old_spares = r.take(item, "spares_enough", pre, bool, None)  # the old name, still read
@@ -850,7 +858,8 @@ def parse_scenario(data: Any, file: str, *, plan: Plan | None = None, text: str 
                 item,
                 "spares_enough",
                 f"{pre}.spares_enough",
-                "the old name of site_spares_enough, which says otherwise (give one of them)",
+                "old_name_clash",
+                new="site_spares_enough",
             )
         inc = Incident(
             id=iid,
@@ -879,12 +888,11 @@ def parse_scenario(data: Any, file: str, *, plan: Plan | None = None, text: str 
         )
         if family:
             reported = {p.field for p in r.problems}
-            for msg in check_incident(inc.facts(), plan):
-                fld, _, rest = msg.partition(": ")
+            for fld, words in incident_problems(inc.facts(), plan):
                 if (
                     f"{pre}.{fld}" not in reported
                 ):  # a bad value is reported once, not also as missing
-                    r.add(item, fld if fld in item else None, f"{pre}.{fld}", rest)
+                    r.add(item, fld if fld in item else None, f"{pre}.{fld}", words)
         incidents.append(inc)
 
     rates = []
@@ -912,7 +920,7 @@ def parse_scenario(data: Any, file: str, *, plan: Plan | None = None, text: str 
         scopes = []
         for sc, w in scopes_node.items():
             if sc not in SCOPES:
-                r.add(scopes_node, sc, f"{pre}.scopes.{sc}", f"not one of {', '.join(SCOPES)}")
+                r.add(scopes_node, sc, f"{pre}.scopes.{sc}", "not_in", allowed=", ".join(SCOPES))
             elif (
                 isinstance(w, bool)
                 or not isinstance(w, int | float)
@@ -922,12 +930,13 @@ def parse_scenario(data: Any, file: str, *, plan: Plan | None = None, text: str 
                     scopes_node,
                     sc,
                     f"{pre}.scopes.{sc}",
-                    f"expected a weight from 0 to {MAX_WEIGHT:,} (MAX_WEIGHT)",
+                    "weight_range",
+                    max=f"{MAX_WEIGHT:,}",
                 )
             else:
                 scopes.append((sc, float(w)))
         if scopes and sum(w for _, w in scopes) <= 0:
-            r.add(item, "scopes", f"{pre}.scopes", "weights must not all be 0")
+            r.add(item, "scopes", f"{pre}.scopes", "weights_zero")
         rates.append(
             FamilyRate(
                 family=fam,
@@ -948,18 +957,17 @@ def parse_scenario(data: Any, file: str, *, plan: Plan | None = None, text: str 
         fr = rates[-1]  # a drawn incident must be one the plan can grade (its stage above all)
         drawn = {"family": fam, "people": 1, "scope": fr.scopes[0][0], "phase": fr.phase}
         drawn |= {"site_spares_enough": True, "time_recoverable": True}
-        for msg in check_incident(drawn, plan):
-            fld, _, rest = msg.partition(": ")
-            r.add(item, fld if fld in item else None, f"{pre}.{fld}", rest)
+        for fld, words in incident_problems(drawn, plan):
+            r.add(item, fld if fld in item else None, f"{pre}.{fld}", words)
     if not incidents and not any(fr.rate > 0 for fr in rates):
         r.add(
             top,
             None,
             "incidents",
-            "a scenario needs scripted incidents or stochastic rates above 0",
+            "need_incidents",
         )
     if any(fr.window == "session" for fr in rates) and not sessions:
-        r.add(cal, None, "calendar.sessions", "stochastic incidents need exam sessions")
+        r.add(cal, None, "calendar.sessions", "need_sessions")
 
     tnode = r.mapping(_timing_node(r, top, base), "timing", top, "timing")
     r.unknown(tnode, set(TIMING_FILE_KEYS), "timing")
@@ -968,7 +976,11 @@ def parse_scenario(data: Any, file: str, *, plan: Plan | None = None, text: str 
     for body in bnode:
         if body not in BODY_IDS:
             r.add(
-                bnode, body, f"timing.bodies.{body}", f"unknown body (known: {', '.join(BODY_IDS)})"
+                bnode,
+                body,
+                f"timing.bodies.{body}",
+                "unknown_body_known",
+                known=", ".join(BODY_IDS),
             )
             continue
         dist = _dist(r, bnode, body, "timing.bodies")
@@ -1042,7 +1054,7 @@ def _timing_node(r: Reader, top: Any, base: Path) -> Any:
     if ref is None:
         return node
     if not isinstance(ref, str):
-        r.add(node, "include", "timing.include", "expected a file name")
+        r.add(node, "include", "timing.include", "expected_file_name")
         return LineDict()
     path = base / ref
     try:
@@ -1081,9 +1093,9 @@ def _sources_block(r: Reader, top: Any) -> None:
     node = r.mapping(top["sources"], "sources", top, "sources")
     for path, text in node.items():
         if not isinstance(path, str) or not isinstance(text, str):
-            r.add(node, path, f"sources.{path}", "expected text: where the number comes from")
+            r.add(node, path, f"sources.{path}", "source_text")
         elif not 0 < len(text.strip()) <= MAX_SOURCE_CHARS:
-            r.add(node, path, f"sources.{path}", f"1 to {MAX_SOURCE_CHARS} characters")
+            r.add(node, path, f"sources.{path}", "source_length", max=MAX_SOURCE_CHARS)
         else:
             r.sources.setdefault(path, text.strip())  # a source beside the number wins
 
@@ -1132,19 +1144,14 @@ def roster_warnings(s: Scenario) -> list[Problem]:
                     s.source,
                     1,
                     f"roster.{role}",
-                    f"warning: no one {' or '.join(wanted)} for {total:.0f} min of the exam period (first gap at {first})",
+                    msg("warn_duty_gap", states=AnyOf(wanted), minutes=f"{total:.0f}", first=first),
                 )
             )
     for p in s.roster.people:
         known = p.contact_notified_day is not None and p.contact_effective_day is not None
         if known and p.contact_effective_day - p.contact_notified_day < notice:
             out.append(
-                Problem(
-                    s.source,
-                    1,
-                    f"roster.people.{p.id}.contact_change",
-                    "warning: contact change notified less than one week before it takes effect (提前一周上报)",
-                )
+                Problem(s.source, 1, f"roster.people.{p.id}.contact_change", "warn_contact_notice")
             )
     return out
 

@@ -89,7 +89,16 @@ from sim.scenario import (
     _dist,
     duty_days,
 )
-from sim.yamlio import InputError, LineDict, Problem, Reader, dump_yaml, line_of, load_file
+from sim.yamlio import (
+    InputError,
+    LineDict,
+    Msg,
+    Problem,
+    Reader,
+    dump_yaml,
+    line_of,
+    load_file,
+)
 
 CHAIN_POSITIONS = ("start", "after_people", "end", "none")
 PERSON_FIELDS = ("role", "name_zh", "name_en", "phone", "site", "default_state")
@@ -104,9 +113,10 @@ class Where:
     line: int
     field: str
 
-    def problem(self, message: str, sub: str = "") -> Problem:
+    def problem(self, code: str | Msg, sub: str = "", /, **params: Any) -> Problem:
+        """A problem here (at ``field.sub``): its code and parameters, as :meth:`Reader.add`."""
         fld = ".".join(x for x in (self.field, sub) if x)
-        return Problem(self.file, self.line, fld, message)
+        return Problem(self.file, self.line, fld, code, tuple(params.items()))
 
 
 @dataclass(frozen=True)
@@ -251,11 +261,9 @@ def _shifts(r: Reader, node: Any, parent: Any, key: str, pre: str) -> tuple[Shif
         days_t = duty_days(r, sh, spre)
         start, end = _clock(sh.get("from")), _clock(sh.get("to"))
         if start is None:
-            r.add(
-                sh, "from" if "from" in sh else None, f"{spre}.from", "expected a time of day HH:MM"
-            )
+            r.add(sh, "from" if "from" in sh else None, f"{spre}.from", "clock_expected")
         if end is None:
-            r.add(sh, "to" if "to" in sh else None, f"{spre}.to", "expected a time of day HH:MM")
+            r.add(sh, "to" if "to" in sh else None, f"{spre}.to", "clock_expected")
         state = r.take(sh, "state", spre, str, choices=STATES)
         if start is not None and end is not None and state:
             out.append(Shift(days_t, start, end + DAY if end <= start else end, state))
@@ -273,7 +281,7 @@ def _reach_patches(r: Reader, node: Any, parent: Any, key: str, pre: str) -> tup
         item = r.mapping(node[state], spre, node, state)
         r.unknown(item, {"answer_prob", "answer_minutes"}, spre)
         if not item:
-            r.add(node, state, spre, "expected answer_prob and/or answer_minutes")
+            r.add(node, state, spre, "reach_empty")
         prob = r.take(item, "answer_prob", spre, float, None, min_value=0, max_value=1)
         minutes = _dist(r, item, "answer_minutes", spre) if "answer_minutes" in item else None
         out.append(ReachPatch(state, prob, minutes))
@@ -287,7 +295,8 @@ def _chain_spec(
         return ((role, "after_people"),) if role else ()
     if isinstance(node, str):
         if node not in CHAIN_POSITIONS:
-            r.add(parent, "chain", pre, f"{node!r} is not one of {', '.join(CHAIN_POSITIONS)}")
+            allowed = ", ".join(CHAIN_POSITIONS)
+            r.add(parent, "chain", pre, "not_one_of", value=repr(node), allowed=allowed)
             return ()
         return ((role, node),) if role else ()
     spec = r.mapping(node, pre, parent, "chain")
@@ -298,14 +307,17 @@ def _chain_spec(
                 spec,
                 chain_role,
                 f"{pre}.{chain_role}",
-                f"unknown role (known: {', '.join(ROLE_IDS)})",
+                "unknown_role_known",
+                known=", ".join(ROLE_IDS),
             )
         elif pos not in CHAIN_POSITIONS:
             r.add(
                 spec,
                 chain_role,
                 f"{pre}.{chain_role}",
-                f"{pos!r} is not one of {', '.join(CHAIN_POSITIONS)}",
+                "not_one_of",
+                value=repr(pos),
+                allowed=", ".join(CHAIN_POSITIONS),
             )
         else:
             out.append((chain_role, pos))
@@ -355,7 +367,7 @@ def _person_change(r: Reader, pid: str, item: Any, node: Any, pre: str) -> Perso
         _reach_patches(r, item["reach"], item, "reach", f"{pre}.reach") if "reach" in item else ()
     )
     if not item:
-        r.add(node, pid, pre, "no change given")
+        r.add(node, pid, pre, "no_change")
     return PersonChange(str(pid), tuple(fields), shifts, add, reach, _where(r, node, pid, pre))
 
 
@@ -374,7 +386,7 @@ def _roster_changes(r: Reader, node: Any, top: Any) -> dict[str, tuple]:
     items = r.sequence(node.get("remove", []), "roster.remove", node, "remove")
     for i, pid in enumerate(items):
         if not isinstance(pid, str):
-            r.add(items, i, f"roster.remove[{i}]", "expected a person id")
+            r.add(items, i, f"roster.remove[{i}]", "expected_person_id")
         else:
             rems.append(Removal(pid, _where(r, items, i, f"roster.remove[{i}]")))
     out["remove"] = tuple(rems)
@@ -388,15 +400,15 @@ def _roster_changes(r: Reader, node: Any, top: Any) -> dict[str, tuple]:
     for role, entries in cc.items():
         pre = f"roster.call_chains.{role}"
         if role not in ROLE_IDS:
-            r.add(cc, role, pre, f"unknown role (known: {', '.join(ROLE_IDS)})")
+            r.add(cc, role, pre, "unknown_role_known", known=", ".join(ROLE_IDS))
             continue
         entries = r.sequence(entries, pre, cc, role)
         ok = []
         for j, e in enumerate(entries):
             if not isinstance(e, str) or not e:
-                r.add(entries, j, f"{pre}[{j}]", "expected a person id or role:<role>")
+                r.add(entries, j, f"{pre}[{j}]", "chain_entry")
             elif e.startswith("role:") and e[5:] not in ROLE_IDS:
-                r.add(entries, j, f"{pre}[{j}]", f"unknown role {e[5:]!r}")
+                r.add(entries, j, f"{pre}[{j}]", "unknown_role", role=repr(e[5:]))
             else:
                 ok.append(e)
         chains.append(ChainChange(role, tuple(ok), _where(r, cc, role, pre)))
@@ -418,7 +430,7 @@ def _site_changes(r: Reader, node: Any, top: Any) -> tuple[SiteChange, ...]:
         item = r.mapping(item, pre, node, sid)
         r.unknown(item, {"travel_minutes", "travel_scale"}, pre)
         if ("travel_minutes" in item) == ("travel_scale" in item):
-            r.add(node, sid, pre, "give exactly one of travel_minutes, travel_scale")
+            r.add(node, sid, pre, "travel_one_of")
             continue
         dist = _dist(r, item, "travel_minutes", pre) if "travel_minutes" in item else None
         scale = r.take(item, "travel_scale", pre, float, None, min_value=0, max_value=100)
@@ -439,7 +451,7 @@ def _plan_changes(r: Reader, node: Any, top: Any) -> tuple[PlanChange, ...]:
                 snode,
                 name,
                 f"plan.settings.{name}",
-                "expected a value (a number, text, true/false or a list of them)",
+                "setting_value",
             )
             continue
         problem = _number_problem(value)
@@ -453,7 +465,7 @@ def _plan_changes(r: Reader, node: Any, top: Any) -> tuple[PlanChange, ...]:
     for rid, value in rnode.items():
         pre = f"plan.rules.{rid}"
         if rid not in RULE_IDS:
-            r.add(rnode, rid, pre, f"unknown rule id (known: {', '.join(RULE_IDS)})")
+            r.add(rnode, rid, pre, "unknown_rule_known", known=", ".join(RULE_IDS))
             continue
         if (
             isinstance(value, bool)
@@ -464,7 +476,8 @@ def _plan_changes(r: Reader, node: Any, top: Any) -> tuple[PlanChange, ...]:
                 rnode,
                 rid,
                 pre,
-                f"expected the rule's allowed minutes, from 0 to {MAX_SETTING} (MAX_SETTING)",
+                "rule_minutes_range",
+                max=MAX_SETTING,
             )
             continue
         out.append(PlanChange("rule", rid, float(value), _where(r, rnode, rid, pre)))
@@ -494,7 +507,7 @@ def _timing_changes(r: Reader, node: Any, top: Any) -> tuple[TimingChange, ...]:
             for body in bnode:
                 bpre = f"timing.bodies.{body}"
                 if body not in BODY_IDS:
-                    r.add(bnode, body, bpre, f"unknown body (known: {', '.join(BODY_IDS)})")
+                    r.add(bnode, body, bpre, "unknown_body_known", known=", ".join(BODY_IDS))
                     continue
                 d = _dist(r, bnode, body, "timing.bodies")
                 if d is not None:
@@ -530,12 +543,12 @@ def _rate_changes(r: Reader, node: Any, top: Any) -> tuple[RateChange, ...]:
     for fam, item in node.items():
         pre = f"stochastic.{fam}"
         if fam != "*" and fam not in FAMILIES:
-            r.add(node, fam, pre, f"unknown family (known: *, {', '.join(FAMILIES)})")
+            r.add(node, fam, pre, "unknown_family_star", known=", ".join(FAMILIES))
             continue
         item = r.mapping(item, pre, node, fam)
         r.unknown(item, {"rate", "rate_scale"}, pre)
         if ("rate" in item) == ("rate_scale" in item):
-            r.add(node, fam, pre, "give exactly one of rate, rate_scale")
+            r.add(node, fam, pre, "rate_one_of")
             continue
         rate = r.take(item, "rate", pre, float, None, min_value=0, max_value=50)
         scale = r.take(item, "rate_scale", pre, float, None, min_value=0, max_value=MAX_RATE_SCALE)
@@ -661,7 +674,7 @@ def apply(scenario: Scenario, variant: Variant) -> Scenario:
 
     for rem in variant.remove:
         if rem.id not in people:
-            problems.append(rem.where.problem(f"no person {rem.id!r} in the roster"))
+            problems.append(rem.where.problem("no_person", id=repr(rem.id)))
             continue
         del people[rem.id]
         order.remove(rem.id)
@@ -671,11 +684,11 @@ def apply(scenario: Scenario, variant: Variant) -> Scenario:
     for ch in variant.change:
         p = people.get(ch.id)
         if p is None:
-            problems.append(ch.where.problem(f"no person {ch.id!r} in the roster"))
+            problems.append(ch.where.problem("no_person", id=repr(ch.id)))
             continue
         values = dict(ch.fields)
         if "site" in values and values["site"] not in site_ids:
-            problems.append(ch.where.problem(f"unknown site {values['site']!r}", "site"))
+            problems.append(ch.where.problem("unknown_site", "site", site=repr(values["site"])))
             continue
         shifts = ch.shifts if ch.shifts is not None else p.shifts
         if "role" in values and values["role"] != p.role:
@@ -694,10 +707,10 @@ def apply(scenario: Scenario, variant: Variant) -> Scenario:
     for new in variant.add:
         p = new.person
         if p.id in people:
-            problems.append(new.where.problem(f"duplicate person id {p.id!r}", "id"))
+            problems.append(new.where.problem("duplicate_person", "id", id=repr(p.id)))
             continue
         if p.site is not None and p.site not in site_ids:
-            problems.append(new.where.problem(f"unknown site {p.site!r}", "site"))
+            problems.append(new.where.problem("unknown_site", "site", site=repr(p.site)))
             continue
         p = dataclasses.replace(p, reach=_person_reach(default_reach, {}, new.reach))
         people[p.id] = p
@@ -714,7 +727,7 @@ def apply(scenario: Scenario, variant: Variant) -> Scenario:
     for cc in variant.call_chains:
         bad = [e for e in cc.entries if not e.startswith("role:") and e not in people]
         for e in bad:
-            problems.append(cc.where.problem(f"unknown person {e!r}"))
+            problems.append(cc.where.problem("unknown_person", person=repr(e)))
         chains[cc.role] = list(cc.entries)
 
     for dr in variant.reachability:
@@ -725,26 +738,22 @@ def apply(scenario: Scenario, variant: Variant) -> Scenario:
     for role in ROLE_IDS:
         site_roles = set(scenario.plan.setting("site_roles"))
         if role not in present and role != "chief_examiner" and role not in site_roles:
-            problems.append(
-                where.problem(f"the variant leaves role {role!r} with no one in it", "roster")
-            )
+            problems.append(where.problem("variant_role_empty", "roster", role=repr(role)))
     if scenario.sites and "chief_examiner" not in present:
-        problems.append(where.problem("the variant leaves no chief examiner", "roster"))
+        problems.append(where.problem("variant_no_chief", "roster"))
     final_chains = {
         role: tuple(e for e in entries if e.startswith("role:") or e in people)
         for role, entries in chains.items()
     }
     loop = _role_loop(final_chains)
     if loop:
-        problems.append(
-            where.problem("call chain loops: " + " → ".join(loop), "roster.call_chains")
-        )
+        problems.append(where.problem("chain_loop", "roster.call_chains", path=" → ".join(loop)))
 
     sites = list(scenario.sites)
     for sc in variant.sites:
         idx = [i for i, s in enumerate(sites) if sc.site in ("*", s.id)]
         if not idx:
-            problems.append(sc.where.problem(f"unknown site {sc.site!r}"))
+            problems.append(sc.where.problem("unknown_site", site=repr(sc.site)))
         for i in idx:
             travel = (
                 sc.travel_minutes
@@ -754,8 +763,11 @@ def apply(scenario: Scenario, variant: Variant) -> Scenario:
             if max(travel.params) > MAX_DURATION_MIN:
                 problems.append(
                     sc.where.problem(
-                        f"travel to {sites[i].id} would take up to {max(travel.params):g} min, "
-                        f"above the maximum {MAX_DURATION_MIN} ({DURATION_BOUND})"
+                        "travel_too_long",
+                        site=sites[i].id,
+                        minutes=f"{max(travel.params):g}",
+                        max=MAX_DURATION_MIN,
+                        bound=DURATION_BOUND,
                     )
                 )
                 continue
@@ -768,7 +780,7 @@ def apply(scenario: Scenario, variant: Variant) -> Scenario:
     for rc in variant.rates:
         hit = [i for i, fr in enumerate(rates) if rc.family in ("*", fr.family)]
         if not hit:
-            problems.append(rc.where.problem(f"the scenario has no stochastic {rc.family!r}"))
+            problems.append(rc.where.problem("no_stochastic", family=repr(rc.family)))
         for i in hit:
             new = rc.rate if rc.rate is not None else rates[i].rate * (rc.rate_scale or 0.0)
             rates[i] = dataclasses.replace(rates[i], rate=min(new, 50.0))
@@ -841,7 +853,7 @@ def _apply_plan(plan: Plan, changes: Iterable[PlanChange], problems: list[Proble
             continue
         if pc.key not in plan.settings:
             problems.append(
-                pc.where.problem(f"unknown setting (known: {', '.join(plan.settings)})")
+                pc.where.problem("unknown_setting_known", known=", ".join(plan.settings))
             )
             continue
         old = plan.setting(pc.key)
@@ -851,7 +863,7 @@ def _apply_plan(plan: Plan, changes: Iterable[PlanChange], problems: list[Proble
         elif isinstance(old, bool) != isinstance(value, bool) or (
             isinstance(old, int | float) and not isinstance(value, int | float)
         ):
-            problems.append(pc.where.problem(f"expected a value like {old!r}, got {value!r}"))
+            problems.append(pc.where.problem("value_like", old=repr(old), value=repr(value)))
             continue
         settings[pc.key] = value
     if not settings and not rules and not steps:
@@ -865,7 +877,8 @@ def _apply_plan(plan: Plan, changes: Iterable[PlanChange], problems: list[Proble
             if sid not in plan.steps:
                 w = wheres[("step", f"{sid}.by")]  # the step is unknown, not its ``by``
                 w = dataclasses.replace(w, field=w.field.removesuffix(".by"))
-                problems.append(w.problem(f"unknown step {sid!r} (known: {', '.join(plan.steps)})"))
+                known = ", ".join(plan.steps)
+                problems.append(w.problem("unknown_step_known", step=repr(sid), known=known))
                 continue
             plan = plan.with_step(sid, by=by)
     except InputError as exc:
@@ -877,7 +890,7 @@ def _apply_plan(plan: Plan, changes: Iterable[PlanChange], problems: list[Proble
                 or wheres.get(("step", f"{key}.by"))
                 or next(iter(wheres.values()))
             )
-            problems.append(w.problem(p.message))
+            problems.append(w.problem(Msg(p.code, p.params)))
     return plan
 
 
@@ -1283,8 +1296,8 @@ class _Table:
         self.name = name
         self.problems = problems
 
-    def add(self, row: int, column: str, message: str) -> None:
-        self.problems.append(Problem(self.name, row + 1, column, message))
+    def add(self, row: int, column: str, code: str, /, **params: Any) -> None:
+        self.problems.append(Problem(self.name, row + 1, column, code, tuple(params.items())))
 
 
 def _rows(df: pd.DataFrame | None, columns: list[str]) -> list[dict[str, Any]]:
@@ -1341,23 +1354,25 @@ def variant_from_tables(
             if not pid and not any(_cell(row[c]) for c in PEOPLE_COLUMNS):
                 continue  # an empty row the editor added
             if not pid:
-                t.add(i, "id", "required field is missing")
+                t.add(i, "id", "required")
                 continue
             if pid in seen:
-                t.add(i, "id", f"duplicate person id {pid!r}")
+                t.add(i, "id", "duplicate_person", id=repr(pid))
                 continue
             seen.add(pid)
             role = _cell(row["role"])
             if role not in ROLE_IDS:
-                t.add(i, "role", f"{role!r} is not one of {', '.join(ROLE_IDS)}")
+                t.add(i, "role", "not_one_of", value=repr(role), allowed=", ".join(ROLE_IDS))
                 continue
             state = _cell(row["default_state"]) or "off_duty"
             if state not in STATES:
-                t.add(i, "default_state", f"{state!r} is not one of {', '.join(STATES)}")
+                t.add(
+                    i, "default_state", "not_one_of", value=repr(state), allowed=", ".join(STATES)
+                )
                 continue
             site = _cell(row["site"]) or None
             if site is not None and site not in site_ids:
-                t.add(i, "site", f"unknown site {site!r}")
+                t.add(i, "site", "unknown_site", site=repr(site))
                 continue
             patches = []
             old = base_people.get(pid)
@@ -1366,7 +1381,7 @@ def variant_from_tables(
                 if v is None:
                     continue
                 if math.isnan(v) or not 0 <= v <= 1:
-                    t.add(i, f"p_{s}", "expected a probability between 0 and 1")
+                    t.add(i, f"p_{s}", "probability")
                     continue
                 current = (
                     roster.reach_of(old, s).answer_prob if old else default_reach[s].answer_prob
@@ -1405,20 +1420,20 @@ def variant_from_tables(
             if not pid and not any(_cell(row[c]) for c in CALENDAR_COLUMNS):
                 continue
             if pid not in known:
-                t.add(i, "person", f"unknown person {pid!r}")
+                t.add(i, "person", "unknown_person", person=repr(pid))
                 continue
             days = _parse_days(_cell(row["days"]))
             if days == "bad":
-                t.add(i, "days", "expected all or day numbers like 0,1,2")
+                t.add(i, "days", "table_days")
                 continue
             start, end = _clock(_cell(row["from"])), _clock(_cell(row["to"]))
             if start is None:
-                t.add(i, "from", "expected a time of day HH:MM")
+                t.add(i, "from", "clock_expected")
             if end is None:
-                t.add(i, "to", "expected a time of day HH:MM")
+                t.add(i, "to", "clock_expected")
             state = _cell(row["state"])
             if state not in STATES:
-                t.add(i, "state", f"{state!r} is not one of {', '.join(STATES)}")
+                t.add(i, "state", "not_one_of", value=repr(state), allowed=", ".join(STATES))
                 continue
             if start is None or end is None:
                 continue
@@ -1443,16 +1458,16 @@ def variant_from_tables(
             if not role and not _cell(row["chain"]):
                 continue
             if role not in ROLE_IDS:
-                t.add(i, "role", f"{role!r} is not one of {', '.join(ROLE_IDS)}")
+                t.add(i, "role", "not_one_of", value=repr(role), allowed=", ".join(ROLE_IDS))
                 continue
             entries = tuple(
                 e.strip() for e in _cell(row["chain"]).replace("，", ",").split(",") if e.strip()
             )
             for e in entries:
                 if e.startswith("role:") and e[5:] not in ROLE_IDS:
-                    t.add(i, "chain", f"unknown role {e[5:]!r}")
+                    t.add(i, "chain", "unknown_role", role=repr(e[5:]))
                 elif not e.startswith("role:") and e not in known:
-                    t.add(i, "chain", f"unknown person {e!r}")
+                    t.add(i, "chain", "unknown_person", person=repr(e))
             edited[role] = entries
         for role, entries in edited.items():
             if old_chains.get(role) != entries:
@@ -1475,11 +1490,11 @@ def variant_from_tables(
             if not state:
                 continue
             if state not in STATES:
-                t.add(i, "state", f"{state!r} is not one of {', '.join(STATES)}")
+                t.add(i, "state", "not_one_of", value=repr(state), allowed=", ".join(STATES))
                 continue
             v = _prob(row["answer_prob"])
             if v is None or math.isnan(v) or not 0 <= v <= 1:
-                t.add(i, "answer_prob", "expected a probability between 0 and 1")
+                t.add(i, "answer_prob", "probability")
                 continue
             if abs(v - default_reach[state].answer_prob) > 1e-12:
                 reach_changes.append(

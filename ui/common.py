@@ -9,7 +9,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from sim.i18n import LANGS, lang_from_locale, t
+from sim.i18n import LANGS, code_span, lang_from_locale, t
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIO_DIR = ROOT / "scenarios"
@@ -91,7 +91,13 @@ def scenario_files(kind: str | None = None) -> list[Path]:
 
 def show_error(exc: Exception) -> None:
     """A failing action shows a message, never a traceback. The message may quote what was
-    typed or uploaded, so it is escaped: it can never render as a link or an image."""
-    from sim.labels import error_text
+    typed or uploaded, so it is escaped: it can never render as a link or an image. A file's
+    problems (an InputError) show one per line in the page's language, each as code."""
+    from sim.labels import error_text, problem_lines
+    from sim.yamlio import InputError
 
+    if isinstance(exc, InputError):
+        lines = problem_lines(exc, lang())
+        st.error(f"{tr('error_prefix')}:\n\n" + "\n".join(f"- {code_span(x)}" for x in lines))
+        return
     st.error(f"{tr('error_prefix')}: {error_text(exc, lang())}")

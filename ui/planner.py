@@ -33,6 +33,7 @@ from sim.labels import (
     planner_role_table,
     planner_rule_table,
     precision_table,
+    problem_lines,
     sizing_table,
     sweep_table,
 )
@@ -85,8 +86,10 @@ def _variant_file(path: str, mtime: float) -> Variant:
 
 
 def _problems(exc: InputError) -> None:
-    """A file's problems, each as code: they quote the file, which is typed or uploaded text."""
-    st.error(_t("plan_problems") + "\n\n" + "\n".join(f"- {code_span(p)}" for p in exc.problems))
+    """A file's problems in the page's language, each as code: they quote the file, which is
+    typed or uploaded text."""
+    lines = problem_lines(exc, L)
+    st.error(_t("plan_problems") + "\n\n" + "\n".join(f"- {code_span(x)}" for x in lines))
 
 
 def _progress_bar(text: str):

@@ -94,7 +94,9 @@ def act(at: AppTest, step: str, incident: str | None = None, **widgets: Any) -> 
         at.selectbox(key="drill_act_incident").set_value(incident)
     at.pills(key="drill_act_kind").set_value(step).run()
     for key, value in widgets.items():
-        _widget(at, f"drill_{key}").set_value(value)
+        # whom a step goes to is one widget per language (relabelled options come back empty)
+        suffix = f"_{at.session_state['lang']}" if key.startswith("act_to_") else ""
+        _widget(at, f"drill_{key}{suffix}").set_value(value)
         if key.startswith("act_to_"):
             at.run()  # whom to call depends on the addressees chosen
     return ok(at.button(key="drill_do").click().run())
@@ -231,13 +233,13 @@ def test_play_a_drill_then_score_it_against_the_engine(db):
     act(at, "graded", f["a"], act_level=f["plan_a"])
     # the verbal report goes to every addressee; the office's first person takes the call
     at.pills(key="drill_act_kind").set_value("verbal_report").run()
-    assert at.multiselect(key="drill_act_to_verbal_report").value == list(
+    assert at.multiselect(key="drill_act_to_verbal_report_en").value == list(
         plan.step("verbal_report").to
     )
     ok(at.button(key="drill_do").click().run())
     chain = f["leader_chain"]
     at.pills(key="drill_act_kind").set_value("office_informs").run()
-    at.multiselect(key="drill_act_to_office_informs").set_value(["leader"]).run()
+    at.multiselect(key="drill_act_to_office_informs_en").set_value(["leader"]).run()
     assert (
         at.selectbox(key="drill_act_person_office_informs")
         .options[-1]
@@ -266,7 +268,7 @@ def test_play_a_drill_then_score_it_against_the_engine(db):
     assert sorted(labels) == sorted(plan.content[c]["label_en"] for c in items) and len(items) == 7
     for c, v in f["fields"].items():
         at.text_area(key=f"drill_rc_{c}").set_value(v)
-    at.multiselect(key="drill_act_to_written_report").set_value(["working_group"]).run()
+    at.multiselect(key="drill_act_to_written_report_en").set_value(["working_group"]).run()
     ok(at.button(key="drill_do").click().run())
     assert any("first report lacks" in w for w in texts(at, "warning"))
     assert at.text_area(key="drill_rc_time").value == ""  # a sent report's form starts empty
@@ -274,7 +276,7 @@ def test_play_a_drill_then_score_it_against_the_engine(db):
     at.pills(key="drill_act_kind").set_value("follow_up").run()
     labels = [ta.label for ta in at.text_area if ta.key.startswith("drill_rc_")]
     assert "Measures taken" in labels and "Time" not in labels
-    at.multiselect(key="drill_act_to_follow_up").set_value(["local_government"]).run()
+    at.multiselect(key="drill_act_to_follow_up_en").set_value(["local_government"]).run()
     for c, v in f["follow"].items():
         at.text_area(key=f"drill_rc_{c}").set_value(v)
     ok(at.button(key="drill_do").click().run())
@@ -473,20 +475,20 @@ def test_a_click_faster_than_the_form_takes_the_forms_defaults(db):
     )
     # a person left over from another addressee's chain is not called for this one
     at.pills(key="drill_act_kind").set_value("office_informs").run()
-    at.multiselect(key="drill_act_to_office_informs").set_value(["leader"]).run()
+    at.multiselect(key="drill_act_to_office_informs_en").set_value(["leader"]).run()
     at.selectbox(key="drill_act_person_office_informs").set_value("leader").run()
-    at.multiselect(key="drill_act_to_office_informs").set_value(["deputy_leader"])
+    at.multiselect(key="drill_act_to_office_informs_en").set_value(["deputy_leader"])
     ok(at.button(key="drill_do").click().run())
     last = db.actions(drill_id)[-1]["payload"]
     assert last["to"] == ["deputy_leader"] and last["person"] == "deputy_vice_dean"
     # several roles: each is worked down its own chain, no one person is named
-    at.multiselect(key="drill_act_to_office_informs").set_value(["leader", "deputy_leader"])
+    at.multiselect(key="drill_act_to_office_informs_en").set_value(["leader", "deputy_leader"])
     ok(at.button(key="drill_do").click().run())
     last = db.actions(drill_id)[-1]["payload"]
     assert last["to"] == ["leader", "deputy_leader"] and "person" not in last
     # no addressee at all is refused before it reaches the engine
     n = len(db.actions(drill_id))
-    at.multiselect(key="drill_act_to_office_informs").set_value([])
+    at.multiselect(key="drill_act_to_office_informs_en").set_value([])
     ok(at.button(key="drill_do").click().run())
     assert any("at least one addressee" in e for e in texts(at, "error"))
     assert len(db.actions(drill_id)) == n

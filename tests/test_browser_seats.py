@@ -51,6 +51,17 @@ def _pill(page, text: str):
     return page.get_by_test_id("stButtonGroup").get_by_text(text, exact=True)
 
 
+def _code(db: Path, drill_id: int, seat: str, wait_s: float) -> str | None:
+    """The seat's unused join code in the store, waiting up to ``wait_s`` for one."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        with DrillStore(db) as store:
+            code = (store.seats(drill_id).get(seat) or {}).get("code")
+        if code or time.monotonic() > deadline:
+            return code
+        time.sleep(0.2)
+
+
 def _written(db: Path, drill_id: int) -> bool:
     """Whether the chief examiner's seat has stored its written first report."""
     with DrillStore(db) as store:
@@ -109,10 +120,15 @@ def test_three_devices_play_a_drill_and_resume_after_a_restart(tmp_path):
                 trainer.get_by_test_id("stSelectbox").filter(has_text="管理席位").click()
                 trainer.get_by_role("option", name="考务指挥中心值班").click()
                 settle(trainer)
-                trainer.get_by_role("button", name="生成新加入码").click()
-                code_line = trainer.get_by_text(re.compile("加入码：")).first
-                expect(code_line).to_be_visible()
-                desk_code = re.search(r"([A-Z0-9]{6})", code_line.inner_text()).group(1)
+                desk_code = None
+                for _ in range(3):  # a click landing while the panel redraws can be lost
+                    settle(trainer)
+                    trainer.get_by_role("button", name="生成新加入码").click()
+                    desk_code = _code(db, drill_id, "duty_desk", wait_s=8)
+                    if desk_code:
+                        break
+                assert desk_code, "the panel issued no code"
+                expect(trainer.get_by_text(f"加入码：{desk_code}")).to_be_visible()
                 link = trainer.get_by_text(re.compile(r"/seat\?drill=")).first.inner_text()
                 assert f"drill={drill_id}" in link and "seat=duty_desk" in link
 

@@ -29,7 +29,7 @@ from sim.session import DrillSession
 from ui import drill_view as dl
 from ui import seats_panel as seats_ui
 from ui.common import db_path, lang, scenario_files, show_error, store, translator
-from ui.forms import grade_choice, step_heading
+from ui.forms import addressee_choice, grade_choice, step_heading
 from ui.seats_panel import seats_panel
 
 L = lang()
@@ -624,7 +624,7 @@ def _do_action() -> None:
         decision = live.step_decision(
             inc,
             sid,
-            to=SS.get(f"drill_act_to_{sid}"),
+            to=SS.get(f"drill_act_to_{sid}_{L}"),
             level=SS.get("drill_act_level"),
             person=SS.get(f"drill_act_person_{sid}"),
             fields=fields,
@@ -659,17 +659,9 @@ def _step_form(live: DrillSession, inc: str, sid: str) -> None:
     if sid == "graded":
         grade_choice(plan, L, "drill_act_level")
     if step.to:
-        options = live.addressees(inc, sid)
         # whom to send to and whom to call side by side, one line: the Do-it row stays in view
         c_to, c_who = st.columns(2)
-        chosen = c_to.multiselect(
-            _t("drill_send_to" if step.kind in ("dispatch", "travel") else "drill_body"),
-            options,
-            default=options,
-            format_func=lambda x: dl.addressee_label(plan, x, L),
-            placeholder=_t("choose_options"),
-            key=f"drill_act_to_{sid}",
-        )
+        chosen = addressee_choice(c_to, live, inc, sid, L, f"drill_act_to_{sid}")
         target = ds.call_target(plan, sid, chosen)
         if target is not None:
             site = live.drill.incidents[inc].site

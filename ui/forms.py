@@ -33,3 +33,20 @@ def grade_choice(plan, lang: str, key: str) -> None:
         horizontal=True,
         key=key,
     )
+
+
+def addressee_choice(where, live, inc: str, sid: str, lang: str, key: str) -> list[str]:
+    """Whom the step goes to (all its addressees chosen to begin with), in ``where`` (the
+    page or a column). One widget per language: a multiselect whose options are relabelled
+    in place comes back empty in the browser after a language switch."""
+    plan = live.scenario.plan
+    step = plan.step(sid)
+    options = live.addressees(inc, sid)
+    return where.multiselect(
+        t("drill_send_to" if step.kind in ("dispatch", "travel") else "drill_body", lang),
+        options,
+        default=options,
+        format_func=lambda x: dl.addressee_label(plan, x, lang),
+        placeholder=t("choose_options", lang),
+        key=f"{key}_{lang}",
+    )

@@ -34,7 +34,7 @@ from sim.seats import drill_seats
 from sim.session import DrillSession
 from ui import drill_view as dl
 from ui.common import db_path, lang, store, translator
-from ui.forms import grade_choice, step_heading
+from ui.forms import addressee_choice, grade_choice, step_heading
 
 L = lang()
 SS = st.session_state
@@ -522,17 +522,7 @@ def _step_form(live: DrillSession, inc: str, sid: str) -> None:
     if sid == "graded":
         grade_choice(plan, L, "seatpage_level")
     if step.to:
-        options = live.addressees(inc, sid)
-        st.multiselect(
-            _t("drill_send_to" if step.kind in ("dispatch", "travel") else "drill_body"),
-            options,
-            default=options,
-            format_func=lambda x: dl.addressee_label(plan, x, L),
-            placeholder=_t("choose_options"),
-            # one widget per language: a multiselect whose options are relabelled in place
-            # comes back empty in the browser
-            key=f"seatpage_to_{sid}_{L}",
-        )
+        addressee_choice(st, live, inc, sid, L, f"seatpage_to_{sid}")
     if step.content:
         # the report's items scroll in a box of their own, so "Do it" stays in view
         scrolls = len(step.content) > 4

@@ -35,7 +35,7 @@ from sim.policy import start_step, when_ready
 from sim.records import Action
 from sim.rules import MISSED, REPORT_STEPS, Verdict, verdicts
 from sim.scenario import DAY, Incident, Scenario, format_time, parse_scenario
-from sim.seats import SEAT_MODES, Seat, can_take, drill_seats, seat_of
+from sim.seats import SEAT_MODES, Seat, can_take, seat_of, seats_of
 from sim.steps import arrive, perform
 from sim.streams import Streams
 from sim.yamlio import LineDict, dump_yaml, load_file, load_text
@@ -276,9 +276,7 @@ class Drill:
         first = min((i.at for i in self._m.incidents), default=0.0)
         self.start = float(start if start is not None else max(0.0, first - 15))
         #: the drill's seats (:mod:`sim.seats`) and who holds each: ``{"mode", "holder"}``
-        self.seats: tuple[Seat, ...] = drill_seats(
-            scenario, sorted({i.site for i in self._m.incidents})
-        )
+        self.seats: tuple[Seat, ...] = seats_of(scenario, self._m.incidents)
         self.holders: dict[str, dict[str, str]] = {
             s.id: {"mode": "unheld", "holder": ""} for s in self.seats
         }

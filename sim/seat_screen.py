@@ -14,16 +14,12 @@ from typing import Any
 
 from sim.drill import Drill
 from sim.rules import GAP_RULES
-from sim.seats import Seat, can_take, seat_rules
+from sim.seats import Seat, at_site, can_take, seat_rules, working_group_seats
 
 #: The outcomes of a report that reached the working group's office.
 REACHED = ("received", "informed")
 #: A seat's page that has not checked in for this long (wall-clock seconds) shows as away.
 CONNECTED_SECONDS = 15.0
-
-
-def is_site_seat(drill: Drill, seat: Seat) -> bool:
-    return bool(seat.roles & set(drill.plan.setting("site_roles")))
 
 
 def known_incidents(drill: Drill, seat: Seat) -> dict[str, float]:
@@ -36,14 +32,14 @@ def known_incidents(drill: Drill, seat: Seat) -> dict[str, float]:
         if iid and (iid not in out or minute < out[iid]):
             out[iid] = minute
 
-    if is_site_seat(drill, seat):
+    if at_site(drill.plan, seat):
         for iid, minute in drill.discovered.items():
             learn(iid, minute)
     for ring in drill.rings:
         if ring.pid in seat.people and ring.outcome == "answered" and ring.end is not None:
             learn(ring.incident, ring.end)
     office = drill.office_role()
-    wg = seat.id in _wg(drill)
+    wg = seat.id in working_group_seats(drill.plan)
     office_hears = office in seat.roles or wg
     for a in drill.records:
         answered = a.action == "call" and a.target in seat.people and a.outcome == "answered"
@@ -54,12 +50,6 @@ def known_incidents(drill: Drill, seat: Seat) -> dict[str, float]:
         if d.get("seat") == seat.id and d.get("incident"):
             learn(str(d["incident"]), o.start)
     return out
-
-
-def _wg(drill: Drill) -> tuple[str, ...]:
-    from sim.seats import working_group_seats
-
-    return working_group_seats(drill.plan)
 
 
 def seat_steps(drill: Drill, seat: Seat, incident: str) -> list[str]:
@@ -115,7 +105,7 @@ def seat_screen(drill: Drill, seat_id: str) -> dict[str, Any]:
     known = known_incidents(drill, seat)
     injects = [i for i in drill.injects() if i["id"] in known]
     for inj in injects:
-        if seat.id not in _wg(drill):
+        if seat.id not in working_group_seats(drill.plan):
             inj.pop("team_grade", None)  # the group's own decision: its seats see it
         inj["learned_at"] = known[inj["id"]]
     return {

@@ -66,6 +66,16 @@ def drill_seats(scenario, sites: Iterable[str]) -> tuple[Seat, ...]:
     )
 
 
+def seats_of(scenario, incidents) -> tuple[Seat, ...]:
+    """The seats of a drill with these incidents: the roles at their sites, and the central ones."""
+    return drill_seats(scenario, sorted({inc.site for inc in incidents}))
+
+
+def at_site(plan, seat: Seat) -> bool:
+    """Whether the seat is one of the exam site's own (setting ``site_roles``)."""
+    return bool(seat.roles & set(plan.setting("site_roles")))
+
+
 def working_group_seats(plan) -> tuple[str, ...]:
     """The seats that take the working group's own steps (setting ``working_group_seats``)."""
     setting = plan.settings.get("working_group_seats")
@@ -76,7 +86,7 @@ def can_take(plan, seat: Seat, step, office_role: str) -> bool:
     """Whether ``seat`` may take ``step`` (its ``by``) while ``office_role`` acts as the office."""
     by = step.by
     if by == "site":
-        return bool(seat.roles & set(plan.setting("site_roles")))
+        return at_site(plan, seat)
     if by == "office":
         return office_role in seat.roles
     if by == "working_group":
@@ -127,6 +137,7 @@ __all__ = [
     "MAX_CODE_TRIES",
     "SEAT_MODES",
     "Seat",
+    "at_site",
     "can_take",
     "drill_seats",
     "new_join_code",
@@ -134,6 +145,7 @@ __all__ = [
     "normal_code",
     "seat_of",
     "seat_rules",
+    "seats_of",
     "token_hash",
     "working_group_seats",
 ]

@@ -30,7 +30,7 @@ from sim.i18n import label, t
 from sim.rules import MET, MISSED, NA
 from sim.scenario import Scenario
 from sim.seat_screen import seat_screen
-from sim.seats import drill_seats
+from sim.seats import seats_of
 from sim.session import DrillSession
 from ui import drill_view as dl
 from ui.common import db_path, lang, store, translator
@@ -77,8 +77,7 @@ def _snapshot(db: str, drill_id: int, text: str) -> Scenario:
 
 def _seat_people(scenario: Scenario, seat: str) -> tuple[str, ...]:
     """The roster people whose phones ring at the seat (as :class:`sim.drill.Drill` seats them)."""
-    sites = sorted({i.site for i in scenario.incidents})
-    found = next((s for s in drill_seats(scenario, sites) if s.id == seat), None)
+    found = next((s for s in seats_of(scenario, scenario.incidents) if s.id == seat), None)
     return found.people if found is not None else ()
 
 

@@ -77,8 +77,9 @@ def _act(decision: dict[str, Any], clear: tuple[str, ...] = ()) -> None:
     if drill_id is None:
         return
     try:
-        live = _current(drill_id)
-        out = live.apply(store(), decision)
+        # on the drill as the store has it now: a seat may have acted since this page looked
+        live, out = ds.act(store(), drill_id, SS.get("drill_live"), decision)
+        SS["drill_live"] = live
     except Exception as exc:  # noqa: BLE001 - a failing action shows a message, never a traceback
         _refused(exc)
         return

@@ -258,12 +258,13 @@ def _ending_at(spans: list[Span], at: float, target: str | None, floor: float) -
 
 
 def explain_misses(verdicts: list[Verdict], trace: Trace, plan) -> None:
-    """Give every missed verdict its causes and its blocking step (in place)."""
-    for v in verdicts:
+    """Give every missed verdict its causes and its blocking step (replaced in the list)."""
+    for i, v in enumerate(verdicts):
         if v.status == MISSED and v.incident:
             segments, reasons = trace.segments(v, plan)
-            v.causes = _totals(segments, reasons)
-            v.blocker = _blocker(segments, v.rule, plan)
+            verdicts[i] = v._replace(
+                causes=_totals(segments, reasons), blocker=_blocker(segments, v.rule, plan)
+            )
 
 
 def _totals(segments: list[Segment], reasons: list[tuple[str, float]]):

@@ -855,7 +855,7 @@ _OFFICE_ROLES = ("duty_desk", "office_director")
 
 def verdict_dict(v: Verdict) -> dict[str, Any]:
     """A verdict as stored (JSON): ``missing`` as a list."""
-    out = dict(v.__dict__)
+    out = v._asdict()
     out["missing"] = list(v.missing)
     out["causes"] = [[cause, minutes] for cause, minutes in v.causes]
     return out

@@ -52,7 +52,7 @@ _STATE_RANK = {"on_duty": 0, "on_call": 1, "off_duty": 2}
 _DURATION_KEYS = tuple(sorted(TIMING_KEYS))
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Fate:
     """Everything random about one incident, drawn up front in incident order (CRN-safe).
 
@@ -74,26 +74,48 @@ def draw_fate(inc: Incident, scenario: Scenario, rng) -> Fate:
     """One uniform per draw, in a fixed order, taken as one block: the same numbers as drawing
     them one by one (so the same fates), at a fraction of the cost."""
     t = scenario.timing
-    site = scenario.site(inc.site)
     n_keys = len(_DURATION_KEYS)
     u = rng.random(n_keys + 5 + len(BODY_IDS))
-    durations = {k: t[k].quantile(u[i]) for i, k in enumerate(_DURATION_KEYS)}
+    # per draw in order, its fixed value or its quantile function (the scenario alone decides
+    # which): looked up once, and a fixed duration is not worked out again per incident
+    cache = derived(scenario)
+    draws = cache.get("fate_draws")
+    if draws is None:
+        draws = cache["fate_draws"] = (
+            _split_fixed(_DURATION_KEYS, [t[k] for k in _DURATION_KEYS], 0),
+            _split_fixed(BODY_IDS, [t.receive_delay(b) for b in BODY_IDS], n_keys + 5),
+        )
+    (durations, drawn), (body_receive, body_drawn) = draws
+    durations, body_receive = dict(durations), dict(body_receive)
+    for i, k, q in drawn:
+        durations[k] = q(u[i])
+    for i, k, q in body_drawn:
+        body_receive[k] = q(u[i])
     if inc.discovered_after is not None:
         durations["discovery_minutes"] = inc.discovered_after
     late = t["grading_late_minutes"].quantile(u[n_keys])
     late_flag = u[n_keys + 1] < t.grading_late_prob
     wrong_flag = u[n_keys + 2] < t.grading_wrong_prob
     direction = -1 if u[n_keys + 3] < 0.5 else 1
-    travel = site.travel_minutes.quantile(u[n_keys + 4])
+    travel = scenario.site(inc.site).travel_minutes.quantile(u[n_keys + 4])
     return Fate(
         durations=durations,
         grading_late=late if late_flag else 0.0,
         grading_shift=direction if wrong_flag else 0,
         travel=travel,
-        body_receive={
-            b: t.receive_delay(b).quantile(u[n_keys + 5 + j]) for j, b in enumerate(BODY_IDS)
-        },
+        body_receive=body_receive,
     )
+
+
+def _split_fixed(keys, dists, first: int) -> tuple[dict[str, float], tuple]:
+    """The fixed values by key, and (index of its uniform, key, quantile) for the others."""
+    fixed = {k: d.params[0] for k, d in zip(keys, dists, strict=True) if d.kind == "fixed"}
+    drawn = tuple(
+        (first + i, k, d.quantile)
+        for i, (k, d) in enumerate(zip(keys, dists, strict=True))
+        if k not in fixed
+    )
+    return fixed, drawn
 
 
 def plan_grade(inc: Incident, plan) -> str:
@@ -116,6 +138,15 @@ def generate_incidents(scenario: Scenario, streams: Streams) -> tuple[Incident, 
     Only the calendar and the rates are used, never the roster, so every staffing variant of a
     scenario faces the same incidents in replication *i*.
     """
+    if not scenario.rates:
+        # scripted incidents only: the same in every replication, sorted once per scenario
+        cache = derived(scenario)
+        found = cache.get("scripted")
+        if found is None:
+            found = cache["scripted"] = tuple(
+                sorted(scenario.incidents, key=lambda x: (x.at, x.id))
+            )
+        return found
     out = list(scenario.incidents)
     if scenario.rates:
         rng = streams["incidents"]
@@ -357,18 +388,19 @@ class Model:
     # callbacks, not SimPy events: most milestones are never waited on, and a callback costs no
     # event in the schedule.
     def reach(self, *key: str) -> None:
-        if key in self._reached:
+        reached = self._reached
+        if key in reached:
             return
-        self._reached[key] = self.env._now
-        watchers = self._watchers.pop(key, None)
-        if watchers:
-            for fn in watchers:
+        reached[key] = self.env._now
+        if key in self._watchers:
+            for fn in self._watchers.pop(key):
                 fn()
         listeners = self._listeners.get(key[0])
         if listeners:
             rest = key[1:]
-            for fn in listeners:
-                fn(rest)
+            for fn, keys in listeners:
+                if rest in keys:
+                    fn(rest)
 
     def reached(self, *key: str) -> bool:
         return key in self._reached
@@ -384,10 +416,11 @@ class Model:
         else:
             self._watchers.setdefault(key, []).append(fn)
 
-    def listen(self, incident: str, fn) -> None:
-        """Call ``fn(key)`` for every milestone of ``incident`` from now on (``key`` without the
-        incident): one listener follows all of an incident's steps."""
-        self._listeners.setdefault(incident, []).append(fn)
+    def listen(self, incident: str, fn, keys: frozenset[tuple]) -> None:
+        """Call ``fn(key)`` for each milestone of ``incident`` in ``keys`` from now on (``key``
+        without the incident): one listener follows all of an incident's steps, and is not
+        called for the milestones nothing of it waits on."""
+        self._listeners.setdefault(incident, []).append((fn, keys))
 
     def finish(self) -> None:
         """Drop the milestone callbacks once the run has ended: they close over the model, so
@@ -500,6 +533,19 @@ class Model:
             lambda pid, state: (pid != first, _STATE_RANK[state]),
         )
 
+    def take_free(
+        self, pids: tuple[str, ...], role: str, incident: str = "", step: str = ""
+    ) -> Contact | None:
+        """Hold the first of ``pids`` who is free now, if anyone is (no waiting, no event)."""
+        people = self.availability
+        for pid in pids:
+            avail = people[pid]
+            if not avail.held:
+                avail.held = True
+                avail.holder = (incident, step)
+                return Contact(self, pid, True, role)
+        return None
+
     def claim(
         self,
         pids: tuple[str, ...],
@@ -512,14 +558,10 @@ class Model:
         lower is more urgent when several steps wait for the same person. The wait is a
         ``waiting_busy`` span naming what the first of them was busy with."""
         people = self.availability
-        for pid in pids:
-            avail = people[pid]
-            if not avail.held:
-                # someone is free: take them without queueing at everyone else's
-                avail.held = True
-                avail.holder = (incident, step)
-                return Contact(self, pid, True, role)
-        since, busy_with = self.env.now, people[pids[0]].holder
+        free = self.take_free(pids, role, incident, step)
+        if free is not None:  # someone is free: take them without queueing at everyone else's
+            return free
+        since, busy_with = self.env._now, people[pids[0]].holder
         entries = [(pid, people[pid].wait(priority)) for pid in pids]
         if len(entries) == 1:
             yield entries[0][1][2]
@@ -551,21 +593,21 @@ class Model:
         """
         env = self.env
         ring = self._ring
-        person = self.people[pid]
-        state = self.state_of(pid)
+        state = self._span(pid)[2]
         reach = self._reach.get((pid, state))
         if reach is None:
+            person = self.people[pid]
             reach = self._reach[(pid, state)] = self.scenario.roster.reach_of(person, state)
         # one stream per person and incident: a variant that changes who is called for one
         # incident leaves every draw for the other incidents as it was (common random numbers)
         rng = self.streams.uniforms(f"answer:{pid}:{incident}")
         answers = rng.random() < reach.answer_prob
-        delay = reach.answer_minutes.sample(rng)
+        delay = reach.answer_minutes.quantile(rng.random())  # Dist.sample, one call fewer
         counts = self.calls.get(pid)
         if counts is None:
             counts = self.calls[pid] = [0, 0]
         counts[0] += 1
-        start = env.now
+        start = env._now
         if pid in self.seat_phones:
             would = answers and delay <= ring
             return (
@@ -689,7 +731,7 @@ class Model:
                 if got is not None:
                     return got
             if rnd + 1 < t.max_call_rounds:
-                start = self.env.now
+                start = self.env._now
                 yield self.env.timeout(
                     t["retry_minutes"].sample(self.streams.uniforms(f"retry:{incident}"))
                 )

@@ -18,7 +18,7 @@ from sim.model import GRADES, Detached, Model, run_to_end
 from sim.plan import Plan
 from sim.procedure import FIRST_REPORT, Step
 from sim.scenario import Incident, Scenario, derived
-from sim.steps import arrive, is_unheld, perform, perform_unheld
+from sim.steps import arrive, holds_no_one, is_unheld, perform, perform_unheld
 
 #: Steps the policy does not start itself: events the model produces.
 _PRODUCED = ("discovered", "resolved")
@@ -52,6 +52,12 @@ class _Program:
     steps: tuple[Step, ...]
     need: tuple[int, ...]
     deps: dict[tuple, tuple[tuple[int, bool], ...]]
+    #: per step, the grades it is due at (empty: every grade; the family fits every step here)
+    grades: tuple[frozenset[str], ...]
+    #: per step, whether it holds and phones nobody (:func:`sim.steps.is_unheld`)
+    unheld: tuple[bool, ...]
+    #: the milestones some step waits on (the keys of ``deps``)
+    waited_on: frozenset[tuple]
 
 
 def _program(plan: Plan, family: str, only: frozenset[str] | None) -> _Program:
@@ -76,7 +82,14 @@ def _program(plan: Plan, family: str, only: frozenset[str] | None) -> _Program:
         for k in dict.fromkeys(_ref_key(plan, ref) for ref in step.after_any):
             deps.setdefault(k, []).append((i, True))
         need.append(len(keys) + (1 if step.after_any else 0))
-    found = cache[key] = _Program(steps, tuple(need), {k: tuple(v) for k, v in deps.items()})
+    found = cache[key] = _Program(
+        steps,
+        tuple(need),
+        {k: tuple(v) for k, v in deps.items()},
+        tuple(frozenset(s.grades) for s in steps),
+        tuple(holds_no_one(plan, family, s) for s in steps),
+        frozenset(deps),
+    )
     return found
 
 
@@ -96,20 +109,23 @@ def when_ready(
     prog = _program(m.plan, inc.family, only)
     left = list(prog.need)
     fired: set[int] = set()
-    assigned = m.assigned_grade
+    assigned, iid = m.assigned_grade, inc.id
+    steps, deps, grades, unheld = prog.steps, prog.deps, prog.grades, prog.unheld
 
     def ready(i: int, trigger: tuple | None = None) -> None:
-        step = prog.steps[i]
         # due for the grade its working group gave (a wrong grade leads to wrong steps, which
-        # the rules then judge against the plan's floor)
-        if not step.applies(inc.family, assigned.get(inc.id)):
+        # the rules then judge against the plan's floor); the program holds only steps that
+        # fit the family
+        due_at = grades[i]
+        if due_at and assigned.get(iid) not in due_at:
             return
+        step = steps[i]
         if gate is not None and not gate(inc, step, trigger):
             return
-        start_step(m, inc, step, trigger)
+        _start(m, inc, step, trigger, unheld[i])
 
     def reached(key: tuple) -> None:
-        for i, via_any in prog.deps.get(key, ()):
+        for i, via_any in deps.get(key, ()):
             if via_any:
                 if i in fired:
                     continue
@@ -118,7 +134,7 @@ def when_ready(
             if left[i] == 0:
                 ready(i, key)
 
-    m.listen(inc.id, reached)
+    m.listen(inc.id, reached, prog.waited_on)
     for i, n in enumerate(prog.need):
         if n == 0:
             ready(i)
@@ -127,9 +143,13 @@ def when_ready(
 def start_step(m: Model, inc: Incident, step: Step, trigger: tuple | None = None) -> None:
     """The policy takes a step that is due now: as a timed callback when it holds and phones
     nobody, else as a process (the working group's grade after its fate's late minutes)."""
+    _start(m, inc, step, trigger, is_unheld(m, inc, step))
+
+
+def _start(m: Model, inc: Incident, step: Step, trigger: tuple | None, unheld: bool) -> None:
     # when it became due, and the milestone that made it so: the explanation's way back
-    m.ready[(inc.id, step.id)] = (m.env.now, trigger)
-    if is_unheld(m, inc, step):
+    m.ready[(inc.id, step.id)] = (m.env._now, trigger)
+    if unheld:
         if step.id != "graded":
             perform_unheld(m, inc, step)
             return
@@ -143,8 +163,11 @@ def start_step(m: Model, inc: Incident, step: Step, trigger: tuple | None = None
             m.env.timeout(late).callbacks.append(grade_now)
         else:
             grade_now()
-    else:
+    elif step.id == "graded" or step.kind == "repeat":
         Detached(m.env, run_step(m, inc, step))
+    else:
+        # straight to the interpreter: a generator less to pass through at every resume
+        Detached(m.env, perform(m, inc, step, uncovered=True, wait_order=True))
 
 
 def run_step(m: Model, inc: Incident, step: Step) -> Generator:
@@ -158,14 +181,7 @@ def run_step(m: Model, inc: Incident, step: Step) -> Generator:
     elif step.kind == "repeat":
         yield from _repeat(m, inc, step)
     else:
-        targets = None
-        if step.covered_by:
-            targets = [
-                t
-                for t in m.plan.addressees(step.id, inc.family)
-                if not any(m.reached(inc.id, c, t) for c in step.covered_by)
-            ]
-        yield from perform(m, inc, step, targets=targets, wait_order=True)
+        yield from perform(m, inc, step, uncovered=True, wait_order=True)
 
 
 def _repeat(m: Model, inc: Incident, step: Step) -> Generator:

@@ -15,10 +15,9 @@ late report.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
 from functools import partial
 from operator import itemgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 import pandas as pd
 
@@ -90,12 +89,12 @@ def note_english(code: str, params: dict[str, Any] | None = None) -> str:
         return text
 
 
-@dataclass
-class Verdict:
-    """One rule's verdict on one incident (``incident`` empty for a run-level rule). Not frozen,
-    because a frozen dataclass costs several times as much to make and a run makes one per
-    incident and rule; only :func:`sim.causes.explain_misses` fills in a miss's ``causes`` and
-    ``blocker`` after judging."""
+class Verdict(NamedTuple):
+    """One rule's verdict on one incident (``incident`` empty for a run-level rule). A named
+    tuple: a run makes one per incident and rule, and :func:`_new` makes one in a single C call
+    (a dataclass's ``__init__`` was a Python frame of fifteen assignments each time). Only
+    :func:`sim.causes.explain_misses` gives a miss its ``causes`` and ``blocker``, by
+    replacing it in the list."""
 
     incident: str
     rule: str
@@ -104,7 +103,7 @@ class Verdict:
     allowed_min: float | None
     note: str = ""
     clause_zh: str = ""
-    missing: tuple[str, ...] = field(default=())
+    missing: tuple[str, ...] = ()
     start_min: float | None = None  # when the clock started (a deadline is start + allowed)
     #: a miss's causes, (cause, minutes) summing to ``measured_min`` (:mod:`sim.causes`)
     causes: tuple[tuple[str, float], ...] = ()
@@ -113,6 +112,9 @@ class Verdict:
     #: the note as a stable code (:data:`NOTES`) and its parameters; ``note`` is its English
     note_code: str = ""
     note_params: dict[str, Any] | None = None
+
+
+_new = tuple.__new__  # Verdict's own __new__ is a Python function
 
 
 class Case:
@@ -284,11 +286,11 @@ class Case:
     ) -> Verdict:
         """A verdict stated outright, with the rule's clock and clause filled in."""
         spec = self.plan.rules[rule]
-        return Verdict(
+        return _new(Verdict, (
             self.incident.id, rule, status, measured, spec.allowed_minutes,
             note_english(code, params) if code else "", spec.clause_zh, tuple(missing), start,
             (), "", code, params,
-        )  # fmt: skip
+        ))  # fmt: skip
 
     def verdict(
         self,
@@ -325,11 +327,11 @@ class Case:
             status, code, params = self.still_running(start, allowed)
         else:
             status, code = MISSED, code or "not_done"
-        return Verdict(
+        return _new(Verdict, (
             self.incident.id, rule, status, measured, allowed,
             note_english(code, params) if code else "", spec.clause_zh, missing, start,
             (), "", code, params,
-        )  # fmt: skip
+        ))  # fmt: skip
 
 
 Judge = Callable[[Case], Verdict]
@@ -722,36 +724,39 @@ def _index(
     last record. ``ordered``: the records are known to be in time order (a model's are)."""
     if not ordered:
         records = sorted(records, key=_by_time)  # stable: a typed timeline's own order kept
-    by_incident: dict[str, list[Action]] = {}
+    out: dict[str, tuple[dict, tuple[dict, dict], float]] = {}
+    last: dict[str, float] = {}
+    delivered, strict_ = DELIVERED, _STRICT
+    current = None
+    acts: dict[str, list[Action]] = {}
+    first: dict[tuple, Action] = {}
+    reached: dict[tuple, float] = {}
     for rec in records:
-        got = by_incident.get(rec[1])
+        at, iid, _, action, _, target, outcome, _ = rec
+        if iid != current:  # a run's records come in runs of one incident: switch seldom
+            current = iid
+            got = out.get(iid)
+            if got is None:
+                acts, first, reached = {}, {}, {}
+                out[iid] = (acts, (first, reached), 0.0)
+            else:
+                acts, (first, reached) = got[0], got[1]
+        last[iid] = at  # in time order: the last is the latest
+        if action == "call":  # a phone call on the way to a delivery: no judge reads it
+            continue
+        got = acts.get(action)
         if got is None:
-            by_incident[rec[1]] = [rec]
+            acts[action] = [rec]
         else:
             got.append(rec)
-    out: dict[str, tuple[dict, tuple[dict, dict], float]] = {}
-    delivered, strict_ = DELIVERED, _STRICT
-    for iid, recs in by_incident.items():
-        acts: dict[str, list[Action]] = {}
-        first: dict[tuple, Action] = {}
-        reached: dict[tuple, float] = {}
-        for rec in recs:
-            action = rec[3]
-            got = acts.get(action)
-            if got is None:
-                acts[action] = [rec]
-            else:
-                got.append(rec)
-            outcome = rec[6]
-            if outcome in delivered:
-                key = (action, rec[5])
-                if key not in first:
-                    first[key] = rec
-                    reached[(action, rec[5], False)] = rec[0]
-                if outcome in strict_:
-                    reached.setdefault((action, rec[5], True), rec[0])
-        out[iid] = (acts, (first, reached), recs[-1][0])  # the last is the latest
-    return out
+        if outcome in delivered:
+            key = (action, target)
+            if key not in first:
+                first[key] = rec
+                reached[(action, target, False)] = at
+            if outcome in strict_ and (action, target, True) not in reached:
+                reached[(action, target, True)] = at
+    return {iid: (got[0], got[1], last[iid]) for iid, got in out.items()}
 
 
 def _judged_rules(plan: Plan) -> list[tuple[Judge, frozenset[str], Callable[[str], Verdict]]]:
@@ -766,21 +771,32 @@ def _judged_rules(plan: Plan) -> list[tuple[Judge, frozenset[str], Callable[[str
                 continue
             spec = plan.rules[rid]
             not_due = partial(
-                _not_due, rule=rid, allowed=spec.allowed_minutes, clause=spec.clause_zh
+                _not_due, {}, rule=rid, allowed=spec.allowed_minutes, clause=spec.clause_zh
             )
             found.append((JUDGES[rid], frozenset(spec.grades), not_due))
         cache["judged_rules"] = found
     return found
 
 
-def _not_due(incident: str, *, rule: str, allowed: float | None, clause: str) -> Verdict:
-    return Verdict(incident, rule, NA, None, allowed, "grade", clause, note_code="grade")
+def _not_due(
+    made: dict[str, Verdict], incident: str, *, rule: str, allowed: float | None, clause: str
+) -> Verdict:
+    """The n/a-by-grade verdict, made once per incident id and shared by every run that asks
+    (nothing changes a verdict that is not a miss)."""
+    found = made.get(incident)
+    if found is None:
+        if len(made) > 4096:  # stochastic incidents' ids: bounded
+            made.clear()
+        found = made[incident] = Verdict(
+            incident, rule, NA, None, allowed, "grade", clause, note_code="grade"
+        )
+    return found
 
 
 def verdict_frame(vs: list[Verdict]) -> pd.DataFrame:
     rows: list[dict[str, Any]] = []
     for v in vs:
-        row = asdict(v)
+        row = v._asdict()
         row["missing"] = ",".join(v.missing)
         rows.append(row)
     return pd.DataFrame(

@@ -69,6 +69,7 @@ def perform(
     person: str | None = None,
     wait_order: bool = False,
     work: float | None = None,
+    uncovered: bool = False,
 ) -> Generator[Any, Any, dict[str, Any]]:
     """Run ``step`` for ``inc`` now; returns what happened (``reached``: addressee → outcome).
 
@@ -78,11 +79,19 @@ def perform(
     ``wait_order`` makes each delivery wait for the ``deliver_after`` step's delivery to the same
     addressee (the automatic policy keeps 先口头、后书面; a team may not). ``work``: the minutes
     the step's own work takes instead of the model's (a player in a live drill did it in real time).
+    ``uncovered``: leave out the addressees a ``covered_by`` step has already reached (the
+    automatic policy does not send a direct report to who has had the verbal one).
     """
     env, plan = m.env, m.plan
     fate = m.fates[inc.id]
     minutes = fate.minutes(step.duration) if work is None else work
-    to = tuple(targets) if targets is not None else plan.addressees(step.id, inc.family)
+    if targets is not None:
+        to = tuple(targets)
+    else:
+        to = plan.addressees(step.id, inc.family)
+        if uncovered and step.covered_by:
+            covered_by, iid = step.covered_by, inc.id
+            to = tuple(t for t in to if not any(m.reached(iid, c, t) for c in covered_by))
     given = ",".join(step.content if content is None else content)
     result: dict[str, Any] = {"reached": {}}
     doer: Contact | None = None
@@ -93,7 +102,9 @@ def perform(
             m.log(inc.id, step.by, step.id, target=inc.site, outcome="failed", detail="no one")
             m.reach(inc.id, step.id)
             return result
-        doer = yield from m.claim(pids, step.by, m.urgency[step.id], inc.id, step.id)
+        doer = m.take_free(pids, step.by, inc.id, step.id)
+        if doer is None:  # everyone busy: wait for the first to be free
+            doer = yield from m.claim(pids, step.by, m.urgency[step.id], inc.id, step.id)
         actor = doer.pid
     try:
         if step.id == "graded":
@@ -197,11 +208,11 @@ def is_unheld(m: Model, inc: Incident, step: Step) -> bool:
     key = ("unheld", step.id, inc.family)
     found = cache.get(key)
     if found is None:
-        found = cache[key] = _is_unheld(m.plan, inc.family, step)
+        found = cache[key] = holds_no_one(m.plan, inc.family, step)
     return found
 
 
-def _is_unheld(plan, family: str, step: Step) -> bool:
+def holds_no_one(plan, family: str, step: Step) -> bool:
     if step.kind not in ("task", "decision") or _is_person_actor(step.by):
         return False
     if step.covered_by or step.deliver_after:
@@ -327,10 +338,10 @@ def _deliver(
         m.log(inc.id, actor, step.id, channel, target, "failed", given)
         return "failed"
     with contact:
-        yield env.timeout(minutes)
-    if minutes > 0:  # appended here: every call delivery records one
-        now = env.now
-        m.spans.append((inc.id, step.id, target, "step_work", now - minutes, now, actor, ""))
+        if minutes > 0:  # a call that is the delivery itself (the step's work done before) waits no more
+            yield env.timeout(minutes)
+            now = env.now
+            m.spans.append((inc.id, step.id, target, "step_work", now - minutes, now, actor, ""))
     if target == "working_group":
         m.office_person.setdefault(inc.id, contact.pid)
     outcome = "received" if target in BODY_IDS else _informed(m, contact.pid, role)
@@ -373,10 +384,11 @@ def _reach(
     target: str = "",
 ) -> Generator[Any, Any, Contact | None]:
     """One call to ``person`` when they are in the role's chain (a team's choice), else the
-    role's whole chain (``step``/``target``: what the calls are for, for the explanation)."""
+    role's whole chain (``step``/``target``: what the calls are for, for the explanation).
+    Returns the calls' generator, not one of its own: a level less to pass through."""
     if person is not None and person in m.chain(role, inc.site):
-        return (yield from m.call_person(inc.id, caller, person, role, step, target))
-    return (yield from m.call_role(inc.id, caller, role, inc.site, step, target))
+        return m.call_person(inc.id, caller, person, role, step, target)
+    return m.call_role(inc.id, caller, role, inc.site, step, target)
 
 
 def _send_people(
@@ -442,4 +454,4 @@ def _travels(m: Model, inc: Incident, step: Step, contact: Contact) -> Generator
     m.reach(inc.id, step.id, "on_site")
 
 
-__all__ = ["arrive", "is_unheld", "on_paper", "perform", "perform_unheld"]
+__all__ = ["arrive", "holds_no_one", "is_unheld", "on_paper", "perform", "perform_unheld"]

@@ -161,7 +161,7 @@ def drills(tmp_path_factory) -> tuple[DrillStore, Path, int, int]:
         kind="auto",
         title="Reference run for Zhao Haitao (+86-139-8765-4321)",
     )
-    store.save_result(auto, {"verdicts": [v.__dict__ for v in run.verdicts]})
+    store.save_result(auto, {"verdicts": [v._asdict() for v in run.verdicts]})
     return store, db, team, auto
 
 

@@ -135,7 +135,7 @@ def store_auto_drill(
         seed=seed,
         kind="auto",
     )
-    store.save_result(drill_id, {"verdicts": [v.__dict__ for v in run.verdicts]})
+    store.save_result(drill_id, {"verdicts": [v._asdict() for v in run.verdicts]})
     return drill_id
 
 

@@ -25,9 +25,8 @@ from sim.scenario import DAY, TIMING_KEYS, Incident, Scenario, derived
 from sim.streams import Streams
 
 _new_action = tuple.__new__
-# The model's hottest paths (a record, a span, a milestone, a person taken or given back) read
-# the clock as ``env._now``: ``env.now`` is a property, a function call each time, and a
-# replication read it some two hundred times.
+# The model, the steps and the policy read the clock as ``env._now``: SimPy's ``env.now`` is a
+# property, a function call each time, and a replication read it some two hundred times.
 
 GRADES = ("I", "II", "III", "IV")
 
@@ -263,9 +262,13 @@ class Contact:
 
     def release(self) -> None:
         if self.held:
-            m = self.model
-            m.busy_minutes[self.pid] = m.busy_minutes.get(self.pid, 0.0) + m.env._now - self.since
-            m.availability[self.pid].give_back()
+            m, pid = self.model, self.pid
+            m.busy_minutes[pid] = m.busy_minutes.get(pid, 0.0) + m.env._now - self.since
+            avail = m.availability[pid]
+            if avail._queue:
+                avail.give_back()
+            else:  # nobody waits: free (what give_back does then, without the call)
+                avail.held = False
             self.held = False
 
 
@@ -320,7 +323,7 @@ class Model:
         self.assigned_grade: dict[str, str] = {}
         #: who took the incident's first report for the office: they act on it (接报后，立即报…)
         self.office_person: dict[str, str] = {}
-        self._reach: dict[tuple[str, str], Any] = {}
+
         #: why each stretch of an incident's time passed (:class:`Span`), and per step when it
         #: became ready and which milestone made it so: what :mod:`sim.causes` walks back
         self.spans: list[tuple] = []  # Span fields, as plain tuples
@@ -329,6 +332,8 @@ class Model:
         #: what depends on the plan alone (which steps hold nobody...), kept beside the plan
         self.plan_cache: dict = derived(self.plan)
         self._reached: dict[tuple, float] = {}  # milestone -> when it was reached
+        #: the same dict, for tests in place on a hot path (read only: :meth:`reach` writes it)
+        self.reached_times = self._reached
         self._watchers: dict[tuple, list] = {}
         self._listeners: dict[str, list] = {}  # incident -> fn(key without the incident)
         self._spans: dict[str, tuple[float, float, str]] = {}  # person -> current duty span
@@ -338,6 +343,8 @@ class Model:
         self._roster_cache = roster_cache = derived(scenario.roster)
         self._roster_spans: dict[str, list] = roster_cache.setdefault("spans", {})
         self._roster_orders: dict[tuple, list] = roster_cache.setdefault("orders", {})
+        #: (person, duty state) -> their reachability (the roster alone decides it)
+        self._reach: dict[tuple[str, str], Any] = roster_cache.setdefault("reach", {})
         ring = scenario.timing["ring_minutes"]
         self._ring = ring.params[0] if ring.kind == "fixed" else ring.mean
         #: people whose phone rings at a seat of a drill (a player or the trainer answers), and
@@ -660,7 +667,7 @@ class Model:
         running out decides, as a person's own draw does in a simulated run."""
         env, ring_minutes = self.env, self._ring
         state = self.state_of(pid)
-        start = env.now
+        start = env._now
         ring = Ring(len(self.rings) + 1, incident, pid, role, step, target, caller, start,
                     start + ring_minutes, delay, would_answer, env.event(),
                     env.active_process)  # fmt: skip
@@ -672,7 +679,7 @@ class Model:
         if extra is None and not timeout.processed:
             yield timeout  # let it ring: the caller waits out the ring time
         del self.ringing[ring.id]
-        ring.end = env.now
+        ring.end = env._now
         if extra is None:
             ring.outcome = "unanswered"
             self.calls[pid][1] += 1
@@ -689,10 +696,10 @@ class Model:
         contact = Contact(self, pid, True, role)
         if extra > 0:
             yield env.timeout(extra)
-        ring.end = env.now  # picked up: what the seat's answer time measures
+        ring.end = env._now  # picked up: what the seat's answer time measures
         self.log(incident, caller, "call", "phone", pid, "answered", f"{role}:{state}")
-        if env.now > start:
-            self.spans.append((incident, step, target, "answer_delay", start, env.now, pid, state))
+        if env._now > start:
+            self.spans.append((incident, step, target, "answer_delay", start, env._now, pid, state))
         return contact
 
     def call_role(

@@ -159,7 +159,7 @@ def _start(m: Model, inc: Incident, step: Step, trigger: tuple | None, unheld: b
             perform_unheld(m, inc, step, level=policy_grade(m, inc))
 
         if late > 0:
-            m.span(inc.id, step.id, "", "late_grading", m.env.now, m.env.now + late)
+            m.span(inc.id, step.id, "", "late_grading", m.env._now, m.env._now + late)
             m.env.timeout(late).callbacks.append(grade_now)
         else:
             grade_now()
@@ -176,7 +176,7 @@ def run_step(m: Model, inc: Incident, step: Step) -> Generator:
         late = m.fates[inc.id].grading_late
         if late > 0:
             yield m.env.timeout(late)
-            m.span(inc.id, step.id, "", "late_grading", m.env.now - late)
+            m.span(inc.id, step.id, "", "late_grading", m.env._now - late)
         yield from perform(m, inc, step, level=policy_grade(m, inc))
     elif step.kind == "repeat":
         yield from _repeat(m, inc, step)
@@ -196,11 +196,11 @@ def _repeat(m: Model, inc: Incident, step: Step) -> Generator:
     resolved = m.milestone(inc.id, "resolved")  # triggered already if resolved
     kind = m.plan.first_report_step
     firsts = [m.reached_at(inc.id, kind, t) for t in m.plan.addressees(kind, inc.family)]
-    last = min((t for t in firsts if t is not None), default=env.now)
+    last = min((t for t in firsts if t is not None), default=env._now)
     while not resolved.triggered:
-        wait = last + gap - env.now
+        wait = last + gap - env._now
         if wait > 0:
-            since = env.now
+            since = env._now
             yield resolved | env.timeout(wait)
             m.span(inc.id, step.id, "", "follow_up_interval", since)
         if resolved.triggered:
@@ -210,7 +210,7 @@ def _repeat(m: Model, inc: Incident, step: Step) -> Generator:
         sent = [
             a.time for a in m.records[before:] if a.action == step.id and a.outcome == "received"
         ]
-        last = min(sent, default=env.now)
+        last = min(sent, default=env._now)
 
 
 def start_incident(m: Model, inc: Incident) -> None:

@@ -126,7 +126,8 @@ class Case:
 
     __slots__ = (
         "plan", "incident", "plan_grade", "team_grade", "final_grade", "acts", "now", "live",
-        "ended", "scenario", "grade", "_reached", "_first", "_memo",
+        "ended", "scenario", "grade", "_reached", "_first", "_memo", "settings", "steps",
+        "first_report_step", "grade_limited", "lacking",
     )  # fmt: skip
 
     def __init__(
@@ -149,7 +150,11 @@ class Case:
         self.team_grade, self.final_grade, self.acts = team_grade, final_grade, acts
         self.now, self.live, self.scenario, self.ended = now, live, scenario, ended
         # the grade the incident must be handled at
-        if team_grade and plan.setting("grade_is_floor"):
+        # the plan's settings and steps, read as plain dicts (a judge asks several of each)
+        facts = _plan_facts(plan)
+        self.settings, self.steps, self.first_report_step = facts[0], facts[1], facts[2]
+        self.grade_limited, self.lacking = facts[3], facts[4]
+        if team_grade and self.settings["grade_is_floor"]:
             self.grade = more_severe(plan_grade, team_grade)
         else:
             self.grade = plan_grade
@@ -263,14 +268,14 @@ class Case:
     def _immediate_start(self) -> float | None:
         disc = self.discovered
         graded = self.time("graded")
-        how = self.plan.setting("immediately_clock_starts")
+        how = self.settings["immediately_clock_starts"]
         if how == "discovery":
             return disc
         if how == "graded":
             return graded
         if disc is None:
             return graded
-        due = disc + float(self.plan.setting("grading_due_minutes"))
+        due = disc + float(self.settings["grading_due_minutes"])
         return due if graded is None else min(graded, due)
 
     # -- verdicts -------------------------------------------------------------------------------
@@ -334,6 +339,19 @@ class Case:
         ))  # fmt: skip
 
 
+def _plan_facts(plan: Plan) -> tuple:
+    """What judging reads of the plan, worked out once per plan: its setting values and steps
+    by id, its first report's step, whether each rule is a duty of some grades only, and a
+    memo of the content items a record's detail lacks (:func:`_lacking`)."""
+    cache = derived(plan)
+    found = cache.get("judge_facts")
+    if found is None:
+        settings = {name: s.value for name, s in plan.settings.items()}
+        limited = {rid: set(r.grades) != set(plan.grades) for rid, r in plan.rules.items()}
+        found = cache["judge_facts"] = (settings, plan.steps, plan.first_report_step, limited, {})
+    return found
+
+
 Judge = Callable[[Case], Verdict]
 JUDGES: dict[str, Judge] = {}
 
@@ -348,10 +366,10 @@ def judge(rule: str) -> Callable[[Judge], Judge]:
     return add
 
 
-def _lacking(plan: Plan, step, detail: str) -> tuple[str, ...]:
+def _lacking(c: Case, step, detail: str) -> tuple[str, ...]:
     """The items of ``step.content`` that a record's ``detail`` (a comma list) does not carry,
     remembered per plan: runs send the same content again and again."""
-    cache = derived(plan).setdefault("lacking", {})
+    cache = c.lacking
     key = (step.id, detail)
     found = cache.get(key)
     if found is None:
@@ -362,22 +380,13 @@ def _lacking(plan: Plan, step, detail: str) -> tuple[str, ...]:
     return found
 
 
-def _grade_limited(plan: Plan, rule: str) -> bool:
-    """Whether ``rule`` is a duty of some grades only (worked out once per plan)."""
-    cache = derived(plan).setdefault("grade_limited", {})
-    found = cache.get(rule)
-    if found is None:
-        found = cache[rule] = set(plan.rules[rule].grades) != set(plan.grades)
-    return found
-
-
 @judge("first_report_3h")
 def _first_report_3h(c: Case) -> Verdict:
-    start = c.discovered if c.plan.setting("first_report_clock_starts") == "discovery" else None
+    start = c.discovered if c.settings["first_report_clock_starts"] == "discovery" else None
     start = start if start is not None else c.time("occurred")
-    kind = c.plan.first_report_step
-    addressees = c.plan.step(kind).to
-    if c.plan.setting("first_report_addressees") == "any":
+    kind = c.first_report_step
+    addressees = c.steps[kind].to
+    if c.settings["first_report_addressees"] == "any":
         times = [t for t in (c.delivered([kind], a) for a in addressees) if t is not None]
         return c.verdict("first_report_3h", start, min(times) if times else None)
     done, missing = c.all_delivered([kind], addressees)
@@ -389,7 +398,7 @@ def _first_report_3h(c: Case) -> Verdict:
 
 @judge("first_report_content")
 def _first_report_content(c: Case) -> Verdict:
-    step = c.plan.step("written_report")
+    step = c.steps["written_report"]
     firsts = [a for body in step.to if (a := c.first_delivery("written_report", body))]
     start = c.discovered
     if not firsts:
@@ -397,7 +406,7 @@ def _first_report_content(c: Case) -> Verdict:
     # an item is missing when any addressee's first report lacks it
     gone: set[str] = set()
     for a in firsts:
-        gone.update(_lacking(c.plan, step, a.detail))
+        gone.update(_lacking(c, step, a.detail))
     missing = [item for item in step.content if item in gone]
     done = min(a.time for a in firsts)
     if not missing:
@@ -438,14 +447,14 @@ def _grade_determined(c: Case) -> Verdict:
         return c.verdict(rule, c.discovered, None, "not_graded")
     graded = last[-1].time
     team, plan = c.final_grade, c.plan_grade
-    ok = grade_rank(team) <= grade_rank(plan) if c.plan.setting("grade_is_floor") else team == plan
+    ok = grade_rank(team) <= grade_rank(plan) if c.settings["grade_is_floor"] else team == plan
     missing = () if ok else (f"grade:{plan}",)
     return c.verdict(rule, c.discovered, graded, "graded_as", missing, {"team": team, "plan": plan})
 
 
 @judge("direct_report_I_II")
 def _direct_report(c: Case) -> Verdict:
-    done, missing = c.all_delivered(REPORT_STEPS, c.plan.step("direct_report").to)
+    done, missing = c.all_delivered(REPORT_STEPS, c.steps["direct_report"].to)
     return c.verdict(
         "direct_report_I_II", c.immediate_start(), done, missing=missing if done is None else ()
     )
@@ -454,7 +463,7 @@ def _direct_report(c: Case) -> Verdict:
 @judge("dept_reports_up_immediately")
 def _dept_reports_up(c: Case) -> Verdict:
     start = c.delivered(REPORT_STEPS, "regional_department")
-    done, missing = c.all_delivered(["dept_report_up"], c.plan.step("dept_report_up").to)
+    done, missing = c.all_delivered(["dept_report_up"], c.steps["dept_report_up"].to)
     code = "" if start is not None else "dept_not_reached"
     return c.verdict("dept_reports_up_immediately", start, done, code)
 
@@ -464,7 +473,7 @@ def _office_rule(
 ) -> Verdict:
     start = c.office_received()
     grades = c.plan.rules[rule].grades
-    if start is not None and _grade_limited(c.plan, rule):
+    if start is not None and c.grade_limited[rule]:
         # a duty of some grades only: the office knows it is due once the grade is known, so
         # the clock starts then — but no later than when grading was due
         graded = c.immediate_start()
@@ -481,21 +490,21 @@ def _office_rule(
 
 @judge("office_informs_leaders")
 def _office_informs_leaders(c: Case) -> Verdict:
-    strict = c.plan.setting("leader_informed_via_deputy") == "does_not_count"
-    roles = [t for t in c.plan.step("office_informs").to if t not in BODY_IDS]
+    strict = c.settings["leader_informed_via_deputy"] == "does_not_count"
+    roles = [t for t in c.steps["office_informs"].to if t not in BODY_IDS]
     return _office_rule(c, "office_informs_leaders", ("office_informs",), roles, strict)
 
 
 @judge("office_informs_emergency_office")
 def _office_informs_emergency_office(c: Case) -> Verdict:
-    bodies = [t for t in c.plan.step("office_informs").to if t in BODY_IDS]
+    bodies = [t for t in c.steps["office_informs"].to if t in BODY_IDS]
     return _office_rule(c, "office_informs_emergency_office", ("office_informs",), bodies)
 
 
 @judge("office_reports_up_II")
 def _office_reports_up(c: Case) -> Verdict:
     return _office_rule(
-        c, "office_reports_up_II", ("office_reports_up",), c.plan.step("office_reports_up").to
+        c, "office_reports_up_II", ("office_reports_up",), c.steps["office_reports_up"].to
     )
 
 
@@ -505,13 +514,13 @@ def _department_informed(c: Case) -> Verdict:
         c,
         "department_informed_III_IV",
         ("department_informed", *REPORT_STEPS),
-        c.plan.step("department_informed").to,
+        c.steps["department_informed"].to,
     )
 
 
 @judge("emergency_contact_III_plus")
 def _emergency_contact(c: Case) -> Verdict:
-    strict = c.plan.setting("emergency_contact_via_backup") == "does_not_count"
+    strict = c.settings["emergency_contact_via_backup"] == "does_not_count"
     done = c.delivered(["emergency_contact"], "emergency_contact", strict=strict)
     return c.verdict("emergency_contact_III_plus", c.immediate_start(), done)
 
@@ -523,7 +532,7 @@ def _emergency_state(c: Case) -> Verdict:
 
 @judge("special_plan_or_containment")
 def _special_plan(c: Case) -> Verdict:
-    has_plan = c.incident.family in c.plan.setting("special_plan_families")
+    has_plan = c.incident.family in c.settings["special_plan_families"]
     right, wrong = ("special_plan", "contain") if has_plan else ("contain", "special_plan")
     done = c.time(right, "done")
     if done is not None or c.time(wrong, "done") is None:
@@ -537,9 +546,9 @@ def _special_plan(c: Case) -> Verdict:
 @judge("information_release")
 def _information_release(c: Case) -> Verdict:
     rule = "information_release"
-    if c.incident.family not in c.plan.setting("info_release_families"):
+    if c.incident.family not in c.settings["info_release_families"]:
         return c.as_is(rule, NA, "family")
-    done, missing = c.all_delivered(["info_release"], c.plan.step("info_release").to)
+    done, missing = c.all_delivered(["info_release"], c.steps["info_release"].to)
     if done is None and missing and c.acts.get("info_release"):
         return c.verdict(rule, c.immediate_start(), None, "not_all_addressees", missing)
     return c.verdict(rule, c.immediate_start(), done)
@@ -570,7 +579,7 @@ def _deputy_on_site(c: Case) -> Verdict:
 def _follow_ups(c: Case) -> Verdict:
     rule = "follow_up_reports"
     spec = c.plan.rules[rule]
-    kind = c.plan.first_report_step
+    kind = c.first_report_step
     firsts = [a.time for a in c.acts.get(kind, ()) if a.outcome in DELIVERED]
     first = min(firsts) if firsts else None
     if c.grade not in spec.grades:
@@ -596,7 +605,7 @@ def _follow_ups(c: Case) -> Verdict:
 @judge("follow_up_content")
 def _follow_up_content(c: Case) -> Verdict:
     rule = "follow_up_content"
-    required = c.plan.step("follow_up").content
+    required = c.steps["follow_up"].content
     sent = [a for a in c.acts.get("follow_up", ()) if a.outcome in DELIVERED]
     if c.grade not in c.plan.rules[rule].grades:
         return c.as_is(rule, NA, "grade")
@@ -605,7 +614,7 @@ def _follow_up_content(c: Case) -> Verdict:
     # an item counts when any follow-up carried it
     lack: set[str] | None = None
     for detail in {a.detail for a in sent}:
-        got = set(_lacking(c.plan, c.plan.step("follow_up"), detail))
+        got = set(_lacking(c, c.steps["follow_up"], detail))
         lack = got if lack is None else lack & got
     missing = tuple(x for x in required if lack and x in lack)
     if not missing:

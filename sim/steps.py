@@ -51,11 +51,16 @@ def arrive(m: Model, inc: Incident) -> None:
         m.reach(inc.id, "occurred")
         env.timeout(m.fates[inc.id].minutes("discovery_minutes")).callbacks.append(discovered)
 
-    env.timeout(max(0.0, inc.at - env.now)).callbacks.append(occurred)
+    env.timeout(max(0.0, inc.at - env._now)).callbacks.append(occurred)
+
+
+#: Who acts without anyone of the roster being held: an outside body, or the group itself
+#: (``site``, ``office`` and every role are people).
+_NOT_A_PERSON = frozenset((*BODY_IDS, "working_group")) - set(_PERSON_ACTORS)
 
 
 def _is_person_actor(by: str) -> bool:
-    return by in _PERSON_ACTORS or by not in BODY_IDS and by != "working_group"
+    return by not in _NOT_A_PERSON
 
 
 def perform(
@@ -84,7 +89,7 @@ def perform(
     """
     env, plan = m.env, m.plan
     fate = m.fates[inc.id]
-    minutes = fate.minutes(step.duration) if work is None else work
+    minutes = fate.durations.get(step.duration, 0.0) if work is None else work
     if targets is not None:
         to = tuple(targets)
     else:
@@ -96,7 +101,7 @@ def perform(
     result: dict[str, Any] = {"reached": {}}
     doer: Contact | None = None
     actor = step.by
-    if _is_person_actor(step.by):
+    if step.by not in _NOT_A_PERSON:  # a person acts (as _is_person_actor, without a call)
         pids = m.doers(step.by, inc)
         if not pids:
             m.log(inc.id, step.by, step.id, target=inc.site, outcome="failed", detail="no one")
@@ -112,7 +117,7 @@ def perform(
                 raise ValueError(f"graded needs a level, got {level!r}")
             if minutes > 0:
                 yield env.timeout(minutes)
-                m.span(inc.id, step.id, "", "step_work", env.now - minutes, who=actor)
+                m.span(inc.id, step.id, "", "step_work", env._now - minutes, who=actor)
             m.assigned_grade[inc.id] = level
             m.log(
                 inc.id, actor, "graded", target=inc.id, outcome=level, detail=m.true_grade[inc.id]
@@ -120,7 +125,7 @@ def perform(
         elif not to:
             if minutes > 0:
                 yield env.timeout(minutes)
-                m.span(inc.id, step.id, "", "step_work", env.now - minutes, who=actor)
+                m.span(inc.id, step.id, "", "step_work", env._now - minutes, who=actor)
             m.log(inc.id, actor, step.id, target=inc.site, outcome="done")
         elif step.kind in ("dispatch", "travel"):
             yield from _send_people(m, inc, step, actor, to, person, result)
@@ -135,7 +140,7 @@ def perform(
             # time); the writer is free once it is written
             if minutes > 0:
                 yield env.timeout(minutes)
-                m.span(inc.id, step.id, "", "step_work", env.now - minutes, who=actor)
+                m.span(inc.id, step.id, "", "step_work", env._now - minutes, who=actor)
             if doer is not None:
                 doer.release()
             yield from _send_all(m, inc, step, actor, to, given, person, wait_order, result)
@@ -178,13 +183,13 @@ def _send_all(
         env.process(_send(m, inc, step, actor, t, given, person, wait_order, result))
         for t in others
     ]
-    fate, start = m.fates[inc.id], env.now
-    by_person = _is_person_actor(step.by)
+    fate, start = m.fates[inc.id], env._now
+    by_person = step.by not in _NOT_A_PERSON
     for delay, _, target in sorted(
         (fate.body_receive[t] if by_person else 0.0, i, t) for i, t in enumerate(paper)
     ):
-        if start + delay > env.now:
-            yield env.timeout(start + delay - env.now)
+        if start + delay > env._now:
+            yield env.timeout(start + delay - env._now)
         m.span(inc.id, step.id, target, "body_pickup", start, start + delay, who=target)
         result["reached"][target] = _received(m, inc, step, actor, target, given)
     if procs:
@@ -230,7 +235,7 @@ def perform_unheld(m: Model, inc: Incident, step: Step, *, level: str | None = N
     if step.id == "graded" and level not in GRADES:
         raise ValueError(f"graded needs a level, got {level!r}")
     # a body's step to each addressee in turn is relayed at once (as in perform's deliveries)
-    minutes = 0.0 if step.each and to else m.fates[inc.id].minutes(step.duration)
+    minutes = 0.0 if step.each and to else m.fates[inc.id].durations.get(step.duration, 0.0)
 
     def done(_event: object = None) -> None:
         if step.id == "graded":
@@ -248,7 +253,7 @@ def perform_unheld(m: Model, inc: Incident, step: Step, *, level: str | None = N
         m.reach(inc.id, step.id)
 
     if minutes > 0:
-        m.span(inc.id, step.id, "", "step_work", m.env.now, m.env.now + minutes, who=step.by)
+        m.span(inc.id, step.id, "", "step_work", m.env._now, m.env._now + minutes, who=step.by)
         m.env.timeout(minutes).callbacks.append(done)
     else:
         done()
@@ -263,9 +268,14 @@ def _order_keys(m: Model, inc: Incident, step: Step, target: str) -> list[tuple]
 
 
 def _order_ok(m: Model, inc: Incident, step: Step, target: str) -> bool:
-    if not step.deliver_after:
+    """Whether a delivery may go now: any of :func:`_order_keys` reached (tested in place)."""
+    after = step.deliver_after
+    if not after:
         return True
-    return any(m.reached(*k) for k in _order_keys(m, inc, step, target))
+    reached, iid = m.reached_times, inc.id
+    if (iid, after, target) in reached or (iid, after) in reached:
+        return True
+    return any((iid, s, target) in reached for s in m.plan.steps[after].covered_by)
 
 
 def _send(
@@ -288,7 +298,7 @@ def _wait_order(m: Model, inc: Incident, step: Step, target: str) -> Generator:
     """Wait until ``target`` has had the ``deliver_after`` step (or a step that covers it)."""
     if _order_ok(m, inc, step, target):
         return
-    start = m.env.now
+    start = m.env._now
     keys = _order_keys(m, inc, step, target)
     yield m.env.any_of([m.milestone(*k) for k in keys])
     # the milestone that let it go: the explanation goes on from there
@@ -310,7 +320,7 @@ def _deliver(
     env = m.env
     channel = "written" if step.id in _WRITTEN else "phone"
     if target in BODY_IDS and (target != "working_group" or step.by == "working_group"):
-        if _is_person_actor(step.by):
+        if step.by not in _NOT_A_PERSON:
             # an outside body picks up after its own delay, then the report takes its time
             pickup = m.fates[inc.id].body_receive[target]
             yield env.timeout(pickup + minutes)
@@ -340,7 +350,7 @@ def _deliver(
     with contact:
         if minutes > 0:  # a call that is the delivery itself (the step's work done before) waits no more
             yield env.timeout(minutes)
-            now = env.now
+            now = env._now
             m.spans.append((inc.id, step.id, target, "step_work", now - minutes, now, actor, ""))
     if target == "working_group":
         m.office_person.setdefault(inc.id, contact.pid)
@@ -362,7 +372,7 @@ def _pickup_then_work(
     m: Model, inc: Incident, step: Step, target: str, pickup: float, minutes: float, actor: str
 ) -> None:
     """The spans of a delivery to a body that just ended: its pick-up delay, then the talk."""
-    now = m.env.now
+    now = m.env._now
     spans, talk = m.spans, now - minutes
     if pickup > 0:
         spans.append((inc.id, step.id, target, "body_pickup", talk - pickup, talk, target, ""))
@@ -423,17 +433,17 @@ def _send_people(
 def _team_works(m: Model, inc: Incident, step: Step, team: list[Contact]) -> Generator:
     """The emergency team sets off, travels, works the response; then the incident is resolved."""
     fate, env = m.fates[inc.id], m.env
-    m.ready[(inc.id, "resolved")] = (env.now, (step.id,))
+    m.ready[(inc.id, "resolved")] = (env._now, (step.id,))
     setting_off = fate.minutes(step.duration)
     yield env.timeout(setting_off + fate.travel)
-    m.span(inc.id, "resolved", "", "step_work", env.now - fate.travel - setting_off,
-           env.now - fate.travel, who=step.id)  # fmt: skip
-    m.span(inc.id, "resolved", "", "travel", env.now - fate.travel, who=inc.site)
+    m.span(inc.id, "resolved", "", "step_work", env._now - fate.travel - setting_off,
+           env._now - fate.travel, who=step.id)  # fmt: skip
+    m.span(inc.id, "resolved", "", "travel", env._now - fate.travel, who=inc.site)
     for c in team:
         m.log(inc.id, c.pid, "team_on_site", "in_person", inc.site, "arrived")
     response = fate.minutes("response_minutes")
     yield env.timeout(response)
-    m.span(inc.id, "resolved", "", "step_work", env.now - response, who="response")
+    m.span(inc.id, "resolved", "", "step_work", env._now - response, who="response")
     for c in team:
         c.release()
     if not m.reached(inc.id, "resolved"):
@@ -447,9 +457,9 @@ def _travels(m: Model, inc: Incident, step: Step, contact: Contact) -> Generator
     with contact:
         setting_off = fate.minutes(step.duration)
         yield env.timeout(setting_off + fate.travel)
-        m.span(inc.id, step.id, "on_site", "step_work", env.now - fate.travel - setting_off,
-               env.now - fate.travel, who=contact.pid)  # fmt: skip
-        m.span(inc.id, step.id, "on_site", "travel", env.now - fate.travel, who=contact.pid)
+        m.span(inc.id, step.id, "on_site", "step_work", env._now - fate.travel - setting_off,
+               env._now - fate.travel, who=contact.pid)  # fmt: skip
+        m.span(inc.id, step.id, "on_site", "travel", env._now - fate.travel, who=contact.pid)
         m.log(inc.id, contact.pid, step.id, "in_person", inc.site, "done")
     m.reach(inc.id, step.id, "on_site")
 

@@ -13,10 +13,12 @@ from __future__ import annotations
 import heapq
 from collections.abc import Generator
 from dataclasses import dataclass
+from itertools import count
+from types import MethodType
 from typing import Any, NamedTuple
 
 import simpy
-from simpy.events import Initialize
+from simpy.events import NORMAL, URGENT, AllOf, AnyOf, Event, Initialize, Process, Timeout
 
 from sim.grading import grade
 from sim.plan import BODY_IDS
@@ -29,6 +31,44 @@ _new_action = tuple.__new__
 # property, a function call each time, and a replication read it some two hundred times.
 
 GRADES = ("I", "II", "III", "IV")
+
+_new_event = object.__new__
+_push = heapq.heappush
+
+
+class RunEnvironment(simpy.Environment):
+    """SimPy's environment for one run, made without SimPy's scan of its class for the five
+    methods to bind early (a scan of some thirty names, a fifth of making a model): they are
+    bound here, to the same classes."""
+
+    def __init__(self) -> None:
+        self._now = 0
+        self._queue = []
+        self._eid = count()
+        self._active_proc = None
+        self.process = MethodType(Process, self)
+        self.timeout = MethodType(Timeout, self)
+        self.event = MethodType(Event, self)
+        self.all_of = MethodType(AllOf, self)
+        self.any_of = MethodType(AnyOf, self)
+
+
+def timeout(env: simpy.Environment, delay: float, then=None) -> Timeout:
+    """SimPy's ``env.timeout(delay)``, the same event scheduled the same way, made in one
+    Python call instead of three (the bound class, ``Timeout.__init__``, ``schedule``): a run
+    makes one for every stretch of time that passes. ``then``: its first callback."""
+    if delay < 0:
+        raise ValueError(f"Negative delay {delay}")
+    ev = _new_event(Timeout)
+    ev.env, ev.callbacks, ev._value, ev._delay, ev._ok = (
+        env,
+        [then] if then else [],
+        None,
+        delay,
+        True,
+    )
+    _push(env._queue, (env._now + delay, NORMAL, next(env._eid), ev))
+    return ev
 
 
 class Span(NamedTuple):
@@ -307,7 +347,7 @@ class Model:
     ):
         self.scenario = scenario
         self.plan = scenario.plan
-        self.env = env or simpy.Environment()
+        self.env = env or RunEnvironment()
         self.streams = Streams(seed, replication)
         self.records: list[Action] = []
         self.people = {p.id: p for p in scenario.roster.people}
@@ -621,7 +661,7 @@ class Model:
                 yield from self._ring_seat(incident, caller, pid, role, step, target, delay, would)
             )
         if not answers or delay > ring:
-            yield env.timeout(ring)
+            yield timeout(env, ring)
             counts[1] += 1
             self.log(incident, caller, "call", "phone", pid, "unanswered", f"{role}:{state}")
             self.span(incident, step, target, "call_unanswered", start, who=pid, detail=state)
@@ -630,7 +670,7 @@ class Model:
         if avail.held:
             busy_with = avail.holder
             entry = avail.wait(CALL_PRIORITY)
-            yield entry[2] | env.timeout(ring)
+            yield entry[2] | timeout(env, ring)
             if not entry[2].triggered:  # still busy when the ring ended
                 Availability.cancel(entry)
                 counts[1] += 1
@@ -643,7 +683,7 @@ class Model:
             avail.held = True
         avail.holder = (incident, step)
         contact = Contact(self, pid, True, role)
-        yield env.timeout(delay)
+        yield timeout(env, delay)
         self.log(incident, caller, "call", "phone", pid, "answered", f"{role}:{state}")
         if delay > 0:  # appended here: every answered call records one
             self.spans.append(
@@ -673,11 +713,11 @@ class Model:
                     env.active_process)  # fmt: skip
         self.rings.append(ring)
         self.ringing[ring.id] = ring
-        timeout = env.timeout(ring_minutes)
-        yield ring.answer | timeout
+        timeout_ev = timeout(env, ring_minutes)
+        yield ring.answer | timeout_ev
         extra = ring.answer.value if ring.answer.triggered else None
-        if extra is None and not timeout.processed:
-            yield timeout  # let it ring: the caller waits out the ring time
+        if extra is None and not timeout_ev.processed:
+            yield timeout_ev  # let it ring: the caller waits out the ring time
         del self.ringing[ring.id]
         ring.end = env._now
         if extra is None:
@@ -695,7 +735,7 @@ class Model:
         avail.holder = (incident, step)
         contact = Contact(self, pid, True, role)
         if extra > 0:
-            yield env.timeout(extra)
+            yield timeout(env, extra)
         ring.end = env._now  # picked up: what the seat's answer time measures
         self.log(incident, caller, "call", "phone", pid, "answered", f"{role}:{state}")
         if env._now > start:
@@ -739,8 +779,8 @@ class Model:
                     return got
             if rnd + 1 < t.max_call_rounds:
                 start = self.env._now
-                yield self.env.timeout(
-                    t["retry_minutes"].sample(self.streams.uniforms(f"retry:{incident}"))
+                yield timeout(
+                    self.env, t["retry_minutes"].sample(self.streams.uniforms(f"retry:{incident}"))
                 )
                 self.span(incident, step, target, "retry_wait", start, who=role)
         return None
@@ -757,7 +797,10 @@ class Detached:
 
     def __init__(self, env: simpy.Environment, generator: Generator) -> None:
         self._generator = generator
-        Initialize(env, self)  # type: ignore[arg-type]
+        # SimPy's Initialize(env, self), made in place as :func:`timeout` makes a Timeout
+        ev = _new_event(Initialize)
+        ev.env, ev.callbacks, ev._value, ev._ok = env, [self._resume], None, True
+        _push(env._queue, (env._now, URGENT, next(env._eid), ev))
 
     def _resume(self, event: simpy.Event) -> None:
         generator = self._generator

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 
-from sim.model import GRADES, Detached, Model, run_to_end
+from sim.model import GRADES, Detached, Model, run_to_end, timeout
 from sim.plan import Plan
 from sim.procedure import FIRST_REPORT, Step
 from sim.scenario import Incident, Scenario, derived
@@ -160,7 +160,7 @@ def _start(m: Model, inc: Incident, step: Step, trigger: tuple | None, unheld: b
 
         if late > 0:
             m.span(inc.id, step.id, "", "late_grading", m.env._now, m.env._now + late)
-            m.env.timeout(late).callbacks.append(grade_now)
+            timeout(m.env, late, grade_now)
         else:
             grade_now()
     elif step.id == "graded" or step.kind == "repeat":
@@ -175,7 +175,7 @@ def run_step(m: Model, inc: Incident, step: Step) -> Generator:
     if step.id == "graded":
         late = m.fates[inc.id].grading_late
         if late > 0:
-            yield m.env.timeout(late)
+            yield timeout(m.env, late)
             m.span(inc.id, step.id, "", "late_grading", m.env._now - late)
         yield from perform(m, inc, step, level=policy_grade(m, inc))
     elif step.kind == "repeat":
@@ -201,7 +201,7 @@ def _repeat(m: Model, inc: Incident, step: Step) -> Generator:
         wait = last + gap - env._now
         if wait > 0:
             since = env._now
-            yield resolved | env.timeout(wait)
+            yield resolved | timeout(env, wait)
             m.span(inc.id, step.id, "", "follow_up_interval", since)
         if resolved.triggered:
             break

@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Generator, Iterable
 from typing import Any
 
-from sim.model import GRADES, Contact, Detached, Model
+from sim.model import GRADES, Contact, Detached, Model, timeout
 from sim.plan import BODY_IDS
 from sim.procedure import Step
 from sim.scenario import Incident
@@ -49,9 +49,9 @@ def arrive(m: Model, inc: Incident) -> None:
             return
         m.log(inc.id, "site", "occurred", target=inc.site, detail=inc.family)
         m.reach(inc.id, "occurred")
-        env.timeout(m.fates[inc.id].minutes("discovery_minutes")).callbacks.append(discovered)
+        timeout(env, m.fates[inc.id].minutes("discovery_minutes"), discovered)
 
-    env.timeout(max(0.0, inc.at - env._now)).callbacks.append(occurred)
+    timeout(env, max(0.0, inc.at - env._now), occurred)
 
 
 #: Who acts without anyone of the roster being held: an outside body, or the group itself
@@ -116,7 +116,7 @@ def perform(
             if level not in GRADES:
                 raise ValueError(f"graded needs a level, got {level!r}")
             if minutes > 0:
-                yield env.timeout(minutes)
+                yield timeout(env, minutes)
                 m.span(inc.id, step.id, "", "step_work", env._now - minutes, who=actor)
             m.assigned_grade[inc.id] = level
             m.log(
@@ -124,7 +124,7 @@ def perform(
             )
         elif not to:
             if minutes > 0:
-                yield env.timeout(minutes)
+                yield timeout(env, minutes)
                 m.span(inc.id, step.id, "", "step_work", env._now - minutes, who=actor)
             m.log(inc.id, actor, step.id, target=inc.site, outcome="done")
         elif step.kind in ("dispatch", "travel"):
@@ -139,7 +139,7 @@ def perform(
             # written once, then sent to every addressee at once (each picks it up in its own
             # time); the writer is free once it is written
             if minutes > 0:
-                yield env.timeout(minutes)
+                yield timeout(env, minutes)
                 m.span(inc.id, step.id, "", "step_work", env._now - minutes, who=actor)
             if doer is not None:
                 doer.release()
@@ -189,7 +189,7 @@ def _send_all(
         (fate.body_receive[t] if by_person else 0.0, i, t) for i, t in enumerate(paper)
     ):
         if start + delay > env._now:
-            yield env.timeout(start + delay - env._now)
+            yield timeout(env, start + delay - env._now)
         m.span(inc.id, step.id, target, "body_pickup", start, start + delay, who=target)
         result["reached"][target] = _received(m, inc, step, actor, target, given)
     if procs:
@@ -254,7 +254,7 @@ def perform_unheld(m: Model, inc: Incident, step: Step, *, level: str | None = N
 
     if minutes > 0:
         m.span(inc.id, step.id, "", "step_work", m.env._now, m.env._now + minutes, who=step.by)
-        m.env.timeout(minutes).callbacks.append(done)
+        timeout(m.env, minutes, done)
     else:
         done()
 
@@ -323,7 +323,7 @@ def _deliver(
         if step.by not in _NOT_A_PERSON:
             # an outside body picks up after its own delay, then the report takes its time
             pickup = m.fates[inc.id].body_receive[target]
-            yield env.timeout(pickup + minutes)
+            yield timeout(env, pickup + minutes)
             _pickup_then_work(m, inc, step, target, pickup, minutes, actor)
         return _received(m, inc, step, actor, target, given)
     role = m.office_role() if target == "working_group" else target
@@ -340,7 +340,7 @@ def _deliver(
     if channel == "written" and target == "working_group":
         # a written report reaches the office on paper: no one has to pick up the phone
         pickup = m.fates[inc.id].body_receive[target]
-        yield env.timeout(pickup + minutes)
+        yield timeout(env, pickup + minutes)
         _pickup_then_work(m, inc, step, target, pickup, minutes, actor)
         return _received(m, inc, step, actor, target, given)
     contact = yield from _reach(m, inc, actor, role, person, step.id, target)
@@ -348,8 +348,10 @@ def _deliver(
         m.log(inc.id, actor, step.id, channel, target, "failed", given)
         return "failed"
     with contact:
-        if minutes > 0:  # a call that is the delivery itself (the step's work done before) waits no more
-            yield env.timeout(minutes)
+        if (
+            minutes > 0
+        ):  # a call that is the delivery itself (the step's work done before) waits no more
+            yield timeout(env, minutes)
             now = env._now
             m.spans.append((inc.id, step.id, target, "step_work", now - minutes, now, actor, ""))
     if target == "working_group":
@@ -435,14 +437,14 @@ def _team_works(m: Model, inc: Incident, step: Step, team: list[Contact]) -> Gen
     fate, env = m.fates[inc.id], m.env
     m.ready[(inc.id, "resolved")] = (env._now, (step.id,))
     setting_off = fate.minutes(step.duration)
-    yield env.timeout(setting_off + fate.travel)
+    yield timeout(env, setting_off + fate.travel)
     m.span(inc.id, "resolved", "", "step_work", env._now - fate.travel - setting_off,
            env._now - fate.travel, who=step.id)  # fmt: skip
     m.span(inc.id, "resolved", "", "travel", env._now - fate.travel, who=inc.site)
     for c in team:
         m.log(inc.id, c.pid, "team_on_site", "in_person", inc.site, "arrived")
     response = fate.minutes("response_minutes")
-    yield env.timeout(response)
+    yield timeout(env, response)
     m.span(inc.id, "resolved", "", "step_work", env._now - response, who="response")
     for c in team:
         c.release()
@@ -456,7 +458,7 @@ def _travels(m: Model, inc: Incident, step: Step, contact: Contact) -> Generator
     fate, env = m.fates[inc.id], m.env
     with contact:
         setting_off = fate.minutes(step.duration)
-        yield env.timeout(setting_off + fate.travel)
+        yield timeout(env, setting_off + fate.travel)
         m.span(inc.id, step.id, "on_site", "step_work", env._now - fate.travel - setting_off,
                env._now - fate.travel, who=contact.pid)  # fmt: skip
         m.span(inc.id, step.id, "on_site", "travel", env._now - fate.travel, who=contact.pid)

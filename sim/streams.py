@@ -61,15 +61,16 @@ class Uniforms:
             if not self._left:
                 self._refill()
             return (self._left.pop() >> 11) * _TO_UNIT
-        while len(self._left) < n:
+        words = self._left[::-1]  # what is left of the block, in draw order
+        while len(words) < n:  # then whole new blocks, in order
             self._block += 1
-            digest = blake2b(self._block.to_bytes(8, "little"), key=self._key).digest()
-            fresh = list(_WORDS.unpack(digest))
-            fresh.reverse()
-            self._left = fresh + self._left  # the stack's end is drawn first
-        taken = self._left[-n:] if n else []
-        del self._left[len(self._left) - n :]
-        return [(w >> 11) * _TO_UNIT for w in reversed(taken)]
+            words.extend(
+                _WORDS.unpack(blake2b(self._block.to_bytes(8, "little"), key=self._key).digest())
+            )
+        rest = words[n:]
+        rest.reverse()  # back on the stack, whose end is drawn first
+        self._left = rest
+        return [(w >> 11) * _TO_UNIT for w in words[:n]]
 
 
 class Streams:

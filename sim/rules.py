@@ -734,7 +734,6 @@ def _index(
     if not ordered:
         records = sorted(records, key=_by_time)  # stable: a typed timeline's own order kept
     out: dict[str, tuple[dict, tuple[dict, dict], float]] = {}
-    last: dict[str, float] = {}
     delivered, strict_ = DELIVERED, _STRICT
     current = None
     acts: dict[str, list[Action]] = {}
@@ -750,9 +749,6 @@ def _index(
                 out[iid] = (acts, (first, reached), 0.0)
             else:
                 acts, (first, reached) = got[0], got[1]
-        last[iid] = at  # in time order: the last is the latest
-        if action == "call":  # a phone call on the way to a delivery: no judge reads it
-            continue
         got = acts.get(action)
         if got is None:
             acts[action] = [rec]
@@ -765,6 +761,13 @@ def _index(
                 reached[(action, target, False)] = at
             if outcome in strict_ and (action, target, True) not in reached:
                 reached[(action, target, True)] = at
+    # each incident's last record (in time order, the latest): found from the end
+    last: dict[str, float] = {}
+    for rec in reversed(records):
+        if rec[1] not in last:
+            last[rec[1]] = rec[0]
+            if len(last) == len(out):
+                break
     return {iid: (got[0], got[1], last[iid]) for iid, got in out.items()}
 
 

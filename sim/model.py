@@ -569,16 +569,19 @@ class Model:
 
     def doers(self, by: str, inc: Incident) -> tuple[str, ...]:
         """Who may do a step ``by`` someone, best first (on duty before on call before off duty)."""
-        if by == "site":
-            pool = self.site_people(inc.site)
+        site = inc.site
+        if by == "office":
+            role, first = self.office_role(), self.office_person.get(inc.id)
         else:
-            pool = self.chain(self.office_role() if by == "office" else by, inc.site)
-        first = self.office_person.get(inc.id) if by == "office" else None
-        return self._by_duty(
-            ("doers", by, inc.site, first, pool),
-            pool,
-            lambda pid, state: (pid != first, _STATE_RANK[state]),
-        )
+            role, first = by, None
+        # the key names the pool (a site's people, or a role's chain there): an order still
+        # valid now is returned before the pool is looked up
+        key = ("doers", role, site, first)
+        hit = self._orders.get(key)
+        if hit is not None and hit[0] <= self.env._now < hit[1]:
+            return hit[2]
+        pool = self.site_people(site) if by == "site" else self.chain(role, site)
+        return self._by_duty(key, pool, lambda pid, state: (pid != first, _STATE_RANK[state]))
 
     def take_free(
         self, pids: tuple[str, ...], role: str, incident: str = "", step: str = ""
@@ -761,17 +764,24 @@ class Model:
         # nobody phones themselves: a caller who is in the chain (one person, several roles)
         # goes on to the next
         chain = self.chain(role, site)
-        if caller in chain:
-            chain = tuple(pid for pid in chain if pid != caller)
         if t.call_order == "on_duty_first":
             # the role's own people first, on duty before on call before off duty; then the
             # backups the same way (a deputy on duty must not stand in for a leader on call)
-            people = self.people
-            chain = self._by_duty(
-                ("call", role, site, caller),
-                chain,
-                lambda pid, state: (role not in people[pid].roles, _STATE_RANK[state]),
-            )
+            key = ("call", role, site, caller)
+            hit = self._orders.get(key)
+            if hit is not None and hit[0] <= self.env._now < hit[1]:
+                chain = hit[2]  # the order still holds: nothing to work out
+            else:
+                if caller in chain:
+                    chain = tuple(pid for pid in chain if pid != caller)
+                people = self.people
+                chain = self._by_duty(
+                    key,
+                    chain,
+                    lambda pid, state: (role not in people[pid].roles, _STATE_RANK[state]),
+                )
+        elif caller in chain:
+            chain = tuple(pid for pid in chain if pid != caller)
         for rnd in range(t.max_call_rounds):
             for pid in chain:
                 got = yield from self.call_person(incident, caller, pid, role, step, target)

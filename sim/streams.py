@@ -80,7 +80,7 @@ class Streams:
         self.seed = int(seed)
         self.replication = int(replication)
         self._root_seq: np.random.SeedSequence | None = None
-        self._root_key: bytes | None = None
+        self._root_hash = None  # a BLAKE2b keyed with the replication's key, copied per name
         self._made: dict[str, np.random.Generator] = {}
         self._uniforms: dict[str, Uniforms] = {}
 
@@ -97,12 +97,17 @@ class Streams:
     def uniforms(self, name: str) -> Uniforms:
         got = self._uniforms.get(name)
         if got is None:
-            if self._root_key is None:
+            root = self._root_hash
+            if root is None:
                 # the replication's own key: a hash of (seed, replication), as cheap as a stream
                 seed_rep = f"drillsim:{self.seed}:{self.replication}".encode()
-                self._root_key = blake2b(seed_rep, digest_size=32).digest()
-            key = blake2b(name.encode("utf-8"), digest_size=32, key=self._root_key).digest()
-            got = self._uniforms[name] = Uniforms(key)
+                root_key = blake2b(seed_rep, digest_size=32).digest()
+                root = self._root_hash = blake2b(digest_size=32, key=root_key)
+            # the stream's key is BLAKE2b(name) keyed by the replication's key: a copy of the
+            # keyed hash, which has taken in its key block once, is the same hash for less
+            keyed = root.copy()
+            keyed.update(name.encode("utf-8"))
+            got = self._uniforms[name] = Uniforms(keyed.digest())
         return got
 
     @property

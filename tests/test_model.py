@@ -516,3 +516,71 @@ def test_a_finished_run_is_freed_without_the_cycle_collector():
     finally:
         if was_enabled:
             gc.enable()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.integers(0, 30)), min_size=1, max_size=12))
+def test_block_and_single_draws_mix_into_one_sequence(sizes):
+    """However draws are taken — one at a time, in blocks, a block after a stack half used —
+    a stream gives the same sequence (a fate's block of 34 and an answer's two singles share
+    the code that keeps the numbers common across variants)."""
+    from sim.streams import Streams
+
+    mixed, single = Streams(5, 2).uniforms("mix"), Streams(5, 2).uniforms("mix")
+    got: list[float] = []
+    for n in sizes:
+        got += [mixed.random()] if n is None else mixed.random(n)
+    assert got == [single.random() for _ in got]
+
+
+def test_the_models_timeout_is_simpys_timeout():
+    """:func:`sim.model.timeout` makes SimPy's own Timeout without its three calls: made in
+    turn with ``env.timeout``, they fire in the order SimPy alone gives them (time, then order
+    made), carry the same delay, and a negative delay is refused as SimPy refuses it."""
+    import pytest
+    import simpy
+
+    from sim.model import RunEnvironment, timeout
+
+    for env in (simpy.Environment(), RunEnvironment()):
+        fired: list[tuple[float, str]] = []
+        for i, delay in enumerate((3.0, 3.0, 1.0, 0.0, 1.0)):
+            name = f"{'ours' if i % 2 else 'simpy'}{i}"
+            ev = timeout(env, delay) if i % 2 else env.timeout(delay)
+            assert isinstance(ev, simpy.Timeout) and ev._delay == delay and ev.triggered
+            ev.callbacks.append(lambda e, name=name, fired=fired: fired.append((e.env.now, name)))
+        timeout(env, 2.0, then=lambda e, fired=fired: fired.append((e.env.now, "then")))
+        env.run()
+        assert fired == [
+            (0.0, "ours3"), (1.0, "simpy2"), (1.0, "simpy4"), (2.0, "then"),
+            (3.0, "simpy0"), (3.0, "ours1"),
+        ]  # fmt: skip
+        with pytest.raises(ValueError, match="Negative delay"):
+            timeout(env, -1.0)
+
+
+def test_a_run_environment_runs_a_model_as_simpys_own_does():
+    """The light environment each replication makes gives the records, spans and busy minutes
+    that SimPy's own environment gives (10 replications of a shipped drill)."""
+    from pathlib import Path
+
+    import simpy
+
+    from sim.model import Model, RunEnvironment, run_to_end
+    from sim.policy import start_incident
+    from sim.scenario import load_scenario
+
+    scenario = load_scenario(
+        Path(__file__).parent.parent / "scenarios" / "drill_answer_sheet_loss.yaml"
+    )
+    for rep in range(10):
+        runs = []
+        for env in (simpy.Environment(), None):
+            m = Model(scenario, 4, rep, env=env)
+            assert isinstance(m.env, simpy.Environment)
+            assert (type(m.env) is RunEnvironment) == (env is None)
+            for inc in m.incidents:
+                start_incident(m, inc)
+            run_to_end(m.env)
+            runs.append((m.records, m.spans, m.busy_minutes, m.calls))
+        assert runs[0] == runs[1]

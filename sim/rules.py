@@ -15,7 +15,6 @@ late report.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from functools import partial
 from operator import itemgetter
 from typing import Any, NamedTuple
 
@@ -75,10 +74,27 @@ _JOIN = {"no_verbal_first": ","}
 
 
 def note_english(code: str, params: dict[str, Any] | None = None) -> str:
-    """A note code's English text (``Verdict.note``): lists joined as the CLI always wrote them."""
+    """A note code's English text (``Verdict.note``): lists joined as the CLI always wrote them.
+    Texts whose parameters are all strings are remembered (a run writes "graded III, plan III"
+    again and again; a number is not a key, as 1 and 1.0 would share one)."""
     text = NOTES.get(code, code)
     if not params:
         return text
+    if not all(type(v) is str for v in params.values()):
+        return _note_text(code, text, params)
+    key = (code, *params.items())
+    found = _NOTE_TEXTS.get(key)
+    if found is None:
+        if len(_NOTE_TEXTS) > 4096:
+            _NOTE_TEXTS.clear()
+        found = _NOTE_TEXTS[key] = _note_text(code, text, params)
+    return found
+
+
+_NOTE_TEXTS: dict[tuple, str] = {}
+
+
+def _note_text(code: str, text: str, params: dict[str, Any]) -> str:
     sep = _JOIN.get(code, ", ")
     words = {
         k: sep.join(map(str, v)) if isinstance(v, list | tuple) else v for k, v in params.items()
@@ -324,7 +340,10 @@ class Case:
         elif done is not None:
             took = max(0.0, done - start)
             ok = (allowed is None or took <= allowed + _EPS) and not missing
-            status, measured = (MET if ok else MISSED), round(took, 3)
+            # to the thousandth of a minute; a multiple of 1/8 has three decimals at most, so
+            # it is its own rounding (most times of a run are, and round() is a slow call)
+            status = MET if ok else MISSED
+            measured = took if (took * 8.0).is_integer() else round(took, 3)
         elif (self.live or self.ended) and (
             (allowed is not None and self.now - start <= allowed)
             or (allowed is None and self.closed is None)
@@ -695,7 +714,7 @@ def verdicts(
     plan = plan or scenario.plan  # type: ignore[union-attr]
     indexed = _index(records, ordered)
     out: list[Verdict] = []
-    judged = _judged_rules(plan)
+    n_rules, by_grade, not_due = _judging(plan)
     empty: tuple = ({}, ({}, {}), 0.0)
     for inc in incidents:
         acts, index, last = indexed.get(inc.id, empty)
@@ -716,10 +735,10 @@ def verdicts(
             scenario=scenario,
             ended=ended and end_time is not None,
         )
-        grade = case.grade
-        for judge_fn, grades, not_due in judged:
-            # a rule that does not apply at the incident's grade is n/a without judging it
-            out.append(judge_fn(case) if grade in grades else not_due(inc.id))
+        # a rule that does not apply at the incident's grade is n/a without judging it
+        fns = by_grade.get(case.grade) or (None,) * n_rules
+        for judge_fn, na in zip(fns, _not_due(plan, not_due, inc.id), strict=True):
+            out.append(na if judge_fn is None else judge_fn(case))
     out.append(duty_24h_during_exam(plan, scenario))
     return out
 
@@ -771,37 +790,51 @@ def _index(
     return {iid: (got[0], got[1], last[iid]) for iid, got in out.items()}
 
 
-def _judged_rules(plan: Plan) -> list[tuple[Judge, frozenset[str], Callable[[str], Verdict]]]:
-    """Per incident rule: its judge function, the grades it applies at, and its n/a-by-grade verdict (worked
-    out once per plan: what :meth:`Case.verdict` says of a grade the rule does not apply at)."""
+def _judging(plan: Plan) -> tuple[int, dict[str, tuple], dict[str, list[Verdict]]]:
+    """What judging an incident needs, worked out once per plan: per grade, each incident
+    rule's judge function in rule order, or None where the rule does not apply at that grade;
+    and per incident id its n/a-by-grade verdicts (what :meth:`Case.verdict` says of a grade a
+    rule does not apply at), made once and shared by every run that asks — nothing changes a
+    verdict that is not a miss."""
     cache = derived(plan)
-    found = cache.get("judged_rules")
+    found = cache.get("judging")
     if found is None:
-        found = []
-        for rid in RULE_IDS:
-            if rid == "duty_24h_during_exam":
-                continue
-            spec = plan.rules[rid]
-            not_due = partial(
-                _not_due, {}, rule=rid, allowed=spec.allowed_minutes, clause=spec.clause_zh
-            )
-            found.append((JUDGES[rid], frozenset(spec.grades), not_due))
-        cache["judged_rules"] = found
+        rules = [plan.rules[rid] for rid in RULE_IDS if rid != "duty_24h_during_exam"]
+        by_grade = {
+            g: tuple(JUDGES[r.id] if g in r.grades else None for r in rules) for g in plan.grades
+        }
+        found = cache["judging"] = (len(rules), by_grade, {})
     return found
 
 
-def _not_due(
-    made: dict[str, Verdict], incident: str, *, rule: str, allowed: float | None, clause: str
-) -> Verdict:
-    """The n/a-by-grade verdict, made once per incident id and shared by every run that asks
-    (nothing changes a verdict that is not a miss)."""
+def _not_due(plan: Plan, made: dict[str, list[Verdict]], incident: str) -> list[Verdict]:
+    """An incident's n/a-by-grade verdict of every incident rule, in rule order (made once)."""
     found = made.get(incident)
     if found is None:
         if len(made) > 4096:  # stochastic incidents' ids: bounded
             made.clear()
-        found = made[incident] = Verdict(
-            incident, rule, NA, None, allowed, "grade", clause, note_code="grade"
-        )
+        found = made[incident] = [
+            _new(
+                Verdict,
+                (
+                    incident,
+                    rid,
+                    NA,
+                    None,
+                    plan.rules[rid].allowed_minutes,
+                    "grade",
+                    plan.rules[rid].clause_zh,
+                    (),
+                    None,
+                    (),
+                    "",
+                    "grade",
+                    None,
+                ),
+            )  # fmt: skip
+            for rid in RULE_IDS
+            if rid != "duty_24h_during_exam"
+        ]
     return found
 
 

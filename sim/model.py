@@ -350,16 +350,32 @@ class Model:
         self.env = env or RunEnvironment()
         self.streams = Streams(seed, replication)
         self.records: list[Action] = []
-        self.people = {p.id: p for p in scenario.roster.people}
+        # what depends on the roster alone (people by id, call chains, duty spans, call orders):
+        # kept beside the roster, so every replication reuses it; read only here
+        self._roster_cache = roster_cache = derived(scenario.roster)
+        people = roster_cache.get("people")
+        if people is None:
+            people = roster_cache["people"] = {p.id: p for p in scenario.roster.people}
+        self.people = people
         self.availability = _People(self.env)
-        self.busy_minutes = dict.fromkeys(self.people, 0.0)
+        self.busy_minutes = dict.fromkeys(people, 0.0)
         #: per person phoned at least once: [calls, unanswered] (nobody else is listed)
         self.calls: dict[str, list[int]] = {}
         self.incidents = generate_incidents(scenario, self.streams)
-        self.by_id = {inc.id: inc for inc in self.incidents}
         fates_rng = self.streams.uniforms("fates")
         self.fates = {inc.id: draw_fate(inc, scenario, fates_rng) for inc in self.incidents}
-        self.true_grade = {inc.id: plan_grade(inc, self.plan) for inc in self.incidents}
+        # the incidents by id and their plan grades: worked out once per scenario when its
+        # incidents are all scripted (the same in every replication; read only)
+        known = derived(scenario).get("scripted_facts") if not scenario.rates else None
+        if known is None or known[0] is not self.incidents:
+            known = (
+                self.incidents,
+                {inc.id: inc for inc in self.incidents},
+                {inc.id: plan_grade(inc, self.plan) for inc in self.incidents},
+            )
+            if not scenario.rates:
+                derived(scenario)["scripted_facts"] = known
+        self.by_id, self.true_grade = known[1], known[2]
         self.assigned_grade: dict[str, str] = {}
         #: who took the incident's first report for the office: they act on it (接报后，立即报…)
         self.office_person: dict[str, str] = {}
@@ -378,9 +394,6 @@ class Model:
         self._listeners: dict[str, list] = {}  # incident -> fn(key without the incident)
         self._spans: dict[str, tuple[float, float, str]] = {}  # person -> current duty span
         self._orders: dict[tuple, tuple[float, float, tuple[str, ...]]] = {}  # see _by_duty
-        # what depends on the roster alone (call chains, duty spans, call orders): kept beside
-        # the roster, so every replication reuses it
-        self._roster_cache = roster_cache = derived(scenario.roster)
         self._roster_spans: dict[str, list] = roster_cache.setdefault("spans", {})
         self._roster_orders: dict[tuple, list] = roster_cache.setdefault("orders", {})
         #: (person, duty state) -> their reachability (the roster alone decides it)

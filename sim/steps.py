@@ -95,8 +95,14 @@ def perform(
     else:
         to = plan.addressees(step.id, inc.family)
         if uncovered and step.covered_by:
-            covered_by, iid = step.covered_by, inc.id
-            to = tuple(t for t in to if not any(m.reached(iid, c, t) for c in covered_by))
+            reached, iid, keep = m.reached_times, inc.id, []
+            for t in to:
+                for c in step.covered_by:
+                    if (iid, c, t) in reached:
+                        break
+                else:
+                    keep.append(t)
+            to = tuple(keep)
     given = ",".join(step.content if content is None else content)
     result: dict[str, Any] = {"reached": {}}
     doer: Contact | None = None
@@ -131,7 +137,7 @@ def perform(
             yield from _send_people(m, inc, step, actor, to, person, result)
         elif step.each:
             for target in to:
-                if wait_order:
+                if wait_order and not _order_ok(m, inc, step, target):
                     yield from _wait_order(m, inc, step, target)
                 got = yield from _deliver(m, inc, step, actor, target, minutes, given, person)
                 result["reached"][target] = got
@@ -289,7 +295,7 @@ def _send(
     wait_order: bool,
     result: dict[str, Any],
 ) -> Generator:
-    if wait_order:
+    if wait_order and not _order_ok(m, inc, step, target):
         yield from _wait_order(m, inc, step, target)
     result["reached"][target] = yield from _deliver(m, inc, step, actor, target, 0.0, given, person)
 

@@ -387,10 +387,9 @@ class Model:
         self.urgency: dict[str, float] = _urgencies(self.plan)
         #: what depends on the plan alone (which steps hold nobody...), kept beside the plan
         self.plan_cache: dict = derived(self.plan)
-        self._reached: dict[tuple, float] = {}  # milestone -> when it was reached
-        #: the same dict, for tests in place on a hot path (read only: :meth:`reach` writes it)
-        self.reached_times = self._reached
-        self._watchers: dict[tuple, list] = {}
+        #: per incident, each milestone reached (without the incident) -> when
+        self._milestones: dict[str, dict[tuple, float]] = {}
+        self._watchers: dict[str, dict[tuple, list]] = {}  # incident -> milestone -> fns
         self._listeners: dict[str, list] = {}  # incident -> fn(key without the incident)
         self._spans: dict[str, tuple[float, float, str]] = {}  # person -> current duty span
         self._orders: dict[tuple, tuple[float, float, tuple[str, ...]]] = {}  # see _by_duty
@@ -447,34 +446,46 @@ class Model:
     # ``(incident, step)`` done or ``(incident, step, target)`` delivered. Kept as plain
     # callbacks, not SimPy events: most milestones are never waited on, and a callback costs no
     # event in the schedule.
-    def reach(self, *key: str) -> None:
-        reached = self._reached
-        if key in reached:
+    def reach(self, incident: str, *rest: str) -> None:
+        got = self._milestones.get(incident)
+        if got is None:
+            got = self._milestones[incident] = {}
+        elif rest in got:
             return
-        reached[key] = self.env._now
-        if key in self._watchers:
-            for fn in self._watchers.pop(key):
+        got[rest] = self.env._now
+        watchers = self._watchers.get(incident)
+        if watchers and rest in watchers:
+            for fn in watchers.pop(rest):
                 fn()
-        listeners = self._listeners.get(key[0])
+        listeners = self._listeners.get(incident)
         if listeners:
-            rest = key[1:]
             for fn, keys in listeners:
                 if rest in keys:
                     fn(rest)
 
-    def reached(self, *key: str) -> bool:
-        return key in self._reached
+    def reached(self, incident: str, *rest: str) -> bool:
+        got = self._milestones.get(incident)
+        return got is not None and rest in got
 
-    def reached_at(self, *key: str) -> float | None:
-        """When ``key`` was first reached, if it was."""
-        return self._reached.get(key)
+    def reached_at(self, incident: str, *rest: str) -> float | None:
+        """When the milestone was first reached, if it was."""
+        got = self._milestones.get(incident)
+        return None if got is None else got.get(rest)
+
+    def milestones(self, incident: str) -> dict[tuple, float]:
+        """The incident's milestones reached so far (without the incident) and when: for tests
+        in place on a hot path. Read only: :meth:`reach` writes it."""
+        got = self._milestones.get(incident)
+        if got is None:
+            got = self._milestones[incident] = {}
+        return got
 
     def on(self, key: tuple, fn) -> None:
         """Call ``fn()`` when ``key`` is reached (at once if it already is)."""
-        if key in self._reached:
+        if self.reached(*key):
             fn()
         else:
-            self._watchers.setdefault(key, []).append(fn)
+            self._watchers.setdefault(key[0], {}).setdefault(key[1:], []).append(fn)
 
     def listen(self, incident: str, fn, keys: frozenset[tuple]) -> None:
         """Call ``fn(key)`` for each milestone of ``incident`` in ``keys`` from now on (``key``
@@ -491,10 +502,7 @@ class Model:
     def milestone(self, *key: str) -> simpy.Event:
         """A SimPy event for a process that must wait for ``key`` (already triggered if reached)."""
         ev = self.env.event()
-        if key in self._reached:
-            ev.succeed()
-        else:
-            self._watchers.setdefault(key, []).append(lambda: ev.triggered or ev.succeed())
+        self.on(key, lambda: ev.triggered or ev.succeed())
         return ev
 
     # -- people -----------------------------------------------------------------------------

@@ -142,7 +142,7 @@ class Case:
 
     __slots__ = (
         "plan", "incident", "plan_grade", "team_grade", "final_grade", "acts", "now", "live",
-        "ended", "scenario", "grade", "_reached", "_first", "_memo", "settings", "steps",
+        "ended", "scenario", "grade", "_times", "_strict", "_first", "_memo", "settings", "steps",
         "first_report_step", "grade_limited", "lacking",
     )  # fmt: skip
 
@@ -155,7 +155,7 @@ class Case:
         team_grade: str | None,  # the most severe grade the team gave
         final_grade: str | None,  # the last grade the team gave
         acts: dict[str, list[Action]],
-        index: tuple[dict, dict],
+        index: tuple[dict, dict, dict],
         now: float,
         live: bool,  # a drill still running: clocks not yet run out are pending, not missed
         scenario: Scenario | None,
@@ -175,7 +175,7 @@ class Case:
         else:
             self.grade = plan_grade
         # the indexes of the incident's records (:func:`_index`, one pass for every incident)
-        self._first, self._reached = index
+        self._first, self._times, self._strict = index
         self._memo = {}
 
     # -- what happened ------------------------------------------------------------------------
@@ -198,10 +198,10 @@ class Case:
 
     def delivered(self, steps: Iterable[str], target: str, *, strict: bool = False) -> float | None:
         """When any of ``steps`` first reached ``target`` (``strict``: the role's own person)."""
-        got = self._reached
+        got = self._strict if strict else self._times
         best = None
         for s in steps:
-            t = got.get((s, target, strict))
+            t = got.get((s, target))
             if t is not None and (best is None or t < best):
                 best = t
         return best
@@ -210,13 +210,13 @@ class Case:
         self, steps: Iterable[str], targets: Iterable[str], *, strict: bool = False
     ) -> tuple[float | None, list[str]]:
         """When the last of ``targets`` was reached, and which were not reached."""
-        got, steps = self._reached, tuple(steps)
+        got, steps = (self._strict if strict else self._times), tuple(steps)
         last: float | None = None
         missing: list[str] = []
         for t in targets:
             at = None  # as delivered(), inline: every judge of a report asks this
             for s in steps:
-                x = got.get((s, t, strict))
+                x = got.get((s, t))
                 if x is not None and (at is None or x < at):
                     at = x
             if at is None:
@@ -715,7 +715,7 @@ def verdicts(
     indexed = _index(records, ordered)
     out: list[Verdict] = []
     n_rules, by_grade, not_due = _judging(plan)
-    empty: tuple = ({}, ({}, {}), 0.0)
+    empty: tuple = ({}, ({}, {}, {}), 0.0)
     for inc in incidents:
         acts, index, last = indexed.get(inc.id, empty)
         graded = acts.get("graded")
@@ -745,29 +745,31 @@ def verdicts(
 
 def _index(
     records: list[Action], ordered: bool
-) -> dict[str, tuple[dict, tuple[dict, dict], float]]:
+) -> dict[str, tuple[dict, tuple[dict, dict, dict], float]]:
     """Per incident, in one pass over the records in time order: its records per action, the
-    indexes :class:`Case` looks deliveries up in — the first delivering record per ``(action,
-    target)``, the first delivery time per ``(action, target, strict)`` — and the time of its
-    last record. ``ordered``: the records are known to be in time order (a model's are)."""
+    indexes :class:`Case` looks deliveries up in — per ``(action, target)`` the first
+    delivering record, the first delivery's time, and the first time the role's own person
+    took it (strict) — and the time of its last record. ``ordered``: the records are known to
+    be in time order (a model's are)."""
     if not ordered:
         records = sorted(records, key=_by_time)  # stable: a typed timeline's own order kept
-    out: dict[str, tuple[dict, tuple[dict, dict], float]] = {}
+    out: dict[str, tuple[dict, tuple[dict, dict, dict], float]] = {}
     delivered, strict_ = DELIVERED, _STRICT
     current = None
     acts: dict[str, list[Action]] = {}
     first: dict[tuple, Action] = {}
-    reached: dict[tuple, float] = {}
+    times: dict[tuple, float] = {}
+    strict: dict[tuple, float] = {}
     for rec in records:
         at, iid, _, action, _, target, outcome, _ = rec
         if iid != current:  # a run's records come in runs of one incident: switch seldom
             current = iid
             got = out.get(iid)
             if got is None:
-                acts, first, reached = {}, {}, {}
-                out[iid] = (acts, (first, reached), 0.0)
+                acts, first, times, strict = {}, {}, {}, {}
+                out[iid] = (acts, (first, times, strict), 0.0)
             else:
-                acts, (first, reached) = got[0], got[1]
+                acts, (first, times, strict) = got[0], got[1]
         got = acts.get(action)
         if got is None:
             acts[action] = [rec]
@@ -777,9 +779,9 @@ def _index(
             key = (action, target)
             if key not in first:
                 first[key] = rec
-                reached[(action, target, False)] = at
-            if outcome in strict_ and (action, target, True) not in reached:
-                reached[(action, target, True)] = at
+                times[key] = at
+            if outcome in strict_ and key not in strict:
+                strict[key] = at
     # each incident's last record (in time order, the latest): found from the end
     last: dict[str, float] = {}
     for rec in reversed(records):

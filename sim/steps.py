@@ -95,10 +95,10 @@ def perform(
     else:
         to = plan.addressees(step.id, inc.family)
         if uncovered and step.covered_by:
-            reached, iid, keep = m.reached_times, inc.id, []
+            reached, keep = m.milestones(inc.id), []
             for t in to:
                 for c in step.covered_by:
-                    if (iid, c, t) in reached:
+                    if (c, t) in reached:
                         break
                 else:
                     keep.append(t)
@@ -278,10 +278,10 @@ def _order_ok(m: Model, inc: Incident, step: Step, target: str) -> bool:
     after = step.deliver_after
     if not after:
         return True
-    reached, iid = m.reached_times, inc.id
-    if (iid, after, target) in reached or (iid, after) in reached:
+    reached = m.milestones(inc.id)
+    if (after, target) in reached or (after,) in reached:
         return True
-    return any((iid, s, target) in reached for s in m.plan.steps[after].covered_by)
+    return any((s, target) in reached for s in m.plan.steps[after].covered_by)
 
 
 def _send(

@@ -49,18 +49,15 @@ class Uniforms:
         self._block = 0
         self._left: list[int] = []
 
-    def _refill(self) -> None:
-        # block k: a 64-byte keyed hash of k, read as eight 64-bit words
-        self._block += 1
-        digest = blake2b(self._block.to_bytes(8, "little"), key=self._key).digest()
-        self._left = list(_WORDS.unpack(digest))
-        self._left.reverse()
-
     def random(self, n: int | None = None):
         if n is None:
-            if not self._left:
-                self._refill()
-            return (self._left.pop() >> 11) * _TO_UNIT
+            left = self._left
+            if not left:  # the next block, read as eight 64-bit words
+                self._block += 1
+                digest = blake2b(self._block.to_bytes(8, "little"), key=self._key).digest()
+                left = self._left = list(_WORDS.unpack(digest))
+                left.reverse()
+            return (left.pop() >> 11) * _TO_UNIT
         words = self._left[::-1]  # what is left of the block, in draw order
         while len(words) < n:  # then whole new blocks, in order
             self._block += 1

@@ -572,10 +572,11 @@ class Model:
     def site_people(self, site: str) -> tuple[str, ...]:
         """The site's own people who share its steps (setting ``site_roles``)."""
         cache = self._roster_cache
-        key = ("site_people", site)
+        # the plan's setting is in the key: plans that differ in it may share one roster
+        key = ("site_people", site, tuple(self.plan.setting("site_roles")))
         found = cache.get(key)
         if found is None:
-            roles = set(self.plan.setting("site_roles"))
+            roles = set(key[2])
             found = tuple(
                 p.id for p in self.scenario.roster.people if p.site == site and roles & set(p.roles)
             )
@@ -590,18 +591,23 @@ class Model:
 
     def doers(self, by: str, inc: Incident) -> tuple[str, ...]:
         """Who may do a step ``by`` someone, best first (on duty before on call before off duty)."""
-        site = inc.site
-        if by == "office":
-            role, first = self.office_role(), self.office_person.get(inc.id)
-        else:
+        site, pool = inc.site, None
+        if by == "site":  # the site's people, as the plan's site_roles say: in the key
             role, first = by, None
-        # the key names the pool (a site's people, or a role's chain there): an order still
-        # valid now is returned before the pool is looked up
-        key = ("doers", role, site, first)
+            pool = self.site_people(site)
+            key: tuple = ("doers", pool)
+        else:  # a role's chain at the site: the key names it
+            if by == "office":
+                role, first = self.office_role(), self.office_person.get(inc.id)
+            else:
+                role, first = by, None
+            key = ("doers", role, site, first)
+        # an order still valid now is returned before the chain is looked up
         hit = self._orders.get(key)
         if hit is not None and hit[0] <= self.env._now < hit[1]:
             return hit[2]
-        pool = self.site_people(site) if by == "site" else self.chain(role, site)
+        if pool is None:
+            pool = self.chain(role, site)
         return self._by_duty(key, pool, lambda pid, state: (pid != first, _STATE_RANK[state]))
 
     def take_free(

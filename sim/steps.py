@@ -224,6 +224,9 @@ def is_unheld(m: Model, inc: Incident, step: Step) -> bool:
 
 
 def holds_no_one(plan, family: str, step: Step) -> bool:
+    """:func:`is_unheld` worked out from the plan (the policy keeps it in each family's
+    program): a task or decision of the group or a body, delivered on paper to bodies alone,
+    with no order to keep."""
     if step.kind not in ("task", "decision") or _is_person_actor(step.by):
         return False
     if step.covered_by or step.deliver_after:

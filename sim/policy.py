@@ -201,7 +201,17 @@ def _repeat(m: Model, inc: Incident, step: Step) -> Generator:
         wait = last + gap - env._now
         if wait > 0:
             since = env._now
-            yield resolved | timeout(env, wait)
+            # woken by the interval's end or the resolution, whichever comes first: what
+            # ``resolved | timeout`` does, without building a SimPy condition each time
+            woken = env.event()
+
+            def wake(_event: object, woken=woken) -> None:
+                if not woken.triggered:
+                    woken.succeed()
+
+            timeout(env, wait, wake)
+            resolved.callbacks.append(wake)
+            yield woken
             m.span(inc.id, step.id, "", "follow_up_interval", since)
         if resolved.triggered:
             break

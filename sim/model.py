@@ -111,20 +111,25 @@ class Fate:
 
 def draw_fate(inc: Incident, scenario: Scenario, rng) -> Fate:
     """One uniform per draw, in a fixed order, taken as one block: the same numbers as drawing
-    them one by one (so the same fates), at a fraction of the cost."""
+    them one by one (so the same fates), at a fraction of the cost. A fixed duration's uniform
+    is taken but never made (``Uniforms.pick``): it only keeps the other draws in place."""
     t = scenario.timing
     n_keys = len(_DURATION_KEYS)
-    u = rng.random(n_keys + 5 + len(BODY_IDS))
     # per draw in order, its fixed value or its quantile function (the scenario alone decides
     # which): looked up once, and a fixed duration is not worked out again per incident
     cache = derived(scenario)
     draws = cache.get("fate_draws")
     if draws is None:
-        draws = cache["fate_draws"] = (
-            _split_fixed(_DURATION_KEYS, [t[k] for k in _DURATION_KEYS], 0),
-            _split_fixed(BODY_IDS, [t.receive_delay(b) for b in BODY_IDS], n_keys + 5),
+        durations_of = _split_fixed(_DURATION_KEYS, [t[k] for k in _DURATION_KEYS], 0)
+        bodies_of = _split_fixed(BODY_IDS, [t.receive_delay(b) for b in BODY_IDS], n_keys + 5)
+        wanted = sorted(
+            {i for i, _, _ in durations_of[1]}
+            | set(range(n_keys, n_keys + 5))
+            | {i for i, _, _ in bodies_of[1]}
         )
-    (durations, drawn), (body_receive, body_drawn) = draws
+        draws = cache["fate_draws"] = (durations_of, bodies_of, tuple(wanted))
+    (durations, drawn), (body_receive, body_drawn), wanted = draws
+    u = dict(zip(wanted, rng.pick(n_keys + 5 + len(BODY_IDS), wanted), strict=True))
     durations, body_receive = dict(durations), dict(body_receive)
     for i, k, q in drawn:
         durations[k] = q(u[i])

@@ -40,7 +40,8 @@ class Uniforms:
     """A counter-based stream of uniforms on [0, 1): block *k* of eight is a keyed hash of *k*.
 
     Offers ``random()`` (one number) and ``random(n)`` (a list), the part of
-    ``numpy.random.Generator`` the model uses for durations, answers and fates."""
+    ``numpy.random.Generator`` the model uses for durations, answers and fates, and
+    ``pick(n, wanted)``: some of the next ``n`` numbers, the others skipped unmade."""
 
     __slots__ = ("_key", "_block", "_left")
 
@@ -68,6 +69,38 @@ class Uniforms:
         rest.reverse()  # back on the stack, whose end is drawn first
         self._left = rest
         return [(w >> 11) * _TO_UNIT for w in words[:n]]
+
+    def pick(self, n: int, wanted: tuple[int, ...]) -> list[float]:
+        """Take ``n`` numbers and return those at offsets ``wanted`` (ascending, each < n): the
+        same numbers ``random(n)`` gives there, and the stream goes on from the same place,
+        but a block none of them falls in is never made (a fate's fixed durations are drawn
+        for common random numbers, and never read)."""
+        left, block = self._left, self._block
+        start = 8 * block - len(left)  # numbers taken so far
+        made: dict[int, tuple[int, ...]] = {}
+
+        def words(b: int) -> tuple[int, ...]:  # block b (1-based), all eight words
+            got = made.get(b)
+            if got is None:
+                digest = blake2b(b.to_bytes(8, "little"), key=self._key).digest()
+                got = made[b] = _WORDS.unpack(digest)
+            return got
+
+        out = []
+        for j in wanted:
+            at = start + j
+            # still in the block on the stack (its end is drawn first), or in a later block
+            w = left[len(left) - 1 - j] if at < 8 * block else words(at // 8 + 1)[at % 8]
+            out.append((w >> 11) * _TO_UNIT)
+        end = start + n
+        if end <= 8 * block:  # the rest of the current block stays on the stack
+            del left[len(left) - n :]
+        else:
+            self._block = -(-end // 8)
+            rest = list(words(self._block)[end % 8 :]) if end % 8 else []
+            rest.reverse()
+            self._left = rest
+        return out
 
 
 class Streams:

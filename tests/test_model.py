@@ -584,3 +584,29 @@ def test_a_run_environment_runs_a_model_as_simpys_own_does():
             run_to_end(m.env)
             runs.append((m.records, m.spans, m.busy_minutes, m.calls))
         assert runs[0] == runs[1]
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["one", "block", "pick"]), st.integers(0, 40), st.randoms()),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_picking_some_draws_gives_what_a_block_gives_there(steps):
+    """``pick(n, wanted)`` (a fate's non-fixed draws) gives the numbers ``random(n)`` gives at
+    those offsets, and the stream goes on from the same place, whatever came before."""
+    from sim.streams import Streams
+
+    picked, full = Streams(9, 1).uniforms("fates"), Streams(9, 1).uniforms("fates")
+    for kind, n, rnd in steps:
+        if kind == "one":
+            assert picked.random() == full.random()
+        elif kind == "block":
+            assert picked.random(n) == full.random(n)
+        else:
+            wanted = tuple(sorted(rnd.sample(range(n), rnd.randint(0, n))))
+            block = full.random(n)
+            assert picked.pick(n, wanted) == [block[j] for j in wanted]
+    assert picked.random(9) == full.random(9)

@@ -60,13 +60,11 @@ def timeout(env: simpy.Environment, delay: float, then=None) -> Timeout:
     if delay < 0:
         raise ValueError(f"Negative delay {delay}")
     ev = _new_event(Timeout)
-    ev.env, ev.callbacks, ev._value, ev._delay, ev._ok = (
-        env,
-        [then] if then else [],
-        None,
-        delay,
-        True,
-    )
+    ev.env = env
+    ev.callbacks = [then] if then else []
+    ev._value = None
+    ev._delay = delay
+    ev._ok = True
     _push(env._queue, (env._now + delay, NORMAL, next(env._eid), ev))
     return ev
 
@@ -841,7 +839,10 @@ class Detached:
         self._generator = generator
         # SimPy's Initialize(env, self), made in place as :func:`timeout` makes a Timeout
         ev = _new_event(Initialize)
-        ev.env, ev.callbacks, ev._value, ev._ok = env, [self._resume], None, True
+        ev.env = env
+        ev.callbacks = [self._resume]
+        ev._value = None
+        ev._ok = True
         _push(env._queue, (env._now, URGENT, next(env._eid), ev))
 
     def _resume(self, event: simpy.Event) -> None:

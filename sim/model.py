@@ -17,6 +17,7 @@ from itertools import count
 from types import MethodType
 from typing import Any, NamedTuple
 
+import numpy as np
 import simpy
 from simpy.events import NORMAL, URGENT, AllOf, AnyOf, Event, Initialize, Process, Timeout
 
@@ -189,21 +190,45 @@ def generate_incidents(scenario: Scenario, streams: Streams) -> tuple[Incident, 
                 sorted(scenario.incidents, key=lambda x: (x.at, x.id))
             )
         return found
-    out = list(scenario.incidents)
-    if scenario.rates:
-        rng = streams["incidents"]
-        n = 0
+    # every (span, site, family rate) in the order the counts are drawn: the scenario's alone
+    cache = derived(scenario)
+    cells = cache.get("incident_cells")
+    if cells is None:
         slots = [(s.start, s.end) for s in scenario.sessions]
         days = [(d * DAY, (d + 1) * DAY) for d in range(scenario.days)]
-        for window, spans in (("session", slots), ("day", days)):
-            for start, end in spans:
-                for site in scenario.sites:
-                    for fr in scenario.rates:
-                        if fr.window != window:
-                            continue
-                        for _ in range(int(rng.poisson(fr.rate))):
-                            n += 1
-                            out.append(_draw_incident(f"s{n}", fr, site.id, start, end, rng))
+        order = [
+            (start, end, site.id, fr)
+            for window, spans in (("session", slots), ("day", days))
+            for start, end in spans
+            for site in scenario.sites
+            for fr in scenario.rates
+            if fr.window == window
+        ]
+        cells = cache["incident_cells"] = (order, np.array([c[3].rate for c in order]))
+    order, rates = cells
+    out = list(scenario.incidents)
+    rng = streams["incidents"]
+    bits = rng.bit_generator
+    n = i = 0
+    # One Poisson count per cell, drawn in order, each non-zero count followed by its
+    # incidents' draws. The counts up to the next non-zero one are drawn in one call (numpy
+    # draws an array's counts one after another, as one call each would), and drawn again
+    # from the saved state up to that one, so the stream stands where one call per count
+    # would have left it: the same incidents, without a numpy call per cell.
+    while i < len(order):
+        saved = bits.state
+        counts = rng.poisson(rates[i:])
+        found = np.flatnonzero(counts)
+        if not found.size:
+            break
+        k = int(found[0])
+        bits.state = saved
+        rng.poisson(rates[i : i + k + 1])
+        start, end, site, fr = order[i + k]
+        for _ in range(int(counts[k])):
+            n += 1
+            out.append(_draw_incident(f"s{n}", fr, site, start, end, rng))
+        i += k + 1
     return tuple(sorted(out, key=lambda x: (x.at, x.id)))
 
 

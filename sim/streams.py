@@ -109,7 +109,6 @@ class Streams:
     def __init__(self, seed: int, replication: int = 0):
         self.seed = int(seed)
         self.replication = int(replication)
-        self._root_seq: np.random.SeedSequence | None = None
         self._root_hash = None  # a BLAKE2b keyed with the replication's key, copied per name
         self._made: dict[str, np.random.Generator] = {}
         self._uniforms: dict[str, Uniforms] = {}
@@ -117,9 +116,10 @@ class Streams:
     def __getitem__(self, name: str) -> np.random.Generator:
         gen = self._made.get(name)
         if gen is None:
-            root = self._root
+            # the child of SeedSequence(seed, spawn_key=(replication,)) for this name, made
+            # without making that root first (its entropy is the seed, its key the replication)
             child = np.random.SeedSequence(
-                root.entropy, spawn_key=(*root.spawn_key, stream_key(name))
+                self.seed, spawn_key=(self.replication, stream_key(name))
             )
             gen = self._made[name] = np.random.Generator(np.random.PCG64(child))
         return gen
@@ -139,13 +139,6 @@ class Streams:
             keyed.update(name.encode("utf-8"))
             got = self._uniforms[name] = Uniforms(keyed.digest())
         return got
-
-    @property
-    def _root(self) -> np.random.SeedSequence:
-        # made when first needed: a replication that draws nothing pays nothing
-        if self._root_seq is None:
-            self._root_seq = np.random.SeedSequence(self.seed, spawn_key=(self.replication,))
-        return self._root_seq
 
     @property
     def names(self) -> list[str]:

@@ -610,3 +610,41 @@ def test_picking_some_draws_gives_what_a_block_gives_there(steps):
             block = full.random(n)
             assert picked.pick(n, wanted) == [block[j] for j in wanted]
     assert picked.random(9) == full.random(9)
+
+
+def test_stochastic_incidents_are_those_of_one_draw_per_count():
+    """The counts are drawn many at a time; the incidents are those of one Poisson call per
+    (span, site, family) followed by each incident's own draws — at the season's rates and at
+    rates thirty times higher (several incidents in one span, counts above one)."""
+    import dataclasses
+    from pathlib import Path
+
+    from sim.model import DAY, _draw_incident, generate_incidents
+    from sim.scenario import load_scenario
+    from sim.streams import Streams
+
+    def one_call_per_count(scenario, streams):
+        rng, out, n = streams["incidents"], list(scenario.incidents), 0
+        slots = [(s.start, s.end) for s in scenario.sessions]
+        days = [(d * DAY, (d + 1) * DAY) for d in range(scenario.days)]
+        for window, spans in (("session", slots), ("day", days)):
+            for start, end in spans:
+                for site in scenario.sites:
+                    for fr in scenario.rates:
+                        if fr.window == window:
+                            for _ in range(int(rng.poisson(fr.rate))):
+                                n += 1
+                                out.append(_draw_incident(f"s{n}", fr, site.id, start, end, rng))
+        return tuple(sorted(out, key=lambda x: (x.at, x.id)))
+
+    season = load_scenario(Path(__file__).parent.parent / "scenarios" / "season_2027.yaml")
+    busy = dataclasses.replace(
+        season, rates=tuple(dataclasses.replace(fr, rate=fr.rate * 30) for fr in season.rates)
+    )
+    many = 0
+    for scenario in (season, busy):
+        for rep in range(60):
+            got = generate_incidents(scenario, Streams(11, rep))
+            assert got == one_call_per_count(scenario, Streams(11, rep)), rep
+            many = max(many, len(got))
+    assert many >= 10

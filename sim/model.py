@@ -17,7 +17,6 @@ from itertools import count
 from types import MethodType
 from typing import Any, NamedTuple
 
-import numpy as np
 import simpy
 from simpy.events import NORMAL, URGENT, AllOf, AnyOf, Event, Initialize, Process, Timeout
 
@@ -196,7 +195,7 @@ def generate_incidents(scenario: Scenario, streams: Streams) -> tuple[Incident, 
     if cells is None:
         slots = [(s.start, s.end) for s in scenario.sessions]
         days = [(d * DAY, (d + 1) * DAY) for d in range(scenario.days)]
-        order = [
+        order = [  # one Poisson count each, in this order
             (start, end, site.id, fr)
             for window, spans in (("session", slots), ("day", days))
             for start, end in spans
@@ -204,31 +203,14 @@ def generate_incidents(scenario: Scenario, streams: Streams) -> tuple[Incident, 
             for fr in scenario.rates
             if fr.window == window
         ]
-        cells = cache["incident_cells"] = (order, np.array([c[3].rate for c in order]))
-    order, rates = cells
+        cells = cache["incident_cells"] = order
     out = list(scenario.incidents)
     rng = streams["incidents"]
-    bits = rng.bit_generator
-    n = i = 0
-    # One Poisson count per cell, drawn in order, each non-zero count followed by its
-    # incidents' draws. The counts up to the next non-zero one are drawn in one call (numpy
-    # draws an array's counts one after another, as one call each would), and drawn again
-    # from the saved state up to that one, so the stream stands where one call per count
-    # would have left it: the same incidents, without a numpy call per cell.
-    while i < len(order):
-        saved = bits.state
-        counts = rng.poisson(rates[i:])
-        found = np.flatnonzero(counts)
-        if not found.size:
-            break
-        k = int(found[0])
-        bits.state = saved
-        rng.poisson(rates[i : i + k + 1])
-        start, end, site, fr = order[i + k]
-        for _ in range(int(counts[k])):
+    poisson, n = rng.poisson, 0
+    for start, end, site, fr in cells:
+        for _ in range(int(poisson(fr.rate))):
             n += 1
             out.append(_draw_incident(f"s{n}", fr, site, start, end, rng))
-        i += k + 1
     return tuple(sorted(out, key=lambda x: (x.at, x.id)))
 
 

@@ -613,9 +613,10 @@ def test_picking_some_draws_gives_what_a_block_gives_there(steps):
 
 
 def test_stochastic_incidents_are_those_of_one_draw_per_count():
-    """The counts are drawn many at a time; the incidents are those of one Poisson call per
-    (span, site, family) followed by each incident's own draws — at the season's rates and at
-    rates thirty times higher (several incidents in one span, counts above one)."""
+    """The (span, site, family) cells are listed once per scenario; the incidents are those of
+    one Poisson call per cell in the calendar's nested order, each followed by its incidents'
+    own draws — at the season's rates and at rates thirty times higher (several incidents in
+    one span, counts above one)."""
     import dataclasses
     from pathlib import Path
 

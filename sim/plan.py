@@ -667,7 +667,8 @@ def _condition(r: Reader, node: Any, pre: str, resolve) -> Frozen:
             if not isinstance(v, dict) or set(v) - {"min", "max"}:
                 r.add(node, name, fld, "people_min_max")
                 continue
-            lo, hi = v.get("min", 0), v.get("max")
+            lo, hi = v.get("min"), v.get("max")
+            lo = 0 if lo is None else lo  # ``min: null`` reads as no minimum, as ``max: null``
             bad = [
                 (k, x)
                 for k, x in (("min", lo), ("max", hi))

@@ -269,6 +269,33 @@ _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _constru
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
 
 
+def _typed_scalar(code: str, construct: Any):
+    """A typed scalar's constructor (``!!int x``, ``!!bool x``, a date such as ``2027-13-45``)
+    that refuses a value it cannot read, at the value's line: PyYAML's own fails inside itself
+    (a KeyError, an AttributeError) or with a ValueError that read as a number too long."""
+
+    def constructor(loader: Any, node: yaml.ScalarNode) -> Any:
+        try:
+            return construct(loader, node)
+        except ValueError as exc:
+            if "digits" in str(exc):  # past Python's limit on reading an integer
+                raise _Refused(msg("number_too_long"), node.start_mark) from None
+            raise _Refused(msg(code, value=repr(str(node.value)[:40])), node.start_mark) from None
+        except (KeyError, AttributeError, TypeError, OverflowError):
+            raise _Refused(msg(code, value=repr(str(node.value)[:40])), node.start_mark) from None
+
+    return constructor
+
+
+for _tag, _code, _construct in (
+    ("int", "yaml_bad_int", SafeConstructor.construct_yaml_int),
+    ("float", "yaml_bad_float", SafeConstructor.construct_yaml_float),
+    ("bool", "yaml_bad_bool", SafeConstructor.construct_yaml_bool),
+    ("timestamp", "yaml_bad_date", SafeConstructor.construct_yaml_timestamp),
+):
+    _Loader.add_constructor(f"tag:yaml.org,2002:{_tag}", _typed_scalar(_code, _construct))
+
+
 class _NoAliases(yaml.SafeDumper):
     """A safe dumper that writes a value twice rather than as an alias (which loaders refuse)."""
 

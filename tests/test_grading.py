@@ -542,6 +542,19 @@ def test_old_plan_copy_testing_spares_enough_still_grades():
     assert plan.setting("error_kind_default") == "distribution"
 
 
+def test_a_people_range_with_min_null_reads_as_no_minimum():
+    """``people: {min: null, max: …}`` crashed the plan's checker with a TypeError; like
+    ``max: null`` it now means no bound."""
+    raw = copy.deepcopy(dict(PLAN.raw))
+    rules = raw["grading"]["answer_sheet_loss"]["rules"]
+    rules[1]["when"] = {"people": {"min": None, "max": 500}}
+    rules[2]["when"] = {"people": {"min": None}}
+    plan = parse_plan(raw, "copy.yaml")
+    got = plan.grading["answer_sheet_loss"].rules
+    assert got[1].conditions == ({"people": (0, 500)},)
+    assert got[2].conditions == ({"people": (0, None)},)
+
+
 def test_plan_checks_stages_and_kinds():
     raw = copy.deepcopy(dict(PLAN.raw))
     raw["grading"]["leak"]["phases"] = []

@@ -131,6 +131,27 @@ def test_alias_bomb_is_refused_at_once(tmp_path, capsys):
     assert time.perf_counter() - t0 < 1.0
 
 
+@pytest.mark.parametrize(
+    ("text", "line", "code", "words"),
+    [
+        ("a: 1\nb: !!timestamp x\n", 2, "yaml_bad_date", "'x' is not a valid date or time"),
+        ("a: !!bool maybe\n", 1, "yaml_bad_bool", "'maybe' is not true or false"),
+        ("a: !!int x\n", 1, "yaml_bad_int", "'x' is not an integer"),
+        ("a: !!float x\n", 1, "yaml_bad_float", "'x' is not a number"),
+        ("days: 3\nfirst: 2027-13-45\n", 2, "yaml_bad_date", "'2027-13-45' is not a valid"),
+        ("a: " + "9" * 5000 + "\n", 1, "number_too_long", "a number too long to read"),
+    ],
+)
+def test_a_typed_value_that_cannot_be_read_is_named_at_its_line(text, line, code, words):
+    """``!!timestamp x`` and ``!!bool maybe`` crashed inside PyYAML; ``!!int x`` and a date
+    past December were reported as a number too long to read."""
+    with pytest.raises(InputError) as got:
+        load_text(text, "typed.yaml")
+    (problem,) = got.value.problems
+    assert (problem.line, problem.code) == (line, code)
+    assert words in str(problem)
+
+
 def test_alias_bomb_on_the_command_line_exits_2_without_a_traceback(tmp_path):
     # run apart: without the fix the bomb expands to gigabytes (the timeout fails the test)
     path = write(tmp_path, bomb_text(), "bomb.yaml")

@@ -93,10 +93,19 @@ class Trace:
             self._of[a.incident].append(a)
         #: what a stretch not covered by any span is put down to: in a drill, the team's time
         self.residual = residual
-        self._by_step: dict[tuple[str, str], list[Span]] = defaultdict(list)
+        # the spans per (incident, step) as recorded (plain tuples), read as Spans the first
+        # time a walk asks for that step: most of a run's steps are never walked
+        self._raw: dict[tuple[str, str], list[tuple]] = defaultdict(list)
         for raw in spans:
-            sp = Span._make(raw)
-            self._by_step[(sp.incident, sp.step)].append(sp)
+            self._raw[(raw[0], raw[1])].append(raw)
+        self._by_step: dict[tuple[str, str], list[Span]] = {}
+
+    def _spans(self, incident: str, step: str) -> list[Span]:
+        key = (incident, step)
+        found = self._by_step.get(key)
+        if found is None:
+            found = self._by_step[key] = [Span._make(r) for r in self._raw.get(key, ())]
+        return found
 
     @classmethod
     def of(cls, model, residual: str = "unexplained") -> Trace:
@@ -116,7 +125,7 @@ class Trace:
     ) -> None:
         step = key[0]
         target = key[1] if len(key) > 1 else None
-        spans = self._by_step.get((incident, step), [])
+        spans = self._spans(incident, step)
         ready = self.ready.get((incident, step))
         floor = ready[0] if ready is not None else float("-inf")
         cursor = hi

@@ -268,23 +268,21 @@ def perform_unheld(m: Model, inc: Incident, step: Step, *, level: str | None = N
         done()
 
 
-def _order_keys(m: Model, inc: Incident, step: Step, target: str) -> list[tuple]:
-    """What a delivery of ``step`` to ``target`` waits for: that addressee's ``deliver_after``
-    delivery (or one covering it), or that step having been tried to the end (a verbal report
-    that reached no one does not hold the written one back for ever)."""
-    first = (step.deliver_after, *m.plan.step(step.deliver_after).covered_by)
-    return [(inc.id, s, target) for s in first] + [(inc.id, step.deliver_after)]
+def _order_keys(m: Model, step: Step, target: str) -> list[tuple]:
+    """What a delivery of ``step`` to ``target`` waits for, as milestones of its incident
+    (without the incident): that addressee's ``deliver_after`` delivery (or one covering it),
+    or that step having been tried to the end (a verbal report that reached no one does not
+    hold the written one back for ever)."""
+    after = step.deliver_after
+    return [(s, target) for s in (after, *m.plan.steps[after].covered_by)] + [(after,)]
 
 
 def _order_ok(m: Model, inc: Incident, step: Step, target: str) -> bool:
-    """Whether a delivery may go now: any of :func:`_order_keys` reached (tested in place)."""
-    after = step.deliver_after
-    if not after:
+    """Whether a delivery may go now: any of :func:`_order_keys` reached."""
+    if not step.deliver_after:
         return True
     reached = m.milestones(inc.id)
-    if (after, target) in reached or (after,) in reached:
-        return True
-    return any((s, target) in reached for s in m.plan.steps[after].covered_by)
+    return any(k in reached for k in _order_keys(m, step, target))
 
 
 def _send(
@@ -308,11 +306,12 @@ def _wait_order(m: Model, inc: Incident, step: Step, target: str) -> Generator:
     if _order_ok(m, inc, step, target):
         return
     start = m.env._now
-    keys = _order_keys(m, inc, step, target)
-    yield m.env.any_of([m.milestone(*k) for k in keys])
+    keys = _order_keys(m, step, target)
+    yield m.env.any_of([m.milestone(inc.id, *k) for k in keys])
     # the milestone that let it go: the explanation goes on from there
-    first = min((k for k in keys if m.reached(*k)), key=lambda k: m.reached_at(*k))
-    m.span(inc.id, step.id, target, "after", start, who=target, detail=">".join(first[1:]))
+    reached = m.milestones(inc.id)
+    first = min((k for k in keys if k in reached), key=reached.__getitem__)
+    m.span(inc.id, step.id, target, "after", start, who=target, detail=">".join(first))
 
 
 def _deliver(
@@ -357,9 +356,8 @@ def _deliver(
         m.log(inc.id, actor, step.id, channel, target, "failed", given)
         return "failed"
     with contact:
-        if (
-            minutes > 0
-        ):  # a call that is the delivery itself (the step's work done before) waits no more
+        # a call that is the delivery itself (the step's work was done before) waits no more
+        if minutes > 0:
             yield timeout(env, minutes)
             now = env._now
             m.spans.append((inc.id, step.id, target, "step_work", now - minutes, now, actor, ""))

@@ -539,13 +539,18 @@ class Model:
             self._spans[pid] = span
         return span
 
+    def _order_now(self, key: tuple) -> tuple[str, ...] | None:
+        """The order remembered under ``key`` (:meth:`_by_duty`), if it still holds now: asked
+        before its pool is looked up or its rank made (a run asks again and again)."""
+        hit = self._orders.get(key)
+        if hit is not None and hit[0] <= self.env._now < hit[1]:
+            return hit[2]
+        return None
+
     def _by_duty(self, key: tuple, pool: tuple[str, ...], rank) -> tuple[str, ...]:
         """``pool`` sorted by ``rank(pid, duty state)``, remembered under ``key`` for as long as
-        nobody in it changes duty state (a run asks for the same order again and again)."""
+        nobody in it changes duty state; for when :meth:`_order_now` has none that holds."""
         now = self.env._now
-        hit = self._orders.get(key)
-        if hit is not None and hit[0] <= now < hit[1]:
-            return hit[2]
         # the order depends on the roster and the time alone: kept beside the roster, so every
         # replication reuses it
         known = self._roster_orders.setdefault(key, [])
@@ -612,10 +617,9 @@ class Model:
             else:
                 role, first = by, None
             key = ("doers", role, site, first)
-        # an order still valid now is returned before the chain is looked up
-        hit = self._orders.get(key)
-        if hit is not None and hit[0] <= self.env._now < hit[1]:
-            return hit[2]
+        order = self._order_now(key)
+        if order is not None:
+            return order
         if pool is None:
             pool = self.chain(role, site)
         return self._by_duty(key, pool, lambda pid, state: (pid != first, _STATE_RANK[state]))
@@ -805,9 +809,9 @@ class Model:
             # the role's own people first, on duty before on call before off duty; then the
             # backups the same way (a deputy on duty must not stand in for a leader on call)
             key = ("call", role, site, caller)
-            hit = self._orders.get(key)
-            if hit is not None and hit[0] <= self.env._now < hit[1]:
-                chain = hit[2]  # the order still holds: nothing to work out
+            order = self._order_now(key)
+            if order is not None:
+                chain = order
             else:
                 if caller in chain:
                     chain = tuple(pid for pid in chain if pid != caller)

@@ -50,21 +50,22 @@ class Uniforms:
         self._block = 0
         self._left: list[int] = []
 
+    def _words(self, block: int) -> tuple[int, ...]:
+        """Block ``block`` (from 1): a 64-byte keyed hash of its number, as eight 64-bit words."""
+        return _WORDS.unpack(blake2b(block.to_bytes(8, "little"), key=self._key).digest())
+
     def random(self, n: int | None = None):
         if n is None:
             left = self._left
-            if not left:  # the next block, read as eight 64-bit words
+            if not left:  # the next block
                 self._block += 1
-                digest = blake2b(self._block.to_bytes(8, "little"), key=self._key).digest()
-                left = self._left = list(_WORDS.unpack(digest))
+                left = self._left = list(self._words(self._block))
                 left.reverse()
             return (left.pop() >> 11) * _TO_UNIT
         words = self._left[::-1]  # what is left of the block, in draw order
         while len(words) < n:  # then whole new blocks, in order
             self._block += 1
-            words.extend(
-                _WORDS.unpack(blake2b(self._block.to_bytes(8, "little"), key=self._key).digest())
-            )
+            words.extend(self._words(self._block))
         rest = words[n:]
         rest.reverse()  # back on the stack, whose end is drawn first
         self._left = rest
@@ -79,11 +80,10 @@ class Uniforms:
         start = 8 * block - len(left)  # numbers taken so far
         made: dict[int, tuple[int, ...]] = {}
 
-        def words(b: int) -> tuple[int, ...]:  # block b (1-based), all eight words
+        def words(b: int) -> tuple[int, ...]:  # each block made once here
             got = made.get(b)
             if got is None:
-                digest = blake2b(b.to_bytes(8, "little"), key=self._key).digest()
-                got = made[b] = _WORDS.unpack(digest)
+                got = made[b] = self._words(b)
             return got
 
         out = []

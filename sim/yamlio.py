@@ -277,12 +277,12 @@ def _typed_scalar(code: str, construct: Any):
     def constructor(loader: Any, node: yaml.ScalarNode) -> Any:
         try:
             return construct(loader, node)
-        except ValueError as exc:
-            if "digits" in str(exc):  # past Python's limit on reading an integer
-                raise _Refused(msg("number_too_long"), node.start_mark) from None
-            raise _Refused(msg(code, value=repr(str(node.value)[:40])), node.start_mark) from None
-        except (KeyError, AttributeError, TypeError, OverflowError):
-            raise _Refused(msg(code, value=repr(str(node.value)[:40])), node.start_mark) from None
+        except (ValueError, KeyError, AttributeError, TypeError, OverflowError) as exc:
+            if isinstance(exc, ValueError) and "digits" in str(exc):  # past Python's limit
+                words = msg("number_too_long")
+            else:
+                words = msg(code, value=repr(str(node.value)[:40]))
+            raise _Refused(words, node.start_mark) from None
 
     return constructor
 

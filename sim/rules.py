@@ -168,8 +168,9 @@ class Case:
         # the grade the incident must be handled at
         # the plan's settings and steps, read as plain dicts (a judge asks several of each)
         facts = _plan_facts(plan)
-        self.settings, self.steps, self.first_report_step = facts[0], facts[1], facts[2]
-        self.grade_limited, self.lacking = facts[3], facts[4]
+        self.settings, self.steps = facts.settings, facts.steps
+        self.first_report_step = facts.first_report_step
+        self.grade_limited, self.lacking = facts.grade_limited, facts.lacking
         if team_grade and self.settings["grade_is_floor"]:
             self.grade = more_severe(plan_grade, team_grade)
         else:
@@ -358,16 +359,27 @@ class Case:
         ))  # fmt: skip
 
 
-def _plan_facts(plan: Plan) -> tuple:
-    """What judging reads of the plan, worked out once per plan: its setting values and steps
-    by id, its first report's step, whether each rule is a duty of some grades only, and a
-    memo of the content items a record's detail lacks (:func:`_lacking`)."""
+class _PlanFacts(NamedTuple):
+    """What judging reads of the plan, worked out once per plan (:func:`_plan_facts`)."""
+
+    settings: dict[str, Any]  # setting values by name
+    steps: dict[str, Any]  # steps by id
+    first_report_step: str
+    grade_limited: dict[str, bool]  # per rule: a duty of some grades only
+    lacking: dict[tuple, tuple[str, ...]]  # memo of :func:`_lacking`
+
+
+def _plan_facts(plan: Plan) -> _PlanFacts:
     cache = derived(plan)
     found = cache.get("judge_facts")
     if found is None:
-        settings = {name: s.value for name, s in plan.settings.items()}
-        limited = {rid: set(r.grades) != set(plan.grades) for rid, r in plan.rules.items()}
-        found = cache["judge_facts"] = (settings, plan.steps, plan.first_report_step, limited, {})
+        found = cache["judge_facts"] = _PlanFacts(
+            settings={name: s.value for name, s in plan.settings.items()},
+            steps=plan.steps,
+            first_report_step=plan.first_report_step,
+            grade_limited={rid: set(r.grades) != set(plan.grades) for rid, r in plan.rules.items()},
+            lacking={},
+        )
     return found
 
 

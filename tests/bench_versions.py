@@ -13,7 +13,8 @@ project's environment, in turns, so every version meets the same load. Per versi
 - ``season ms``: one replication of ``season_2027`` (several incidents, stochastic);
 
 each the median over the rounds, and its ratio to the first version. ``.`` names the working
-tree. Old revisions must have ``sim.experiment.run_once`` (every version since the first build).
+tree. Old revisions must have ``sim.experiment.run_once`` and ``sim.bench.bare_simpy`` (every
+version since the first build); the bare-SimPy reference is each version's own, the same loop.
 """
 
 from __future__ import annotations
@@ -31,19 +32,9 @@ ROOT = Path(__file__).resolve().parent.parent
 #: What one process measures (run inside the version's tree): one line of JSON.
 PROBE = r"""
 import json, statistics, time
-import simpy
+from sim.bench import bare_simpy
 from sim.experiment import run_once
 from sim.scenario import load_scenario
-
-def bare(n):
-    env = simpy.Environment()
-    def proc(env):
-        for _ in range(n):
-            yield env.timeout(1)
-    env.process(proc(env))
-    t0 = time.perf_counter()
-    env.run()
-    return (time.perf_counter() - t0) / n
 
 drill = load_scenario("scenarios/drill_answer_sheet_loss.yaml")
 season = load_scenario("scenarios/season_2027.yaml")
@@ -56,7 +47,7 @@ for r in range(5):
     for i in range(r * 200, (r + 1) * 200):
         run_once(drill, 1, i)
     per = (time.perf_counter() - t0) / 200
-    costs.append(per / bare(10_000))
+    costs.append(per / (bare_simpy(10_000) / 10_000))
     rates.append(1 / per)
     t0 = time.perf_counter()
     for i in range(r * 100, (r + 1) * 100):
